@@ -1,0 +1,35 @@
+# Thin wrappers around cargo and the scripts in ci/, qemu/ and initramfs/.
+# `make` builds the static daemon at $(BIN).
+
+TARGET  ?= x86_64-unknown-linux-musl
+BIN     := target/$(TARGET)/release/daemonproxy
+CARGO   ?= cargo
+
+.PHONY: all build test unit integration lint deps help clean
+
+all: build
+
+build: deps
+	$(CARGO) build --release --target $(TARGET) --bin daemonproxy
+	@ls -l $(BIN)
+
+## test: unit tests, the integration suite against the release binary
+test: build
+	$(CARGO) test --release --target $(TARGET) --bins
+	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) $(CARGO) test --release --target $(TARGET) --test tests
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release --target $(TARGET) --all-targets -- -D warnings
+
+## deps: install what a fresh Debian machine lacks (musl target, strace)
+deps:
+	@sh ci/deps.sh
+
+clean:
+	$(CARGO) clean
+
+help:
+	@echo "make        build the static daemon ($(BIN))"
+	@echo "make test   run unit and integration tests (installs prerequisites)"
+	@echo "make lint   rustfmt and clippy"

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Installs what building and testing need on a fresh Debian machine: the
+# musl targets for rustup and strace. Quiet when everything is present.
+set -e
+need_apt=""
+command -v strace >/dev/null 2>&1 || need_apt="$need_apt strace"
+if [ -n "$need_apt" ]; then
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need_apt >/dev/null
+fi
+for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
+    rustup target list --installed 2>/dev/null | grep -qx "$t" || rustup target add "$t"
+done

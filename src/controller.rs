@@ -1,0 +1,296 @@
+//! Controllers (§8): command streams with a receive buffer, a send buffer
+//! of complete lines, overflow and blocked-output tracking.
+
+use crate::name::Name;
+use crate::sys::{self, Errno, Fd};
+
+/// Number of controller slots, as in the original.
+pub const SLOTS: usize = 2;
+/// Receive buffer size; the longest line is one less.
+pub const RECV_BUF: usize = 1024;
+/// Send buffer size.
+pub const SEND_BUF: usize = 2048;
+/// Commands start only while at most this much output is pending.
+pub const SEND_HIGH: usize = 1024;
+/// Ancillary descriptors kept per controller.
+pub const ANC_MAX: usize = 2;
+
+/// What a controller is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Free,
+    /// `-i`: stdin and stdout.
+    Interactive,
+    /// `-c`: a config file or stdin, input only.
+    Config,
+    /// A control-socket client.
+    Socket,
+    /// A service using `control.*`.
+    Service,
+}
+
+/// Where a resumable statedump stands (§4.2).
+#[derive(Clone, Copy)]
+pub struct Dump {
+    /// 0: fds, 1: services, 2: signals.
+    pub phase: u8,
+    /// The object being (or last) dumped; empty before the first.
+    pub name: Name,
+    /// Next line of that object (services have 5, fds 1); past the end
+    /// means "move to the next name".
+    pub line: u8,
+    /// Signals phase: last-arrival time of the last signal dumped.
+    pub signal_after: u64,
+}
+
+impl Dump {
+    /// A dump from the beginning.
+    pub const fn new() -> Dump {
+        Dump {
+            phase: 0,
+            name: Name::EMPTY,
+            line: 0,
+            signal_after: 0,
+        }
+    }
+}
+
+/// Outcome of one read.
+pub enum ReadResult {
+    /// Bytes arrived (maybe with descriptors beyond the 2 kept: their
+    /// numbers, already closed).
+    Data { dropped: [Fd; 8], ndropped: usize },
+    /// Nothing to read now.
+    Again,
+    /// End of input; with Some(errno) when a read error caused it.
+    Eof(Option<Errno>),
+}
+
+/// One controller slot.
+pub struct Controller {
+    /// Kind; Free for an unused slot.
+    pub kind: Kind,
+    /// Command input (-1: none).
+    pub in_fd: Fd,
+    /// Event output (-1: none or closed).
+    pub out_fd: Fd,
+    /// Input is a socket: read with recvmsg to collect SCM_RIGHTS.
+    pub is_socket: bool,
+    /// Add a final LF to a partial last line at EOF.
+    pub auto_final_newline: bool,
+    /// Input reached EOF (or `exit`): finish the buffered lines, then close.
+    pub in_eof: bool,
+    /// The current line overflowed the receive buffer (§3.3).
+    pub line_overflow: bool,
+    /// Output lines were dropped; `overflow` is owed once drained.
+    pub overflow: bool,
+    /// Received bytes.
+    pub recv: [u8; RECV_BUF],
+    /// Bytes in `recv`.
+    pub recv_len: usize,
+    /// Pending output.
+    pub send: [u8; SEND_BUF],
+    /// Bytes in `send`.
+    pub send_len: usize,
+    /// When output first hit EAGAIN (0: not blocked).
+    pub blocked_since: u64,
+    /// Next time to log the reset-timeout warning.
+    pub warn_at: u64,
+    /// Reset timeout, seconds.
+    pub reset_timeout: u32,
+    /// Close timeout, seconds.
+    pub close_timeout: u32,
+    /// Last-arrival time of the newest signal sent to this controller.
+    pub last_signal: u64,
+    /// Received descriptors, oldest first.
+    pub anc: [Fd; ANC_MAX],
+    /// Number of received descriptors.
+    pub anc_len: usize,
+    /// A statedump in progress.
+    pub dump: Option<Dump>,
+}
+
+impl Controller {
+    /// A free slot.
+    pub const fn new() -> Controller {
+        Controller {
+            kind: Kind::Free,
+            in_fd: -1,
+            out_fd: -1,
+            is_socket: false,
+            auto_final_newline: false,
+            in_eof: false,
+            line_overflow: false,
+            overflow: false,
+            recv: [0; RECV_BUF],
+            recv_len: 0,
+            send: [0; SEND_BUF],
+            send_len: 0,
+            blocked_since: 0,
+            warn_at: 0,
+            reset_timeout: 15,
+            close_timeout: 30,
+            last_signal: 0,
+            anc: [-1; ANC_MAX],
+            anc_len: 0,
+            dump: None,
+        }
+    }
+
+    /// Sets up a slot for a new stream; both descriptors become non-blocking.
+    pub fn open(&mut self, kind: Kind, in_fd: Fd, out_fd: Fd) {
+        *self = Controller::new();
+        self.kind = kind;
+        self.in_fd = in_fd;
+        self.out_fd = out_fd;
+        for fd in [in_fd, out_fd] {
+            if fd >= 0 {
+                let _ = sys::set_nonblock(fd, true);
+            }
+        }
+    }
+
+    /// Is the slot in use?
+    pub fn active(&self) -> bool {
+        self.kind != Kind::Free
+    }
+
+    /// Can output be queued?
+    pub fn has_output(&self) -> bool {
+        self.out_fd >= 0
+    }
+
+    /// Reads once into the receive buffer.
+    pub fn read(&mut self) -> ReadResult {
+        let mut dropped = [-1; 8];
+        let mut ndropped = 0;
+        let space = &mut self.recv[self.recv_len..];
+        if space.is_empty() {
+            return ReadResult::Again;
+        }
+        let r = if self.is_socket {
+            let mut fds = [-1; 8];
+            sys::recv_with_fds(self.in_fd, space, &mut fds).map(|(n, nfds)| {
+                for &fd in &fds[..nfds] {
+                    if self.anc_len < ANC_MAX {
+                        self.anc[self.anc_len] = fd;
+                        self.anc_len += 1;
+                    } else {
+                        sys::close(fd);
+                        dropped[ndropped] = fd;
+                        ndropped += 1;
+                    }
+                }
+                n
+            })
+        } else {
+            sys::read(self.in_fd, space)
+        };
+        match r {
+            Ok(0) if ndropped == 0 => ReadResult::Eof(None),
+            Ok(n) => {
+                self.recv_len += n;
+                ReadResult::Data { dropped, ndropped }
+            }
+            Err(Errno::AGAIN) | Err(Errno::INTR) => ReadResult::Again,
+            Err(e) => ReadResult::Eof(Some(e)),
+        }
+    }
+
+    /// The next complete line (without its LF), if one is buffered.
+    pub fn line_len(&self) -> Option<usize> {
+        memchr::memchr(b'\n', &self.recv[..self.recv_len])
+    }
+
+    /// Drops the first `n` bytes of the receive buffer.
+    pub fn consume(&mut self, n: usize) {
+        self.recv.copy_within(n..self.recv_len, 0);
+        self.recv_len -= n;
+    }
+
+    /// Queues a complete line if it fits; false otherwise.
+    pub fn push(&mut self, line: &[u8]) -> bool {
+        if self.send_len + line.len() > SEND_BUF {
+            return false;
+        }
+        self.send[self.send_len..self.send_len + line.len()].copy_from_slice(line);
+        self.send_len += line.len();
+        true
+    }
+
+    /// Writes pending output without blocking. Returns Err(errno) when the
+    /// output broke (it is then closed and its buffer dropped).
+    pub fn flush(&mut self, now: u64) -> Result<(), Errno> {
+        while self.out_fd >= 0 && self.send_len > 0 {
+            match sys::write(self.out_fd, &self.send[..self.send_len]) {
+                Ok(n) => {
+                    self.send.copy_within(n..self.send_len, 0);
+                    self.send_len -= n;
+                    self.blocked_since = 0;
+                    if self.send_len == 0 && self.overflow {
+                        self.overflow = false;
+                        self.push(b"overflow\n");
+                    }
+                }
+                Err(Errno::AGAIN) => {
+                    if self.blocked_since == 0 {
+                        self.blocked_since = now;
+                        self.warn_at = now.wrapping_add((self.reset_timeout as u64) << 32);
+                    }
+                    return Ok(());
+                }
+                Err(Errno::INTR) => {}
+                Err(e) => {
+                    self.close_output();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops output; later lines are discarded.
+    pub fn close_output(&mut self) {
+        if self.out_fd >= 0 && self.out_fd != self.in_fd {
+            sys::close(self.out_fd);
+        }
+        self.out_fd = -1;
+        self.send_len = 0;
+        self.overflow = false;
+        self.blocked_since = 0;
+    }
+
+    /// Closes everything and frees the slot; returns leftover ancillary
+    /// descriptors (already closed) for the caller to log.
+    pub fn close(&mut self) -> ([Fd; ANC_MAX], usize) {
+        let left = (self.anc, self.anc_len);
+        for &fd in &self.anc[..self.anc_len] {
+            sys::close(fd);
+        }
+        if self.out_fd >= 0 && self.out_fd != self.in_fd {
+            sys::close(self.out_fd);
+        }
+        if self.in_fd >= 0 {
+            sys::close(self.in_fd);
+        }
+        *self = Controller::new();
+        left
+    }
+
+    /// Takes the oldest received descriptor.
+    pub fn take_anc(&mut self) -> Option<Fd> {
+        if self.anc_len == 0 {
+            return None;
+        }
+        let fd = self.anc[0];
+        self.anc.copy_within(1.., 0);
+        self.anc_len -= 1;
+        Some(fd)
+    }
+}
+
+impl Default for Controller {
+    fn default() -> Self {
+        Self::new()
+    }
+}

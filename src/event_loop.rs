@@ -1,0 +1,394 @@
+//! The main loop (§8.7): the only place that reads the clock and blocks.
+
+use crate::controller::{self, Kind as CtlKind, ReadResult, SLOTS};
+use crate::exit;
+use crate::fmt::{Buf, fmt_u64};
+use crate::log::Level;
+use crate::service::State;
+use crate::signal;
+use crate::supervisor::Supervisor;
+use crate::sys::{self, PollEntry};
+
+/// Commands run per controller per wake-up before others get a turn.
+const COMMANDS_PER_TURN: usize = 8;
+/// Longest sleep, as in the original.
+const MAX_SLEEP: u64 = 200 << 32;
+/// Retry interval for a pending control-socket connection with no slot.
+const ACCEPT_RETRY: u64 = 5 << 32;
+
+/// What the last poll reported.
+#[derive(Default)]
+struct Ready {
+    wake: bool,
+    listener: bool,
+    input: [bool; SLOTS],
+    output: [bool; SLOTS],
+    hangup: [bool; SLOTS],
+    log: bool,
+}
+
+fn num(v: u64, tmp: &mut [u8; 20]) -> &[u8] {
+    fmt_u64(v, tmp)
+}
+
+impl Supervisor {
+    /// Runs until terminate or the end of the interactive session.
+    pub fn run_loop(&mut self) -> ! {
+        let mut ready = Ready {
+            wake: true,
+            listener: true,
+            input: [true; SLOTS],
+            ..Ready::default()
+        };
+        let mut accept_retry_at = 0u64;
+        loop {
+            self.now = sys::now();
+            self.run_log();
+            if ready.log {
+                self.log.writable(self.now);
+            }
+            if ready.wake {
+                self.drain_signals();
+            }
+            self.reap();
+            self.run_services();
+            if ready.listener || (accept_retry_at != 0 && self.due(accept_retry_at)) {
+                accept_retry_at = self.accept();
+            }
+            self.busy = false;
+            for i in 0..SLOTS {
+                self.run_controller(i, ready.input[i], ready.output[i], ready.hangup[i]);
+            }
+            self.flush_all();
+            if let Some(code) = self.terminate {
+                self.finish(code);
+            }
+            self.run_log();
+            ready = self.wait(accept_retry_at);
+        }
+    }
+
+    fn due(&self, t: u64) -> bool {
+        self.now.wrapping_sub(t) as i64 >= 0
+    }
+
+    fn run_log(&mut self) {
+        let now = self.now;
+        self.log.run(now, Supervisor::fd_lookup(&self.fds));
+        exit::set_log_fd(self.log.fd());
+    }
+
+    fn drain_signals(&mut self) {
+        let mut buf = [0u8; 64];
+        while let Ok(n) = sys::read(self.wake_r, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            for &s in &buf[..n] {
+                if signal::RECORDED.contains(&(s as i32)) {
+                    self.signals.record(s as i32, self.now);
+                }
+            }
+        }
+    }
+
+    fn reap(&mut self) {
+        while let Some((pid, how)) = sys::reap_any() {
+            let Some(slot) = self.services.by_pid(pid) else {
+                continue;
+            };
+            self.services.get_mut(slot).reaped(how, self.now);
+            self.broadcast_state(slot);
+            let svc = *self.services.get(slot);
+            if svc.wants_restart(self.signals.pending_mask()) {
+                self.start_service(slot, svc.restart_time(self.now));
+            }
+        }
+    }
+
+    fn run_services(&mut self) {
+        if self.signals.fresh != 0 {
+            let fresh = self.signals.fresh & self.signals.pending_mask();
+            self.signals.fresh = 0;
+            if fresh != 0 {
+                for slot in 0..self.services.high() {
+                    let s = self.services.get(slot);
+                    if s.state != State::Free && s.state != State::Up && s.triggers & fresh != 0 {
+                        self.start_service(slot, self.now);
+                    }
+                }
+            }
+        }
+        if self.pending_starts == 0 {
+            return;
+        }
+        for slot in 0..self.services.high() {
+            if self.services.get(slot).is_due(self.now) {
+                self.launch(slot);
+            }
+        }
+    }
+
+    /// Accepts one control-socket connection if a slot is free; returns the
+    /// time to retry when none is.
+    fn accept(&mut self) -> u64 {
+        if self.ctl_socket < 0 {
+            return 0;
+        }
+        let Some(i) = self.free_slot() else {
+            self.log(Level::Warning, &[b"No free controllers to accpet socket connection"]);
+            return self.now.wrapping_add(ACCEPT_RETRY);
+        };
+        if let Ok(fd) = sys::accept(self.ctl_socket) {
+            self.ctl[i].open(CtlKind::Socket, fd, fd);
+            self.ctl[i].is_socket = true;
+        }
+        0
+    }
+
+    fn run_controller(&mut self, i: usize, readable: bool, writable: bool, hangup: bool) {
+        if !self.ctl[i].active() {
+            return;
+        }
+        let mut tmp = [0u8; 20];
+        if readable && self.ctl[i].in_fd >= 0 && !self.ctl[i].in_eof {
+            match self.ctl[i].read() {
+                ReadResult::Data { dropped, ndropped } => {
+                    for &fd in &dropped[..ndropped] {
+                        self.log(Level::Error, &[b"No room for ancillary file descriptor ", num(fd as u64, &mut tmp)]);
+                    }
+                }
+                ReadResult::Again => {}
+                ReadResult::Eof(err) => {
+                    self.ctl[i].in_eof = true;
+                    if let Some(e) = err {
+                        let n = num(i as u64, &mut tmp);
+                        self.log.put(Level::Error, &[b"read(client[", n, b"])): ", sys::strerror(e)], self.now);
+                    }
+                }
+            }
+        }
+        if writable {
+            let now = self.now;
+            if self.ctl[i].flush(now).is_err() {
+                self.log(Level::Debug, &[b"controller[", num(i as u64, &mut tmp), b"] output closed"]);
+            }
+        }
+        if hangup && self.ctl[i].kind == CtlKind::Service && self.ctl[i].in_fd < 0 {
+            self.ctl[i].close();
+            return;
+        }
+        self.run_commands(i);
+    }
+
+    /// Runs up to COMMANDS_PER_TURN commands from controller `i`.
+    fn run_commands(&mut self, i: usize) {
+        let now = self.now;
+        for _ in 0..COMMANDS_PER_TURN {
+            if !self.ctl[i].active() || self.terminate.is_some() {
+                return;
+            }
+            self.deliver_signals(i);
+            let c = &mut self.ctl[i];
+            if c.send_len > controller::SEND_HIGH && c.has_output() && !c.overflow {
+                let _ = c.flush(now);
+                if c.send_len > controller::SEND_HIGH && c.has_output() && !c.overflow {
+                    return;
+                }
+            }
+            if self.ctl[i].dump.is_some() {
+                if !self.continue_dump(i) {
+                    return;
+                }
+                continue;
+            }
+            if let Some(n) = self.ctl[i].line_len() {
+                let mut line = Buf::<{ controller::RECV_BUF }>::new();
+                line.s(&self.ctl[i].recv[..n]);
+                self.ctl[i].consume(n + 1);
+                if self.ctl[i].line_overflow {
+                    self.ctl[i].line_overflow = false;
+                    if line.as_bytes().first() != Some(&b'#') {
+                        self.reply(i, b"error\tline too long");
+                        let mut tmp = [0u8; 20];
+                        let n = num(i as u64, &mut tmp);
+                        self.log(Level::Error, &[b"controller[", n, b"] command exceeds buffer size"]);
+                    }
+                    continue;
+                }
+                self.execute(i, line.as_bytes());
+                continue;
+            }
+            let c = &mut self.ctl[i];
+            if c.recv_len == controller::RECV_BUF {
+                c.recv_len = 1;
+                c.line_overflow = true;
+                let mut tmp = [0u8; 20];
+                let n = num(i as u64, &mut tmp);
+                self.log(Level::Debug, &[b"controller[", n, b"] command length exceeds 1024 bytes, discarding"]);
+                continue;
+            }
+            if c.in_eof {
+                self.end_of_input(i);
+            }
+            return;
+        }
+        if self.ctl[i].line_len().is_some() || self.ctl[i].dump.is_some() {
+            self.busy = true;
+        }
+    }
+
+    /// Input ended and every complete line ran (§3.6).
+    fn end_of_input(&mut self, i: usize) {
+        if self.ctl[i].recv_len > 0 {
+            let c = &mut self.ctl[i];
+            let mut line = Buf::<{ controller::RECV_BUF }>::new();
+            line.s(&c.recv[..c.recv_len]);
+            c.recv_len = 0;
+            if c.line_overflow {
+                c.line_overflow = false;
+            } else if c.auto_final_newline {
+                self.log(Level::Warning, &[b"Command ends with EOF... processing anyway"]);
+                self.execute(i, line.as_bytes());
+                if self.ctl[i].dump.is_some() {
+                    // Let the dump drain before closing.
+                    self.busy = true;
+                    return;
+                }
+            } else {
+                self.log(Level::Warning, &[b"Command ends with EOF... ignored"]);
+            }
+        }
+        if self.close_controller(i) {
+            self.finish(0);
+        }
+    }
+
+    fn flush_all(&mut self) {
+        let now = self.now;
+        for i in 0..SLOTS {
+            let c = &mut self.ctl[i];
+            if !c.active() || c.send_len == 0 {
+                continue;
+            }
+            if c.flush(now).is_err() {
+                continue;
+            }
+            let c = &mut self.ctl[i];
+            if c.blocked_since == 0 || c.send_len == 0 {
+                continue;
+            }
+            let late = now.wrapping_sub(c.blocked_since) >> 32;
+            let mut a = [0u8; 20];
+            let mut b = [0u8; 20];
+            if late >= c.close_timeout as u64 {
+                let (n, s) = (num(i as u64, &mut a), num(late, &mut b));
+                self.log.put(
+                    Level::Error,
+                    &[b"controller ", n, b" blocked pipe for ", s, b" seconds, closing connection"],
+                    now,
+                );
+                if self.close_controller(i) {
+                    self.finish(0);
+                }
+            } else if now.wrapping_sub(c.warn_at) as i64 >= 0 {
+                c.warn_at = now.wrapping_add((c.reset_timeout.max(1) as u64) << 32);
+                if c.recv_len == controller::RECV_BUF {
+                    c.overflow = true;
+                }
+                let (n, s) = (num(i as u64, &mut a), num(late, &mut b));
+                self.log.put(Level::Warning, &[b"controller ", n, b" blocked pipe for ", s, b" seconds"], now);
+            }
+        }
+    }
+
+    /// Ends the process after `terminate` or the interactive EOF (§11).
+    pub fn finish(&mut self, code: i64) -> ! {
+        let now = self.now;
+        for c in &mut self.ctl {
+            let _ = c.flush(now);
+        }
+        if exit::exec_configured() {
+            self.fatal_exec(code as i32, b"terminated normally");
+        }
+        self.log(Level::Info, &[b"daemonproxy exiting"]);
+        self.log_running();
+        sys::exit((code & 0xFF) as i32)
+    }
+
+    /// Sleeps in poll until something is ready or a timer is due.
+    fn wait(&mut self, accept_retry_at: u64) -> Ready {
+        let mut set = [PollEntry::new(-1, false, false); 16];
+        let mut n = 0;
+        let mut add = |e: PollEntry| {
+            set[n] = e;
+            n += 1;
+            n - 1
+        };
+        let wake = add(PollEntry::new(self.wake_r, true, false));
+        let free_slot = self.free_slot().is_some();
+        let listener = (self.ctl_socket >= 0 && free_slot).then(|| add(PollEntry::new(self.ctl_socket, true, false)));
+        let mut input = [None; SLOTS];
+        let mut output = [None; SLOTS];
+        let mut wake_at = self.now.wrapping_add(MAX_SLEEP);
+        let mut earlier = |t: u64| {
+            if (t.wrapping_sub(wake_at) as i64) < 0 {
+                wake_at = t;
+            }
+        };
+        for (i, c) in self.ctl.iter().enumerate() {
+            if !c.active() {
+                continue;
+            }
+            let paused = c.send_len > controller::SEND_HIGH && c.has_output() && !c.overflow;
+            if c.in_fd >= 0 && !c.in_eof && c.recv_len < controller::RECV_BUF && !paused {
+                input[i] = Some(add(PollEntry::new(c.in_fd, true, false)));
+            }
+            if c.out_fd >= 0 && (c.send_len > 0 || c.in_fd < 0) {
+                output[i] = Some(add(PollEntry::new(c.out_fd, false, c.send_len > 0)));
+            }
+            if c.blocked_since != 0 && c.send_len > 0 {
+                earlier(c.warn_at);
+                earlier(c.blocked_since.wrapping_add((c.close_timeout as u64) << 32));
+            }
+        }
+        let log = self.log.wants_writable().map(|fd| add(PollEntry::new(fd, false, true)));
+        if let Some(t) = self.log.wake_at() {
+            earlier(t);
+        }
+        if accept_retry_at != 0 {
+            earlier(accept_retry_at);
+        }
+        if self.pending_starts > 0 {
+            for slot in 0..self.services.high() {
+                let s = self.services.get(slot);
+                if s.state == State::Start {
+                    earlier(s.start_time);
+                }
+            }
+        }
+        let timeout_ms = if self.busy {
+            0
+        } else {
+            let d = wake_at.wrapping_sub(self.now) as i64;
+            if d <= 0 { 0 } else { ((d as u64 * 1000) >> 32) as i64 + 1 }
+        };
+        sys::poll(&mut set[..n], timeout_ms);
+        let mut r = Ready {
+            wake: set[wake].readable,
+            listener: listener.is_some_and(|k| set[k].readable),
+            log: log.is_some_and(|k| set[k].writable),
+            ..Ready::default()
+        };
+        for i in 0..SLOTS {
+            if let Some(k) = input[i] {
+                r.input[i] = set[k].readable;
+            }
+            if let Some(k) = output[i] {
+                r.output[i] = set[k].writable;
+                r.hangup[i] = set[k].hup;
+            }
+        }
+        r
+    }
+}

@@ -1,0 +1,213 @@
+//! Signal dispositions, the terminate guard and exec-on-exit (§9.1, §11).
+//!
+//! The state here is read by signal handlers, so it lives in atomics: the
+//! exec-on-exit argv, the guard, the log descriptor and the self-pipe.
+
+use core::ffi::c_char;
+use core::ptr;
+use core::sync::atomic::{AtomicI32, AtomicI64, AtomicPtr, AtomicU8, AtomicUsize, Ordering::Relaxed};
+
+use crate::fmt::Buf;
+use crate::signal;
+use crate::sys::{self, Errno};
+
+/// Exec-on-exit text is limited to 255 bytes.
+pub const EXEC_ARGS_MAX: usize = 255;
+const MAX_ENV: usize = 256;
+
+static EXEC_ARGS: [AtomicU8; EXEC_ARGS_MAX + 1] = [const { AtomicU8::new(0) }; EXEC_ARGS_MAX + 1];
+static EXEC_LEN: AtomicUsize = AtomicUsize::new(0);
+static ARGV: [AtomicPtr<c_char>; EXEC_ARGS_MAX + 2] = [const { AtomicPtr::new(ptr::null_mut()) }; EXEC_ARGS_MAX + 2];
+static ENVP: [AtomicPtr<c_char>; MAX_ENV + 3] = [const { AtomicPtr::new(ptr::null_mut()) }; MAX_ENV + 3];
+static VAR_CODE: [AtomicU8; 48] = [const { AtomicU8::new(0) }; 48];
+static VAR_ERROR: [AtomicU8; 1200] = [const { AtomicU8::new(0) }; 1200];
+static GUARD: AtomicI64 = AtomicI64::new(0);
+static LOG_FD: AtomicI32 = AtomicI32::new(2);
+static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// Sets the exec-on-exit argv from TSV text; Err when 256 bytes or more.
+pub fn set_exec_args(tsv: &[u8]) -> Result<(), ()> {
+    if tsv.len() > EXEC_ARGS_MAX {
+        return Err(());
+    }
+    for (i, &b) in tsv.iter().enumerate() {
+        EXEC_ARGS[i].store(b, Relaxed);
+    }
+    EXEC_LEN.store(tsv.len(), Relaxed);
+    Ok(())
+}
+
+/// Is exec-on-exit configured?
+pub fn exec_configured() -> bool {
+    EXEC_LEN.load(Relaxed) > 0
+}
+
+/// The terminate guard (0: off).
+pub fn guard() -> i64 {
+    GUARD.load(Relaxed)
+}
+
+/// Sets the terminate guard.
+pub fn set_guard(v: i64) {
+    GUARD.store(v, Relaxed);
+}
+
+/// Tells the handlers where the log goes.
+pub fn set_log_fd(fd: sys::Fd) {
+    LOG_FD.store(fd, Relaxed);
+}
+
+fn log_direct(parts: &[&[u8]]) {
+    let fd = LOG_FD.load(Relaxed);
+    if fd < 0 {
+        return;
+    }
+    let mut b = Buf::<1400>::new();
+    for p in parts {
+        b.s(p);
+    }
+    b.c(b'\n');
+    sys::write_all(fd, b.as_bytes());
+}
+
+fn store(dst: &[AtomicU8], parts: &[&[u8]]) {
+    let mut i = 0;
+    for p in parts {
+        for &b in p.iter() {
+            if i + 1 < dst.len() {
+                dst[i].store(b, Relaxed);
+                i += 1;
+            }
+        }
+    }
+    dst[i].store(0, Relaxed);
+}
+
+fn cptr(a: &[AtomicU8]) -> *mut c_char {
+    a.as_ptr() as *mut c_char
+}
+
+/// Execs the exec-on-exit program with DAEMONPROXY_EXITCODE and
+/// DAEMONPROXY_ERROR set (§11.3 step 1). Returns only if the exec failed,
+/// with the signal handling reinstalled.
+pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
+    let len = EXEC_LEN.load(Relaxed);
+    if len == 0 {
+        return None;
+    }
+    // argv: the TSV text with TABs turned into NULs.
+    let mut argc = 0;
+    let mut start = 0;
+    for i in 0..=len {
+        let b = if i < len { EXEC_ARGS[i].load(Relaxed) } else { b'\t' };
+        if b == b'\t' {
+            EXEC_ARGS[i].store(0, Relaxed);
+            ARGV[argc].store(cptr(&EXEC_ARGS[start..]), Relaxed);
+            argc += 1;
+            start = i + 1;
+        }
+    }
+    ARGV[argc].store(ptr::null_mut(), Relaxed);
+    let mut num = [0u8; 20];
+    let code_text = crate::fmt::fmt_u64(code as u64 & 0xFFFF_FFFF, &mut num);
+    store(&VAR_CODE, &[b"DAEMONPROXY_EXITCODE=", code_text]);
+    store(&VAR_ERROR, &[b"DAEMONPROXY_ERROR=", msg]);
+    let env = sys::environ();
+    let mut n = 0;
+    let mut i = 0;
+    while !env.is_null() && n < MAX_ENV {
+        let p = sys::env_entry(env, i);
+        if p.is_null() {
+            break;
+        }
+        i += 1;
+        let s = sys::cstr_bytes(p);
+        if s.starts_with(b"DAEMONPROXY_EXITCODE=") || s.starts_with(b"DAEMONPROXY_ERROR=") {
+            continue;
+        }
+        ENVP[n].store(p as *mut c_char, Relaxed);
+        n += 1;
+    }
+    ENVP[n].store(cptr(&VAR_CODE), Relaxed);
+    ENVP[n + 1].store(cptr(&VAR_ERROR), Relaxed);
+    ENVP[n + 2].store(ptr::null_mut(), Relaxed);
+    let argv0 = sys::cstr_bytes(ARGV[0].load(Relaxed));
+    reset_handlers();
+    if announce {
+        log_direct(&[b"warning: daemonproxy exec_on_exit to '", argv0, b"'"]);
+    }
+    let e = sys::execvpe(atomic_ptrs(&ARGV), atomic_ptrs(&ENVP));
+    // Put the TABs back so a later attempt sees the same text.
+    for i in 0..len {
+        if EXEC_ARGS[i].load(Relaxed) == 0 {
+            EXEC_ARGS[i].store(b'\t', Relaxed);
+        }
+    }
+    let _ = install_handlers();
+    log_direct(&[b"error: Unable to exec \"", argv0, b"\": ", sys::strerror(e)]);
+    Some(e)
+}
+
+fn atomic_ptrs(a: &[AtomicPtr<c_char>]) -> &[*const c_char] {
+    sys::ptr_slice(a)
+}
+
+/// Remembers the self-pipe's write end for the handlers.
+pub fn set_wake_fd(fd: sys::Fd) {
+    WAKE_FD.store(fd, Relaxed);
+}
+
+extern "C" fn on_signal(sig: core::ffi::c_int) {
+    let saved = sys::errno_get();
+    let fd = WAKE_FD.load(Relaxed);
+    if fd >= 0 {
+        let _ = sys::write(fd, &[sig as u8]);
+    }
+    sys::errno_set(saved);
+}
+
+extern "C" fn on_fatal(sig: core::ffi::c_int) {
+    let saved = sys::errno_get();
+    let mut msg = Buf::<64>::new();
+    msg.s(b"Received signal SIG").s(signal::name(sig)).s(b" (").i(sig as i64).c(b')');
+    exec_on_exit(4, msg.as_bytes(), true);
+    if guard() != 0 {
+        log_direct(&[b"fatal: (attempting to continue) ", msg.as_bytes()]);
+        sys::errno_set(saved);
+        return;
+    }
+    log_direct(&[b"fatal: ", msg.as_bytes()]);
+    sys::exit_now(4);
+}
+
+/// Installs the daemon's handlers (§9.1).
+pub fn install_handlers() -> Result<(), Errno> {
+    for &s in signal::RECORDED.iter().chain(signal::WAKE_ONLY.iter()) {
+        sys::set_handler(s, on_signal)?;
+    }
+    for &s in &signal::FATAL {
+        sys::set_handler(s, on_fatal)?;
+    }
+    Ok(())
+}
+
+/// Resets every handled signal to its default and unblocks all signals,
+/// as a service child or the exec-on-exit program needs.
+pub fn reset_handlers() {
+    for &s in signal::RECORDED.iter().chain(signal::WAKE_ONLY.iter()).chain(signal::FATAL.iter()) {
+        sys::set_default(s);
+    }
+    sys::unmask_all();
+}
+
+/// The exec-on-exit program's name, for the announcement.
+pub fn exec_argv0(out: &mut Buf<256>) {
+    let len = EXEC_LEN.load(Relaxed);
+    for a in &EXEC_ARGS[..len] {
+        let b = a.load(Relaxed);
+        if b == b'\t' || b == 0 {
+            break;
+        }
+        out.c(b);
+    }
+}

@@ -1,0 +1,416 @@
+//! Named file descriptors (§7): the constants, inherited descriptors, files,
+//! pipes and sockets, with their `fd.state` descriptions.
+
+use crate::fmt::Buf;
+use crate::name::Name;
+use crate::pool::{Arena, NameIndex, Slots};
+use crate::sys::{self, Domain, Fd, SockType};
+
+/// What kind of object a name refers to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum Kind {
+    Free = 0,
+    Special,
+    File,
+    Pipe,
+    Socket,
+}
+
+/// Flag bits shown in `fd.state`.
+pub mod fl {
+    pub const READ: u16 = 1;
+    pub const WRITE: u16 = 2;
+    pub const APPEND: u16 = 4;
+    pub const CREATE: u16 = 8;
+    pub const TRUNC: u16 = 16;
+    pub const NONBLOCK: u16 = 32;
+    pub const MKDIR: u16 = 64;
+    pub const BIND: u16 = 128;
+    /// Pipe: this is a read end of a plain pipe.
+    pub const FROM: u16 = 256;
+    /// Pipe: made by socketpair.
+    pub const SOCKPAIR: u16 = 512;
+}
+
+/// One named descriptor.
+#[derive(Clone, Copy)]
+pub struct FdObj {
+    /// Its name.
+    pub name: Name,
+    /// Object kind.
+    pub kind: Kind,
+    /// Socket (or socketpair) domain: 0 unix, 1 inet, 2 inet6.
+    pub domain: u8,
+    /// Socket type: 0 stream, 1 dgram, 2 seqpacket.
+    pub stype: u8,
+    /// `fl::*` bits.
+    pub flags: u16,
+    /// listen backlog (0: not listening).
+    pub listen: u16,
+    /// Pipe peer slot + 1; 0 once the peer is gone.
+    pub peer: u16,
+    /// The descriptor number (-1 for none).
+    pub fd: Fd,
+}
+
+// SAFETY: integers, a Name and an enum whose zero is a variant.
+unsafe impl sys::Zeroable for FdObj {}
+
+/// Encodes a domain for `FdObj::domain`.
+pub fn domain_code(d: Domain) -> u8 {
+    match d {
+        Domain::Unix => 0,
+        Domain::Inet => 1,
+        Domain::Inet6 => 2,
+    }
+}
+
+/// Encodes a socket type for `FdObj::stype`.
+pub fn type_code(t: SockType) -> u8 {
+    match t {
+        SockType::Stream => 0,
+        SockType::Dgram => 1,
+        SockType::Seqpacket => 2,
+    }
+}
+
+const DOMAINS: [&[u8]; 3] = [b"unix", b"inet", b"inet6"];
+const TYPES: [&[u8]; 3] = [b"stream", b"dgram", b"seqpacket"];
+
+/// The constant handles and their descriptions (§7.2).
+pub const SPECIALS: [(&[u8], u16, &[u8]); 4] = [
+    (b"null", fl::READ | fl::WRITE, b"/dev/null"),
+    (b"control.cmd", fl::WRITE, b"daemonproxy command pipe"),
+    (b"control.event", fl::READ, b"daemonproxy event stream"),
+    (b"control.socket", fl::READ | fl::WRITE, b"daemonproxy control socket"),
+];
+
+/// Pool-mode description sizing (§7.8): objects of M bytes truncate paths.
+#[derive(Clone, Copy)]
+pub struct Truncation {
+    obj_size: usize,
+}
+
+impl Truncation {
+    fn capacity(&self, name_len: usize) -> usize {
+        ((104 + self.obj_size + 15) & !15) - 72 - (name_len + 1)
+    }
+}
+
+/// All named descriptors.
+pub struct FdTable {
+    obj: &'static mut [FdObj],
+    slots: Slots,
+    index: NameIndex,
+    desc: Arena,
+    trunc: Option<Truncation>,
+}
+
+impl FdTable {
+    /// Room for `count` objects and `desc_bytes` of descriptions; with
+    /// `obj_size`, descriptions are truncated as the original's pool did.
+    pub fn new(count: usize, desc_bytes: usize, obj_size: Option<usize>) -> Option<FdTable> {
+        Some(FdTable {
+            obj: sys::reserve(count)?,
+            slots: Slots::new(count)?,
+            index: NameIndex::new(count)?,
+            desc: Arena::new(count, desc_bytes)?,
+            trunc: obj_size.map(|obj_size| Truncation { obj_size }),
+        })
+    }
+
+    /// Looks up a name.
+    pub fn find(&self, name: &[u8]) -> Option<usize> {
+        let obj = &*self.obj;
+        self.index.find(name, |s| obj[s].name.as_bytes()).ok().map(|p| self.index.slots()[p] as usize)
+    }
+
+    /// Number of free objects.
+    pub fn available(&self) -> usize {
+        self.slots.available()
+    }
+
+    /// Allocates an unnamed object (not yet in the index), storing `desc`.
+    /// None when the pool or the description store is full.
+    pub fn alloc(&mut self, obj: FdObj, desc: &[u8]) -> Option<usize> {
+        let slot = self.slots.alloc()?;
+        let mut tmp = Buf::<{ sys::PATH_MAX + 4 }>::new();
+        let desc = match self.trunc {
+            Some(t) if desc.len() >= t.capacity(obj.name.len()) => {
+                let keep = t.capacity(obj.name.len()).saturating_sub(4);
+                tmp.s(&desc[..keep]).s(b"...");
+                tmp.as_bytes()
+            }
+            _ => desc,
+        };
+        if self.desc.set(slot, desc).is_err() {
+            self.slots.release(slot);
+            return None;
+        }
+        self.obj[slot] = obj;
+        Some(slot)
+    }
+
+    /// Frees an object allocated by `alloc` that never got a name.
+    pub fn unalloc(&mut self, slot: usize) {
+        let _ = self.desc.set(slot, b"");
+        self.obj[slot].kind = Kind::Free;
+        self.slots.release(slot);
+    }
+
+    /// Gives `slot` its name, replacing any object of that name; returns the
+    /// replaced object's descriptor (for the caller to close).
+    pub fn publish(&mut self, slot: usize) -> Option<Fd> {
+        let name = self.obj[slot].name;
+        let obj = &*self.obj;
+        match self.index.find(name.as_bytes(), |s| obj[s].name.as_bytes()) {
+            Ok(pos) => {
+                let old = self.index.slots()[pos] as usize;
+                let fd = self.obj[old].fd;
+                self.forget(old);
+                let obj = &*self.obj;
+                let pos = self.index.find(name.as_bytes(), |s| obj[s].name.as_bytes()).unwrap_err();
+                self.index.insert(pos, slot);
+                Some(fd)
+            }
+            Err(pos) => {
+                self.index.insert(pos, slot);
+                None
+            }
+        }
+    }
+
+    /// Removes a named object without closing its descriptor; its pipe peer
+    /// then shows `?`.
+    pub fn forget(&mut self, slot: usize) {
+        let obj = &*self.obj;
+        if let Ok(pos) = self.index.find(obj[slot].name.as_bytes(), |s| obj[s].name.as_bytes()) {
+            if self.index.slots()[pos] as usize == slot {
+                self.index.remove(pos);
+            }
+        }
+        let peer = self.obj[slot].peer as usize;
+        if peer > 0 && self.obj[peer - 1].peer as usize == slot + 1 {
+            self.obj[peer - 1].peer = 0;
+        }
+        self.unalloc(slot);
+    }
+
+    /// The object in `slot`.
+    pub fn get(&self, slot: usize) -> &FdObj {
+        &self.obj[slot]
+    }
+
+    /// The object in `slot`, mutable.
+    pub fn get_mut(&mut self, slot: usize) -> &mut FdObj {
+        &mut self.obj[slot]
+    }
+
+    /// Live objects in name order.
+    pub fn ordered(&self) -> &[u16] {
+        self.index.slots()
+    }
+
+    /// Position of the first object named after `name`.
+    pub fn position_after(&self, name: &[u8]) -> usize {
+        let obj = &*self.obj;
+        self.index.after(name, |s| obj[s].name.as_bytes())
+    }
+
+    /// Descriptor currently carrying `name` (None if no such name).
+    pub fn fd_of(&self, name: &[u8]) -> Option<Fd> {
+        self.find(name).map(|s| self.obj[s].fd)
+    }
+
+    /// Is `name` one of the constants?
+    pub fn is_constant(name: &[u8]) -> bool {
+        SPECIALS.iter().any(|&(n, _, _)| n == name)
+    }
+
+    /// One past the highest slot in use.
+    pub fn high(&self) -> usize {
+        self.slots.high()
+    }
+
+    /// Writes `fd.state\tNAME\tTYPE\tFLAGS\tDESCRIPTION`.
+    pub fn write_state<const N: usize>(&self, slot: usize, b: &mut Buf<N>) {
+        let o = &self.obj[slot];
+        b.s(b"fd.state\t").s(o.name.as_bytes()).tab();
+        let has = |f: u16| o.flags & f != 0;
+        match o.kind {
+            Kind::Free => {
+                b.s(b"deleted");
+                return;
+            }
+            Kind::Special | Kind::File => {
+                b.s(if o.kind == Kind::Special { b"special\t" } else { b"file\t" });
+                b.s(match (has(fl::READ), has(fl::WRITE)) {
+                    (true, true) => b"read,write",
+                    (false, true) => b"write",
+                    _ => b"read",
+                });
+                for (f, t) in [
+                    (fl::APPEND, &b",append"[..]),
+                    (fl::CREATE, b",create"),
+                    (fl::TRUNC, b",trunc"),
+                    (fl::NONBLOCK, b",nonblock"),
+                    (fl::MKDIR, b",mkdir"),
+                ] {
+                    if has(f) {
+                        b.s(t);
+                    }
+                }
+                b.tab().s(self.desc.get(slot));
+            }
+            Kind::Pipe => {
+                b.s(b"pipe\t");
+                if has(fl::SOCKPAIR) {
+                    b.s(DOMAINS[o.domain as usize]).c(b',').s(TYPES[o.stype as usize]).c(b',');
+                }
+                if has(fl::NONBLOCK) {
+                    b.s(b"nonblock,");
+                }
+                b.s(if has(fl::FROM) { b"from\t" } else { b"to\t" });
+                match o.peer {
+                    0 => b.c(b'?'),
+                    p => b.s(self.obj[p as usize - 1].name.as_bytes()),
+                };
+            }
+            Kind::Socket => {
+                b.s(b"socket\t").s(DOMAINS[o.domain as usize]).c(b',').s(TYPES[o.stype as usize]);
+                if has(fl::BIND) {
+                    b.s(b",bind");
+                }
+                if o.listen > 0 {
+                    b.s(b",listen=").u(o.listen as u64);
+                }
+                if has(fl::MKDIR) {
+                    b.s(b",mkdir");
+                }
+                if has(fl::NONBLOCK) {
+                    b.s(b",nonblock");
+                }
+                b.tab().s(self.desc.get(slot));
+            }
+        }
+    }
+}
+
+/// An object for an inherited or received descriptor, flags found by
+/// introspection (§7.3).
+pub fn introspect(name: &[u8], fd: Fd) -> FdObj {
+    let mut o = FdObj {
+        name: Name::new(name),
+        kind: Kind::File,
+        domain: 0,
+        stype: 0,
+        flags: 0,
+        listen: 0,
+        peer: 0,
+        fd,
+    };
+    if let Ok(f) = sys::status_flags(fd) {
+        use sys::oflag;
+        o.flags |= match f & oflag::ACCMODE {
+            oflag::WRONLY => fl::WRITE,
+            oflag::RDWR => fl::READ | fl::WRITE,
+            _ => fl::READ,
+        };
+        for (bit, flag) in [
+            (oflag::APPEND, fl::APPEND),
+            (oflag::NONBLOCK, fl::NONBLOCK),
+            (oflag::CREAT, fl::CREATE),
+            (oflag::TRUNC, fl::TRUNC),
+        ] {
+            if f & bit != 0 {
+                o.flags |= flag;
+            }
+        }
+    }
+    if let Some((d, t)) = sys::socket_kind(fd) {
+        o.kind = Kind::Socket;
+        o.domain = domain_code(d);
+        o.stype = type_code(t);
+        o.flags &= fl::NONBLOCK;
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(name: &[u8], kind: Kind, flags: u16) -> FdObj {
+        FdObj {
+            name: Name::new(name),
+            kind,
+            domain: 0,
+            stype: 0,
+            flags,
+            listen: 0,
+            peer: 0,
+            fd: -1,
+        }
+    }
+
+    fn state(t: &FdTable, s: usize) -> String {
+        let mut b = Buf::<300>::new();
+        t.write_state(s, &mut b);
+        String::from_utf8(b.as_bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn files_pipes_and_peers() {
+        let mut t = FdTable::new(8, 1024, None).unwrap();
+        let f = t.alloc(obj(b"f", Kind::File, fl::WRITE | fl::APPEND | fl::CREATE), b"/tmp/x").unwrap();
+        assert_eq!(t.publish(f), None);
+        assert_eq!(state(&t, f), "fd.state\tf\tfile\twrite,append,create\t/tmp/x");
+        let r = t.alloc(obj(b"r", Kind::Pipe, fl::FROM), b"").unwrap();
+        let w = t.alloc(obj(b"w", Kind::Pipe, 0), b"").unwrap();
+        t.get_mut(r).peer = w as u16 + 1;
+        t.get_mut(w).peer = r as u16 + 1;
+        t.publish(r);
+        t.publish(w);
+        assert_eq!(state(&t, r), "fd.state\tr\tpipe\tfrom\tw");
+        assert_eq!(state(&t, w), "fd.state\tw\tpipe\tto\tr");
+        t.forget(r);
+        assert_eq!(state(&t, w), "fd.state\tw\tpipe\tto\t?");
+        let order: Vec<u16> = t.ordered().to_vec();
+        assert_eq!(order, [f as u16, w as u16]);
+    }
+
+    #[test]
+    fn replacing_a_name_returns_the_old_descriptor() {
+        let mut t = FdTable::new(4, 1024, None).unwrap();
+        let mut a = obj(b"a", Kind::File, fl::READ);
+        a.fd = 10;
+        let s1 = t.alloc(a, b"p").unwrap();
+        t.publish(s1);
+        a.fd = 11;
+        let s2 = t.alloc(a, b"q").unwrap();
+        assert_eq!(t.publish(s2), Some(10));
+        assert_eq!(t.fd_of(b"a"), Some(11));
+        assert_eq!(t.ordered().len(), 1);
+    }
+
+    #[test]
+    fn pool_mode_truncates_descriptions() {
+        let mut t = FdTable::new(4, 4 * 200, Some(32)).unwrap();
+        let path = [b'p'; 129];
+        let s = t.alloc(obj(b"f", Kind::File, fl::READ), &path).unwrap();
+        t.publish(s);
+        let line = state(&t, s);
+        assert!(line.ends_with(&format!("{}...", "p".repeat(66))), "{line}");
+    }
+
+    #[test]
+    fn sockets_show_their_flags() {
+        let mut t = FdTable::new(4, 1024, None).unwrap();
+        let mut o = obj(b"s", Kind::Socket, fl::BIND | fl::NONBLOCK | fl::MKDIR);
+        o.listen = 32;
+        let s = t.alloc(o, b"/x/s.sock").unwrap();
+        t.publish(s);
+        assert_eq!(state(&t, s), "fd.state\ts\tsocket\tunix,stream,bind,listen=32,mkdir,nonblock\t/x/s.sock");
+    }
+}

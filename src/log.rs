@@ -1,0 +1,222 @@
+//! The log: one 1024-byte record buffer written to a raw descriptor number,
+//! with the original's blocked / retry / "lost N log messages" behaviour.
+//!
+//! A write never stalls the loop for more than 1/16 s: a one-shot interval
+//! timer interrupts it (the SIGALRM handler only wakes the loop).
+
+use crate::fmt::Buf;
+use crate::name::Name;
+use crate::sys;
+
+/// Log levels; a record is written when its level is above the filter.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+#[repr(i8)]
+pub enum Level {
+    None = -3,
+    Trace = -2,
+    Debug = -1,
+    Info = 0,
+    Warning = 1,
+    Error = 2,
+    Fatal = 3,
+}
+
+impl Level {
+    const ALL: [Level; 7] = [
+        Level::None,
+        Level::Trace,
+        Level::Debug,
+        Level::Info,
+        Level::Warning,
+        Level::Error,
+        Level::Fatal,
+    ];
+
+    /// The level's printed name.
+    pub fn name(self) -> &'static [u8] {
+        match self {
+            Level::None => b"none",
+            Level::Trace => b"trace",
+            Level::Debug => b"debug",
+            Level::Info => b"info",
+            Level::Warning => b"warning",
+            Level::Error => b"error",
+            Level::Fatal => b"fatal",
+        }
+    }
+
+    /// Parses a level name.
+    pub fn by_name(n: &[u8]) -> Option<Level> {
+        Level::ALL.iter().copied().find(|l| l.name() == n)
+    }
+
+    /// The level `steps` away, clamped to none…fatal.
+    pub fn step(self, steps: i32) -> Level {
+        let v = (self as i32 + steps).clamp(-3, 3);
+        Level::ALL[(v + 3) as usize]
+    }
+}
+
+/// Size of the record buffer.
+pub const LOG_BUF: usize = 1024;
+const RETRY_INTERVAL: u64 = 1 << 31; // 0.5 s in 32.32
+const WRITE_GUARD_USEC: i64 = 62_500;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Blocked {
+    No,
+    /// The last write failed: retry when the descriptor is writable.
+    WaitWritable,
+    /// Writability was not to be trusted: retry at this time.
+    RetryAt(u64),
+}
+
+/// The log module's state.
+pub struct Log {
+    buf: [u8; LOG_BUF],
+    len: usize,
+    /// Current filter.
+    pub filter: Level,
+    fd: sys::Fd,
+    dest: Option<Name>,
+    blocked: Blocked,
+    lost: u32,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Log {
+    /// Logging to fd 2 with filter `debug`.
+    pub const fn new() -> Self {
+        Log {
+            buf: [0; LOG_BUF],
+            len: 0,
+            filter: Level::Debug,
+            fd: 2,
+            dest: None,
+            blocked: Blocked::No,
+            lost: 0,
+        }
+    }
+
+    /// Would a record at `level` be written?
+    pub fn enabled(&self, level: Level) -> bool {
+        level > self.filter
+    }
+
+    /// The descriptor number records go to (-1 when detached).
+    pub fn fd(&self) -> sys::Fd {
+        self.fd
+    }
+
+    /// Appends `LEVEL: parts…\n` and tries to write it out.
+    pub fn put(&mut self, level: Level, parts: &[&[u8]], now: u64) {
+        if !self.enabled(level) {
+            return;
+        }
+        let mut rec = Buf::<LOG_BUF>::new();
+        rec.s(level.name()).s(b": ");
+        for p in parts {
+            rec.s(p);
+        }
+        rec.c(b'\n');
+        if rec.truncated || self.lost > 0 || self.len + rec.len() > LOG_BUF {
+            self.lost = self.lost.saturating_add(1);
+            return;
+        }
+        self.buf[self.len..self.len + rec.len()].copy_from_slice(rec.as_bytes());
+        self.len += rec.len();
+        if self.blocked == Blocked::No {
+            self.flush(now);
+        }
+    }
+
+    /// Writes the buffer out, adding the "lost" warning once space is free.
+    fn flush(&mut self, now: u64) {
+        while self.fd >= 0 && self.len > 0 {
+            sys::alarm_usec(WRITE_GUARD_USEC);
+            let r = sys::write(self.fd, &self.buf[..self.len]);
+            sys::alarm_usec(0);
+            match r {
+                Ok(n) if n > 0 => {
+                    self.buf.copy_within(n..self.len, 0);
+                    self.len -= n;
+                    self.blocked = Blocked::No;
+                    if self.lost > 0 {
+                        self.note_lost();
+                    }
+                }
+                _ => {
+                    self.blocked = match self.blocked {
+                        Blocked::No => Blocked::WaitWritable,
+                        _ => Blocked::RetryAt(now.wrapping_add(RETRY_INTERVAL)),
+                    };
+                    return;
+                }
+            }
+        }
+    }
+
+    fn note_lost(&mut self) {
+        let mut rec = Buf::<64>::new();
+        rec.s(b"warning: lost ").u(self.lost as u64).s(b" log messages\n");
+        if self.len + rec.len() <= LOG_BUF {
+            self.buf[self.len..self.len + rec.len()].copy_from_slice(rec.as_bytes());
+            self.len += rec.len();
+            self.lost = 0;
+        }
+    }
+
+    /// `log.dest fd NAME`: detach now, attach by name later (see `run`).
+    pub fn set_dest(&mut self, name: Name) {
+        self.fd = -1;
+        self.dest = Some(name);
+    }
+
+    /// Detaches if the log currently writes to descriptor number `fd`.
+    pub fn forget_fd(&mut self, fd: sys::Fd) {
+        if fd >= 0 && self.fd == fd {
+            self.fd = -1;
+        }
+    }
+
+    /// Loop step: attach by name if detached (with `lookup` giving the
+    /// descriptor currently carrying a name), and retry when due.
+    pub fn run(&mut self, now: u64, lookup: impl Fn(&Name) -> Option<sys::Fd>) {
+        if self.fd < 0 {
+            if let Some(fd) = self.dest.as_ref().and_then(&lookup) {
+                self.fd = fd;
+                self.blocked = Blocked::No;
+                self.flush(now);
+            }
+            return;
+        }
+        match self.blocked {
+            Blocked::RetryAt(t) if now.wrapping_sub(t) as i64 >= 0 => self.flush(now),
+            Blocked::No if self.len > 0 => self.flush(now),
+            _ => {}
+        }
+    }
+
+    /// The descriptor to watch for writability, if a retry waits on it.
+    pub fn wants_writable(&self) -> Option<sys::Fd> {
+        (self.blocked == Blocked::WaitWritable && self.fd >= 0 && self.len > 0).then_some(self.fd)
+    }
+
+    /// The descriptor became writable: retry.
+    pub fn writable(&mut self, now: u64) {
+        self.flush(now);
+    }
+
+    /// When the loop must wake for a timed retry.
+    pub fn wake_at(&self) -> Option<u64> {
+        match self.blocked {
+            Blocked::RetryAt(t) if self.fd >= 0 && self.len > 0 => Some(t),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! daemonproxy: a tiny, scriptable process supervisor for PID 1.
+//!
+//! `main` only parses options, sizes the pools and enters the loop; see
+//! `supervisor` for the state and `event_loop` for the loop.
+
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(test), no_main)]
+// Under `cargo test` the C entry point is not built, so startup code looks unused.
+#![cfg_attr(test, allow(dead_code))]
+
+mod commands;
+mod controller;
+mod event_loop;
+mod exit;
+mod fd_table;
+mod fmt;
+mod log;
+mod name;
+mod options;
+mod pid1;
+mod pool;
+mod proto;
+mod service;
+mod signal;
+mod spawn;
+mod supervisor;
+mod sys;
+
+use controller::{Controller, Kind as CtlKind};
+use fd_table::{FdObj, FdTable, Kind};
+use fmt::Buf;
+use log::{Level, Log};
+use options::{Options, early_fatal};
+use service::ServiceTable;
+use supervisor::Supervisor;
+
+/// Default service count without `--service-pool` (the original had no
+/// limit; reserved but untouched memory costs nothing).
+const DEFAULT_SERVICES: usize = 4096;
+/// Default bytes of strings per service without a pool (a 1023-byte line
+/// cannot exceed it), and the arena share per service.
+const DEFAULT_SERVICE_BYTES: usize = 4096;
+const DEFAULT_ARENA_PER_SERVICE: usize = 1024;
+/// Named fds: every descriptor number below 1024 plus the 4 constants.
+const DEFAULT_FDS: usize = 1028;
+const DEFAULT_DESC_PER_FD: usize = 1024;
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    sys::abort()
+}
+
+#[cfg(not(test))]
+#[link(name = "c", kind = "static")]
+unsafe extern "C" {}
+
+/// Entry point called by the C runtime.
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+pub extern "C" fn main(argc: core::ffi::c_int, argv: *const *const core::ffi::c_char) -> core::ffi::c_int {
+    let mut args: [&[u8]; 64] = [b""; 64];
+    let n = (argc.max(0) as usize).min(args.len());
+    for (i, a) in args[..n].iter_mut().enumerate() {
+        // SAFETY: the C runtime passes argc valid strings.
+        *a = unsafe { sys::arg(argv, i) };
+    }
+    start(&args[..n])
+}
+
+fn warn(log: &mut Log, text: &[u8]) {
+    log.put(Level::Warning, &[text], 0);
+}
+
+/// Pool sizes after clamping (§1.6).
+fn fd_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
+    let (mut n, m) = p;
+    let mut m = m.unwrap_or(96);
+    if n < 7 {
+        warn(log, b"At least 7 fd objects required; using minimum");
+        n = 7;
+    } else if n > 1024 {
+        warn(log, b"fd pool size exceeds max number of allowed file descriptors; limiting to 1024");
+        n = 1024;
+    }
+    if m < 32 {
+        warn(log, b"fd obj size increased to minimum of 32");
+        m = 32;
+    } else if m > 4096 {
+        warn(log, b"fd obj size limited to maximum of 4096");
+        m = 4096;
+    }
+    (n as usize, m as usize)
+}
+
+fn service_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
+    let (mut n, m) = p;
+    let mut m = m.unwrap_or(512);
+    if n < 1 {
+        warn(log, b"At least 1 service objects required; using minimum");
+        n = 1;
+    } else if n > 65535 {
+        warn(log, b"service pool size exceeds maximum; limiting to 65535");
+        n = 65535;
+    }
+    if m < 64 {
+        warn(log, b"servce obj size increased to minimum of 64");
+        m = 64;
+    }
+    (n as usize, (m as usize).min(1 << 20))
+}
+
+fn start(args: &[&[u8]]) -> ! {
+    let mut log = Log::new();
+    let pid1 = sys::getpid() == 1;
+    let mut opts = Options::default();
+    if pid1 {
+        opts.config = Some(b"/etc/daemonproxy.conf");
+        exit::set_guard(1);
+    }
+    sys::umask(0o077);
+    if let Some(act) = args.first().and_then(|a| pid1::Action::by_program_name(a)) {
+        pid1::final_stage(act);
+    }
+    options::parse(args, &mut log, &mut opts);
+    if let Some(act) = opts.final_stage {
+        pid1::final_stage(act);
+    }
+    if !opts.interactive && opts.config.is_none() && opts.socket.is_none() {
+        early_fatal(&mut log, 2, b"require -i or -c or -S");
+    }
+    if opts.interactive && opts.config == Some(b"-") {
+        log.put(Level::Error, &[b"stdin not available"], 0);
+        early_fatal(&mut log, 3, b"Unable to process config file");
+        opts.config = None;
+    }
+
+    let fds = match opts.fd_pool {
+        Some(p) => {
+            let (n, m) = fd_pool_size(&mut log, p);
+            FdTable::new(n, n * (m + 64), Some(m))
+        }
+        None => FdTable::new(DEFAULT_FDS, DEFAULT_FDS * DEFAULT_DESC_PER_FD, None),
+    };
+    let Some(fds) = fds else {
+        early_fatal(&mut log, 3, b"Unable to preallocate file descriptor objects");
+        sys::exit(3)
+    };
+    let services = match opts.service_pool {
+        Some(p) => {
+            let (n, m) = service_pool_size(&mut log, p);
+            ServiceTable::new(n, m, n * m)
+        }
+        None => ServiceTable::new(
+            DEFAULT_SERVICES,
+            DEFAULT_SERVICE_BYTES,
+            DEFAULT_SERVICES * DEFAULT_ARENA_PER_SERVICE,
+        ),
+    };
+    let Some(services) = services else {
+        early_fatal(&mut log, 3, b"Unable to preallocate service objects");
+        sys::exit(3)
+    };
+    let mut sup = Supervisor {
+        now: sys::now(),
+        log,
+        services,
+        fds,
+        ctl: [Controller::new(), Controller::new()],
+        signals: signal::Signals::new(),
+        terminate: None,
+        ctl_socket: -1,
+        ctl_socket_path: Buf::new(),
+        wake_r: -1,
+        pending_starts: 0,
+        busy: false,
+        pid1,
+    };
+    startup(&mut sup, &opts);
+    sup.run_loop()
+}
+
+fn special(name: &[u8], flags: u16, fd: sys::Fd) -> FdObj {
+    FdObj {
+        name: name::Name::new(name),
+        kind: Kind::Special,
+        domain: 0,
+        stype: 0,
+        flags,
+        listen: 0,
+        peer: 0,
+        fd,
+    }
+}
+
+/// Startup steps 7–15 (§2).
+fn startup(sup: &mut Supervisor, opts: &Options) {
+    // 7: /dev/null and the constant handles.
+    let null = match sys::open(b"/dev/null", sys::oflag::RDWR, 0) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let mut m = Buf::<128>::new();
+            m.s(b"Can't open /dev/null: ").s(sys::strerror(e));
+            sup.fatal(3, m.as_bytes());
+            sup.log(Level::Error, &[b"Services using 'null' descriptor will get closed handles instead!"]);
+            -1
+        }
+    };
+    for (i, &(name, flags, desc)) in fd_table::SPECIALS.iter().enumerate() {
+        let fd = if i == 0 { null } else { -1 };
+        match sup.fds.alloc(special(name, flags, fd), desc) {
+            Some(slot) => {
+                sup.fds.publish(slot);
+            }
+            None => sup.fatal(4, b"Can't initialize all special handles"),
+        }
+    }
+    // 8: register every open descriptor.
+    for fd in 0..1024 {
+        if fd == null {
+            continue;
+        }
+        let open = sys::is_open(fd);
+        if !open && fd > 2 {
+            continue;
+        }
+        let mut name = Buf::<16>::new();
+        match fd {
+            0 => name.s(b"stdin"),
+            1 => name.s(b"stdout"),
+            2 => name.s(b"stderr"),
+            _ => name.s(b"fd_").u(fd as u64),
+        };
+        let mut obj = fd_table::introspect(name.as_bytes(), fd);
+        if !open {
+            obj.fd = if null >= 0 { sys::dup_above(null, 3).unwrap_or(-1) } else { -1 };
+        } else if fd > 2 {
+            let _ = sys::set_cloexec(fd, true);
+        }
+        match sup.fds.alloc(obj, b"unknown") {
+            Some(slot) => {
+                sup.fds.publish(slot);
+            }
+            None => {
+                sup.fatal(2, b"Not enough FD objects to register all open FDs");
+                break;
+            }
+        }
+    }
+    // 9: the self-pipe and signal handlers.
+    match sys::pipe(true) {
+        Ok((r, w)) => {
+            sup.wake_r = r;
+            exit::set_wake_fd(w);
+        }
+        Err(e) => {
+            let mut m = Buf::<128>::new();
+            m.s(b"signal pipe setup: ").s(sys::strerror(e));
+            sup.fatal(5, m.as_bytes());
+        }
+    }
+    if let Err(e) = exit::install_handlers() {
+        let mut m = Buf::<128>::new();
+        m.s(b"signal handler setup: ").s(sys::strerror(e));
+        sup.fatal(5, m.as_bytes());
+    }
+    if sup.pid1 {
+        sys::disable_cad();
+    } else {
+        sys::become_subreaper();
+    }
+    // 11: the control socket.
+    if let Some(path) = opts.socket {
+        if !sup.create_control_socket(path) {
+            sup.fatal(3, b"Can't create controller socket");
+        }
+    }
+    // 12: interactive mode.
+    if opts.interactive {
+        setup_interactive(sup);
+    }
+    // 13: the config file.
+    if let Some(path) = opts.config {
+        setup_config(sup, path);
+    }
+    // 14, 15
+    if opts.mlockall {
+        if let Err(e) = sys::mlockall() {
+            sup.log(Level::Error, &[b"mlockall: ", sys::strerror(e)]);
+        }
+    }
+    if opts.daemonize {
+        if opts.interactive || sup.pid1 {
+            sup.log(Level::Warning, &[b"Ignoring --daemonize (see manual)"]);
+        } else {
+            daemonize(sup);
+        }
+    }
+}
+
+fn setup_interactive(sup: &mut Supervisor) {
+    let Some(i) = sup.free_slot() else {
+        sup.fatal(3, b"stdin/stdout are not usable!");
+        return;
+    };
+    if !sys::is_open(0) || !sys::is_open(1) {
+        sup.fatal(3, b"stdin/stdout are not usable!");
+        return;
+    }
+    sup.ctl[i].open(CtlKind::Interactive, 0, 1);
+    sup.repoint_to_null(b"stdin");
+    sup.repoint_to_null(b"stdout");
+    let mut b = supervisor::Line::new();
+    b.s(b"info\tdaemonproxy version ").s(options::VERSION).s(b" (git ");
+    b.s(&env!("DP_GIT_REV").as_bytes()[..8.min(env!("DP_GIT_REV").len())]);
+    if !env!("DP_GIT_DIRTY").is_empty() {
+        b.c(b'+');
+    }
+    b.c(b')');
+    sup.reply(i, b.as_bytes());
+    for line in [options::COPYRIGHT, options::LICENSE_LINE] {
+        b.clear();
+        b.s(b"info\t").s(line);
+        sup.reply(i, b.as_bytes());
+    }
+    sup.reply(i, b"info\tThis is free software: you are free to change and redistribute it.");
+    sup.reply(i, b"info\tThere is NO WARRANTY, to the extent permitted by law.");
+    sup.reply(
+        i,
+        b"info\tInteractive mode.  Use ^D or 'exit' to terminate.  See 'man daemonproxy' for command syntax.",
+    );
+}
+
+fn setup_config(sup: &mut Supervisor, path: &[u8]) {
+    let fd = if path == b"-" {
+        if sup.fds.fd_of(b"stdin") != Some(0) {
+            sup.log(Level::Error, &[b"stdin not available"]);
+            sup.fatal(3, b"Unable to process config file");
+            return;
+        }
+        sup.repoint_to_null(b"stdin");
+        0
+    } else {
+        match sys::open(path, sys::oflag::RDONLY | sys::oflag::NONBLOCK, 0) {
+            Ok(fd) => fd,
+            Err(e) => {
+                sup.log(Level::Error, &[b"Failed to open config file \"", path, b"\": ", sys::strerror(e)]);
+                sup.fatal(3, b"Unable to process config file");
+                return;
+            }
+        }
+    };
+    let Some(i) = sup.free_slot() else {
+        sup.fatal(3, b"Unable to process config file");
+        return;
+    };
+    sup.ctl[i].open(CtlKind::Config, fd, -1);
+    sup.ctl[i].auto_final_newline = true;
+}
+
+fn daemonize(sup: &mut Supervisor) {
+    match sys::fork() {
+        Ok(0) => {}
+        Ok(pid) => {
+            let mut b = Buf::<20>::new();
+            b.u(pid as u64);
+            sys::write_all(1, b.as_bytes());
+            sys::exit_now(0);
+        }
+        Err(e) => {
+            let mut m = Buf::<128>::new();
+            m.s(b"fork: ").s(sys::strerror(e));
+            sup.fatal(3, m.as_bytes());
+            return;
+        }
+    }
+    for (name, num) in [(&b"stdin"[..], 0), (b"stdout", 1), (b"stderr", 2)] {
+        if sup.fds.fd_of(name) == Some(num) {
+            sup.repoint_to_null(name);
+            sys::close(num);
+        }
+    }
+    if let Err(e) = sys::setsid() {
+        let mut m = Buf::<128>::new();
+        m.s(b"setsid: ").s(sys::strerror(e));
+        sup.fatal(3, m.as_bytes());
+    }
+}

@@ -1,0 +1,80 @@
+//! PID 1 duties: the built-in final stage (halt, poweroff, reboot) meant as
+//! the exec-on-exit target, so no separate halt program is needed.
+
+use crate::fmt::Buf;
+use crate::sys;
+
+/// What the final stage ends with.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Action {
+    Halt,
+    Poweroff,
+    Reboot,
+}
+
+impl Action {
+    /// The action named by a program name (argv[0]'s last component).
+    pub fn by_program_name(argv0: &[u8]) -> Option<Action> {
+        let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0);
+        match base {
+            b"halt" => Some(Action::Halt),
+            b"poweroff" => Some(Action::Poweroff),
+            b"reboot" => Some(Action::Reboot),
+            _ => None,
+        }
+    }
+}
+
+/// Seconds to wait for processes to leave after SIGTERM.
+const GRACE_SECONDS: u64 = 5;
+
+fn say(parts: &[&[u8]]) {
+    let mut b = Buf::<256>::new();
+    b.s(b"daemonproxy: ");
+    for p in parts {
+        b.s(p);
+    }
+    b.c(b'\n');
+    sys::write_all(2, b.as_bytes());
+}
+
+/// Stops every process, unmounts, and halts, powers off or reboots. As PID
+/// 1 it never returns or exits (the kernel would panic).
+pub fn final_stage(action: Action) -> ! {
+    if sys::getpid() != 1 {
+        say(&[b"the final stage (--halt, --poweroff, --reboot) runs only as PID 1"]);
+        sys::exit(2);
+    }
+    say(&[b"stopping all processes"]);
+    for sig in [libc::SIGTERM, libc::SIGCONT, libc::SIGHUP] {
+        let _ = sys::kill(-1, sig, false);
+    }
+    let deadline = sys::now().wrapping_add(GRACE_SECONDS << 32);
+    while sys::kill(-1, 0, false).is_ok() && (sys::now().wrapping_sub(deadline) as i64) < 0 {
+        while sys::reap_any().is_some() {}
+        sys::sleep_ms(50);
+    }
+    let _ = sys::kill(-1, libc::SIGKILL, false);
+    for _ in 0..20 {
+        while sys::reap_any().is_some() {}
+        if sys::kill(-1, 0, false).is_err() {
+            break;
+        }
+        sys::sleep_ms(50);
+    }
+    sys::sync();
+    say(&[b"unmounting file systems"]);
+    sys::unmount_all();
+    sys::sync();
+    match sys::fork() {
+        // reboot(2) from a child: if it returns, PID 1 is still alive.
+        Ok(0) => {
+            sys::reboot(action);
+            sys::exit_now(1)
+        }
+        _ => loop {
+            while sys::reap_any().is_some() {}
+            sys::sleep_ms(1000);
+        },
+    }
+}

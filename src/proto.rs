@@ -1,0 +1,193 @@
+//! The line protocol: pure parsing of command lines and argument fields.
+//! No I/O happens here.
+
+/// The 25 commands.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Cmd {
+    Echo,
+    Statedump,
+    Chdir,
+    Exit,
+    ServiceArgs,
+    ServiceTags,
+    ServiceFds,
+    ServiceAutoUp,
+    ServiceStart,
+    ServiceSignal,
+    ServiceDelete,
+    FdOpen,
+    FdPipe,
+    FdSocket,
+    FdTake,
+    FdDelete,
+    SocketCreate,
+    SocketDelete,
+    LogFilter,
+    LogDest,
+    ConnEventTimeout,
+    SignalClear,
+    Terminate,
+    TerminateExecArgs,
+    TerminateGuard,
+}
+
+const COMMANDS: [(&[u8], Cmd); 25] = [
+    (b"echo", Cmd::Echo),
+    (b"statedump", Cmd::Statedump),
+    (b"chdir", Cmd::Chdir),
+    (b"exit", Cmd::Exit),
+    (b"service.args", Cmd::ServiceArgs),
+    (b"service.tags", Cmd::ServiceTags),
+    (b"service.fds", Cmd::ServiceFds),
+    (b"service.auto_up", Cmd::ServiceAutoUp),
+    (b"service.start", Cmd::ServiceStart),
+    (b"service.signal", Cmd::ServiceSignal),
+    (b"service.delete", Cmd::ServiceDelete),
+    (b"fd.open", Cmd::FdOpen),
+    (b"fd.pipe", Cmd::FdPipe),
+    (b"fd.socket", Cmd::FdSocket),
+    (b"fd.take", Cmd::FdTake),
+    (b"fd.delete", Cmd::FdDelete),
+    (b"socket.create", Cmd::SocketCreate),
+    (b"socket.delete", Cmd::SocketDelete),
+    (b"log.filter", Cmd::LogFilter),
+    (b"log.dest", Cmd::LogDest),
+    (b"conn.event_timeout", Cmd::ConnEventTimeout),
+    (b"signal.clear", Cmd::SignalClear),
+    (b"terminate", Cmd::Terminate),
+    (b"terminate.exec_args", Cmd::TerminateExecArgs),
+    (b"terminate.guard", Cmd::TerminateGuard),
+];
+
+/// Looks up a command by its exact (case-sensitive) name.
+pub fn command(name: &[u8]) -> Option<Cmd> {
+    COMMANDS.iter().find(|(n, _)| *n == name).map(|&(_, c)| c)
+}
+
+/// True for lines that are ignored: `#` comments and lines made only of SP,
+/// TAB and CR.
+pub fn is_ignored(line: &[u8]) -> bool {
+    line.first() == Some(&b'#') || line.iter().all(|&b| b == b' ' || b == b'\t' || b == b'\r')
+}
+
+/// Splits a line into the command name and the argument text (None when the
+/// line has no TAB at all).
+pub fn split_command(line: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match memchr::memchr(b'\t', line) {
+        Some(i) => (&line[..i], Some(&line[i + 1..])),
+        None => (line, None),
+    }
+}
+
+/// TAB-separated fields of an argument text. An absent text has no fields;
+/// an empty text has one empty field.
+#[derive(Clone, Copy)]
+pub struct Fields<'a> {
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> Fields<'a> {
+    /// Fields of `text`.
+    pub fn new(text: Option<&'a [u8]>) -> Self {
+        Fields { rest: text }
+    }
+
+    /// The unsplit remainder (None once every field was taken).
+    pub fn rest(&self) -> Option<&'a [u8]> {
+        self.rest
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let r = self.rest?;
+        match memchr::memchr(b'\t', r) {
+            Some(i) => {
+                self.rest = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => {
+                self.rest = None;
+                Some(r)
+            }
+        }
+    }
+}
+
+/// An INT field: optional `-` then one or more decimal digits, 64-bit,
+/// overflow wrapping as in the original.
+pub fn parse_int(f: &[u8]) -> Option<i64> {
+    let (neg, digits) = match f.first() {
+        Some(b'-') => (true, &f[1..]),
+        _ => (false, f),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let v = digits
+        .iter()
+        .fold(0i64, |v, &d| v.wrapping_mul(10).wrapping_add((d - b'0') as i64));
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+/// Longest service or fd name.
+pub const NAME_MAX: usize = 31;
+
+/// Service and fd names: 1–31 bytes of `[A-Za-z0-9._-]`.
+pub fn valid_name(n: &[u8]) -> bool {
+    !n.is_empty()
+        && n.len() <= NAME_MAX
+        && n.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+}
+
+/// Comma-separated items of a flags field.
+pub fn comma_items(f: &[u8]) -> impl Iterator<Item = &[u8]> {
+    f.split(|&b| b == b',')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_and_splitting() {
+        assert_eq!(command(b"echo"), Some(Cmd::Echo));
+        assert_eq!(command(b"Echo"), None);
+        assert_eq!(command(b" echo"), None);
+        assert_eq!(split_command(b"echo"), (&b"echo"[..], None));
+        assert_eq!(split_command(b"echo\t"), (&b"echo"[..], Some(&b""[..])));
+        let f: Vec<&[u8]> = Fields::new(Some(b"a\t\tb")).collect();
+        assert_eq!(f, [&b"a"[..], b"", b"b"]);
+        assert_eq!(Fields::new(None).count(), 0);
+        assert_eq!(Fields::new(Some(b"")).count(), 1);
+    }
+
+    #[test]
+    fn ignored_lines() {
+        assert!(is_ignored(b""));
+        assert!(is_ignored(b" \t\r"));
+        assert!(is_ignored(b"#x"));
+        assert!(!is_ignored(b" echo"));
+    }
+
+    #[test]
+    fn ints() {
+        assert_eq!(parse_int(b"0"), Some(0));
+        assert_eq!(parse_int(b"-12"), Some(-12));
+        assert_eq!(parse_int(b"+1"), None);
+        assert_eq!(parse_int(b"-"), None);
+        assert_eq!(parse_int(b""), None);
+        assert_eq!(parse_int(b" 1"), None);
+        assert_eq!(parse_int(b"12a"), None);
+    }
+
+    #[test]
+    fn names() {
+        assert!(valid_name(b"a.b-c_D9"));
+        assert!(!valid_name(b""));
+        assert!(!valid_name(b"a b"));
+        assert!(!valid_name(&[b'a'; 32]));
+        assert!(valid_name(&[b'a'; 31]));
+    }
+}

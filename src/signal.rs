@@ -1,0 +1,245 @@
+//! Signal names and the pending-signal table.
+//!
+//! Handled signals are counted here by the event loop after the handler
+//! (in `sys`-level code in `event_loop`) has written their numbers to the
+//! self-pipe.
+
+/// Name table in the original's list order; number → name uses the first
+/// match, so 6 prints as ABRT and 31 as SYS.
+const TABLE: [(&[u8], i32); 36] = [
+    (b"ABRT", libc::SIGABRT),
+    (b"ALRM", libc::SIGALRM),
+    (b"BUS", libc::SIGBUS),
+    (b"CHLD", libc::SIGCHLD),
+    (b"CLD", libc::SIGCHLD),
+    (b"CONT", libc::SIGCONT),
+    (b"FPE", libc::SIGFPE),
+    (b"HUP", libc::SIGHUP),
+    (b"ILL", libc::SIGILL),
+    (b"INT", libc::SIGINT),
+    (b"IO", libc::SIGIO),
+    (b"IOT", libc::SIGIOT),
+    (b"KILL", libc::SIGKILL),
+    (b"PIPE", libc::SIGPIPE),
+    (b"POLL", libc::SIGPOLL),
+    (b"PROF", libc::SIGPROF),
+    (b"PWR", libc::SIGPWR),
+    (b"QUIT", libc::SIGQUIT),
+    (b"SEGV", libc::SIGSEGV),
+    (b"STKFLT", libc::SIGSTKFLT),
+    (b"STOP", libc::SIGSTOP),
+    (b"SYS", libc::SIGSYS),
+    (b"TERM", libc::SIGTERM),
+    (b"TRAP", libc::SIGTRAP),
+    (b"TSTP", libc::SIGTSTP),
+    (b"TTIN", libc::SIGTTIN),
+    (b"TTOU", libc::SIGTTOU),
+    (b"UNUSED", 31),
+    (b"URG", libc::SIGURG),
+    (b"USR1", libc::SIGUSR1),
+    (b"USR2", libc::SIGUSR2),
+    (b"VTALRM", libc::SIGVTALRM),
+    (b"WINCH", libc::SIGWINCH),
+    (b"XCPU", libc::SIGXCPU),
+    (b"XFSZ", libc::SIGXFSZ),
+    (b"", 0),
+];
+
+/// Highest signal number tracked.
+pub const MAX_SIG: usize = 64;
+
+/// The table name of a signal number (without `SIG`), or `-?`.
+pub fn name(sig: i32) -> &'static [u8] {
+    TABLE
+        .iter()
+        .find(|&&(n, s)| s == sig && !n.is_empty())
+        .map(|&(n, _)| n)
+        .unwrap_or(b"-?")
+}
+
+/// Looks up a name, with or without the `SIG` prefix.
+pub fn by_name(n: &[u8]) -> Option<i32> {
+    let n = if n.len() > 3 && n.starts_with(b"SIG") { &n[3..] } else { n };
+    if n.is_empty() || n.len() > 8 {
+        return None;
+    }
+    TABLE.iter().find(|&&(t, _)| t == n).map(|&(_, s)| s)
+}
+
+/// Why a SIGNAL argument was rejected.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SigArgError {
+    Missing,
+    BadNumber,
+}
+
+impl SigArgError {
+    /// The protocol's error text.
+    pub fn text(&self) -> &'static [u8] {
+        match self {
+            SigArgError::Missing => b"Expected signal argument",
+            SigArgError::BadNumber => b"Invalid signal number",
+        }
+    }
+}
+
+/// Parses a SIGNAL argument (§3.5): digits give a number 0…65535, anything
+/// else is a name, and an unknown name silently means 0.
+pub fn parse_arg(f: Option<&[u8]>) -> Result<i32, SigArgError> {
+    let f = match f {
+        None | Some(b"") => return Err(SigArgError::Missing),
+        Some(f) => f,
+    };
+    if f[0].is_ascii_digit() {
+        if f.len() > 5 || !f.iter().all(u8::is_ascii_digit) {
+            return Err(SigArgError::BadNumber);
+        }
+        let v = f.iter().fold(0u32, |v, &d| v * 10 + (d - b'0') as u32);
+        return if v <= 65535 { Ok(v as i32) } else { Err(SigArgError::BadNumber) };
+    }
+    Ok(by_name(f).unwrap_or(0))
+}
+
+/// Signals reported as `signal` events.
+pub const RECORDED: [i32; 8] = [
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGTERM,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGQUIT,
+    libc::SIGPWR,
+    libc::SIGWINCH,
+];
+/// Signals that only wake the loop.
+pub const WAKE_ONLY: [i32; 3] = [libc::SIGCHLD, libc::SIGALRM, libc::SIGPIPE];
+/// Signals that end in fatal().
+pub const FATAL: [i32; 6] = [
+    libc::SIGABRT,
+    libc::SIGFPE,
+    libc::SIGILL,
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGTRAP,
+];
+
+/// Pending counts and last-arrival times of the recorded signals.
+pub struct Signals {
+    count: [u32; MAX_SIG + 1],
+    last: [u64; MAX_SIG + 1],
+    stamp: u64,
+    /// Bit per signal that arrived since the service triggers last looked.
+    pub fresh: u64,
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Signals {
+    /// No signal pending.
+    pub const fn new() -> Self {
+        Signals {
+            count: [0; MAX_SIG + 1],
+            last: [0; MAX_SIG + 1],
+            stamp: 0,
+            fresh: 0,
+        }
+    }
+
+    /// Counts one arrival at `now`; two arrivals never share a timestamp and
+    /// 0 is never used.
+    pub fn record(&mut self, sig: i32, now: u64) {
+        let s = sig as usize;
+        if s == 0 || s > MAX_SIG {
+            return;
+        }
+        let ts = if now.wrapping_sub(self.stamp) as i64 > 0 { now } else { self.stamp.wrapping_add(1) };
+        self.stamp = ts;
+        self.count[s] = self.count[s].saturating_add(1);
+        self.last[s] = ts;
+        self.fresh |= 1 << s;
+    }
+
+    /// signal.clear: lowers the count (a negative `by` raises it).
+    pub fn clear(&mut self, sig: i32, by: i64) {
+        let s = sig as usize;
+        if s == 0 || s > MAX_SIG {
+            return;
+        }
+        let v = (self.count[s] as i64).saturating_sub(by).clamp(0, u32::MAX as i64);
+        self.count[s] = v as u32;
+    }
+
+    /// Pending count of `sig`.
+    #[cfg(test)]
+    pub fn count(&self, sig: i32) -> u32 {
+        self.count.get(sig as usize).copied().unwrap_or(0)
+    }
+
+    /// Bit set of signals with a pending count above 0.
+    pub fn pending_mask(&self) -> u64 {
+        (1..=MAX_SIG).filter(|&s| self.count[s] > 0).fold(0, |m, s| m | 1 << s)
+    }
+
+    /// The pending signal with the oldest arrival strictly newer than
+    /// `after`: (signal, time, count).
+    pub fn next_after(&self, after: u64) -> Option<(i32, u64, u32)> {
+        (1..=MAX_SIG)
+            .filter(|&s| self.count[s] > 0 && self.last[s].wrapping_sub(after) as i64 > 0)
+            .min_by_key(|&s| self.last[s].wrapping_sub(after))
+            .map(|s| (s as i32, self.last[s], self.count[s]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_both_ways() {
+        assert_eq!(name(6), b"ABRT");
+        assert_eq!(name(17), b"CHLD");
+        assert_eq!(name(29), b"IO");
+        assert_eq!(name(31), b"SYS");
+        assert_eq!(name(40), b"-?");
+        assert_eq!(by_name(b"SIGIOT"), Some(6));
+        assert_eq!(by_name(b"CLD"), Some(17));
+        assert_eq!(by_name(b"SIG"), None);
+        assert_eq!(by_name(b"term"), None);
+    }
+
+    #[test]
+    fn signal_arguments() {
+        assert_eq!(parse_arg(Some(b"SIGQUIT")), Ok(3));
+        assert_eq!(parse_arg(Some(b"QUIT")), Ok(3));
+        assert_eq!(parse_arg(Some(b"3")), Ok(3));
+        assert_eq!(parse_arg(Some(b"65535")), Ok(65535));
+        assert_eq!(parse_arg(Some(b"65536")), Err(SigArgError::BadNumber));
+        assert_eq!(parse_arg(Some(b"3x")), Err(SigArgError::BadNumber));
+        assert_eq!(parse_arg(Some(b"BOGUS")), Ok(0));
+        assert_eq!(parse_arg(Some(b"")), Err(SigArgError::Missing));
+        assert_eq!(parse_arg(None), Err(SigArgError::Missing));
+    }
+
+    #[test]
+    fn counting_and_order() {
+        let mut s = Signals::new();
+        s.record(10, 5 << 32);
+        s.record(1, 5 << 32);
+        s.record(10, 5 << 32);
+        assert_eq!(s.count(10), 2);
+        let (a, ta, _) = s.next_after(0).unwrap();
+        assert_eq!(a, 1);
+        let (b, tb, c) = s.next_after(ta).unwrap();
+        assert_eq!((b, c), (10, 2));
+        assert!(tb > ta);
+        assert!(s.next_after(tb).is_none());
+        s.clear(10, 5);
+        assert_eq!(s.count(10), 0);
+        s.clear(10, -2);
+        assert_eq!(s.count(10), 2);
+    }
+}

@@ -1,0 +1,206 @@
+//! Launching a service (§6.2, §6.3): the controller socketpair, the argv
+//! and descriptor plan prepared in the parent, and the child's last steps.
+
+use core::ffi::c_char;
+
+use crate::controller::Kind as CtlKind;
+use crate::exit;
+use crate::fmt::Buf;
+use crate::log::Level;
+use crate::proto::Fields;
+use crate::service::{self, Var};
+use crate::supervisor::Supervisor;
+use crate::sys::{self, Domain, Fd, SockType};
+
+/// Longest argv or fd list a 1023-byte command line can produce.
+const MAX_LIST: usize = 512;
+const RETRY_DELAY: u64 = 3 << 32;
+
+/// What the child needs, prepared before fork so the child only copies.
+struct Plan {
+    argv_text: [u8; 1100],
+    argv: [*const c_char; MAX_LIST + 1],
+    fds: [Fd; MAX_LIST],
+    nfds: usize,
+    empties: usize,
+    missing: Buf<32>,
+    log_fd: Fd,
+}
+
+impl Supervisor {
+    /// Forks a start-pending service whose time has come.
+    pub fn launch(&mut self, slot: usize) {
+        let svc = *self.services.get(slot);
+        let mut ctl = None;
+        let mut service_end = -1;
+        if svc.control != 0 {
+            match self.control_pair(svc.control) {
+                Ok((c, end)) => {
+                    ctl = Some(c);
+                    service_end = end;
+                }
+                Err(msg) => {
+                    self.log(Level::Error, &[msg.as_bytes()]);
+                    return self.retry_later(slot);
+                }
+            }
+        }
+        let mut plan = Plan {
+            argv_text: [0; 1100],
+            argv: [core::ptr::null(); MAX_LIST + 1],
+            fds: [-1; MAX_LIST],
+            nfds: 0,
+            empties: 0,
+            missing: Buf::new(),
+            log_fd: self.log.fd(),
+        };
+        self.prepare(slot, service_end, &mut plan);
+        match sys::fork() {
+            Ok(0) => child(&mut plan),
+            Ok(pid) => {
+                sys::close(service_end);
+                self.services.get_mut(slot).forked(pid, self.now);
+                self.pending_starts -= 1;
+                self.broadcast_state(slot);
+            }
+            Err(e) => {
+                sys::close(service_end);
+                if let Some(c) = ctl {
+                    self.ctl[c].close();
+                }
+                self.log(Level::Error, &[b"fork failed: ", sys::strerror(e)]);
+                self.retry_later(slot);
+            }
+        }
+    }
+
+    fn retry_later(&mut self, slot: usize) {
+        self.log(Level::Info, &[b"will retry in 3 seconds"]);
+        let at = self.now.wrapping_add(RETRY_DELAY);
+        let _ = self.services.get_mut(slot).request_start(at);
+        self.broadcast_state(slot);
+    }
+
+    /// Sets up a controller slot and a socketpair for a service using
+    /// `control.*` (§8.5); returns (slot, the service's end).
+    fn control_pair(&mut self, control: u8) -> Result<(usize, Fd), Buf<96>> {
+        let mut msg = Buf::new();
+        let Some(c) = self.free_slot() else {
+            msg.s(b"can't allocate controller object");
+            return Err(msg);
+        };
+        let (ours, theirs) = match sys::socketpair(Domain::Unix, SockType::Stream) {
+            Ok(p) => p,
+            Err(e) => {
+                msg.s(b"socketpair: ").s(sys::strerror(e));
+                return Err(msg);
+            }
+        };
+        let reads = control & (service::CTL_CMD | service::CTL_SOCKET) != 0;
+        let events = control & (service::CTL_EVENT | service::CTL_SOCKET) != 0;
+        if control & service::CTL_SOCKET == 0 {
+            sys::shutdown(ours, !reads, !events);
+            sys::shutdown(theirs, !events, !reads);
+        }
+        self.ctl[c].open(CtlKind::Service, if reads { ours } else { -1 }, if events { ours } else { -1 });
+        Ok((c, theirs))
+    }
+
+    fn prepare(&self, slot: usize, service_end: Fd, plan: &mut Plan) {
+        let args = self.services.var(slot, Var::Args);
+        let n = args.len().min(plan.argv_text.len() - 1);
+        plan.argv_text[..n].copy_from_slice(&args[..n]);
+        let mut argc = 0;
+        let mut start = 0;
+        for i in 0..=n {
+            if i == n || plan.argv_text[i] == b'\t' {
+                plan.argv_text[i] = 0;
+                if argc < MAX_LIST && (i > start || argc > 0 || n > 0) {
+                    plan.argv[argc] = plan.argv_text[start..].as_ptr().cast();
+                    argc += 1;
+                }
+                start = i + 1;
+            }
+        }
+        if n == 0 {
+            // No args: exec("") fails and the child exits 3, as the original.
+            plan.argv[0] = plan.argv_text.as_ptr().cast();
+            argc = 1;
+        }
+        plan.argv[argc] = core::ptr::null();
+        let svc = self.services.get(slot);
+        let list: &[u8] = if svc.fds_default { b"null\tnull\tnull" } else { self.services.var(slot, Var::Fds) };
+        if list.is_empty() {
+            return;
+        }
+        for name in Fields::new(Some(list)) {
+            if plan.nfds == MAX_LIST {
+                break;
+            }
+            let fd = match name {
+                b"" => {
+                    plan.empties += 1;
+                    continue;
+                }
+                b"-" => -1,
+                b"control.cmd" | b"control.event" | b"control.socket" => service_end,
+                _ => match self.fds.fd_of(name) {
+                    Some(fd) => fd,
+                    None => {
+                        if plan.missing.is_empty() {
+                            plan.missing.s(name);
+                        }
+                        -1
+                    }
+                },
+            };
+            plan.fds[plan.nfds] = fd;
+            plan.nfds += 1;
+        }
+    }
+}
+
+/// The forked child: reset signals, lay out descriptors, exec (§6.3).
+fn child(plan: &mut Plan) -> ! {
+    exit::reset_handlers();
+    let log = |parts: &[&[u8]]| {
+        let mut b = Buf::<256>::new();
+        for p in parts {
+            b.s(p);
+        }
+        b.c(b'\n');
+        if plan.log_fd >= 0 {
+            sys::write_all(plan.log_fd, b.as_bytes());
+        }
+    };
+    for _ in 0..plan.empties {
+        log(&[b"warning: ignoring zero-length file descriptor name"]);
+    }
+    if !plan.missing.is_empty() {
+        log(&[b"error: file descriptor \"", plan.missing.as_bytes(), b"\" does not exist"]);
+        sys::abort();
+    }
+    let n = plan.nfds;
+    for k in 0..n {
+        let src = plan.fds[k];
+        if src >= 0 && (src as usize) < n {
+            plan.fds[k] = sys::child_dup_above(src, n as Fd);
+        }
+    }
+    for k in 0..n {
+        if plan.fds[k] >= 0 {
+            sys::child_dup2(plan.fds[k], k as Fd);
+        } else {
+            sys::close(k as Fd);
+        }
+    }
+    sys::close_from(n as Fd);
+    let e = sys::execvp(&plan.argv);
+    let argv0 = sys::cstr_bytes(plan.argv[0]);
+    let mut b = Buf::<256>::new();
+    b.s(b"error: exec(").s(argv0).s(b", ...) failed: ").s(sys::strerror(e)).c(b'\n');
+    if plan.log_fd >= 0 {
+        sys::write_all(plan.log_fd, b.as_bytes());
+    }
+    sys::exit_now(3)
+}

@@ -1,0 +1,356 @@
+//! The one owner of state: services, named fds, controllers, signals and the
+//! log, plus the output paths (reply, broadcast) and the statedump.
+
+use crate::controller::{self, Controller, Dump, Kind as CtlKind, SLOTS};
+use crate::exit;
+use crate::fd_table::FdTable;
+use crate::fmt::Buf;
+use crate::log::{Level, Log};
+use crate::name::Name;
+use crate::service::{ServiceTable, State, Var};
+use crate::signal::Signals;
+use crate::sys::{self, Fd};
+
+/// A formatted output line (without its LF).
+pub type Line = Buf<{ controller::SEND_BUF }>;
+
+/// Everything the daemon knows.
+pub struct Supervisor {
+    /// This loop iteration's clock reading (32.32).
+    pub now: u64,
+    /// The log.
+    pub log: Log,
+    /// Services.
+    pub services: ServiceTable,
+    /// Named descriptors.
+    pub fds: FdTable,
+    /// Controller slots.
+    pub ctl: [Controller; SLOTS],
+    /// Pending signals.
+    pub signals: Signals,
+    /// `terminate` succeeded with this code.
+    pub terminate: Option<i64>,
+    /// Listening control socket (-1: none) and its path.
+    pub ctl_socket: Fd,
+    /// Path of the control socket.
+    pub ctl_socket_path: Buf<108>,
+    /// Read end of the signal self-pipe.
+    pub wake_r: Fd,
+    /// Number of services waiting for their start time.
+    pub pending_starts: usize,
+    /// A controller has more buffered commands: poll without waiting.
+    pub busy: bool,
+    /// Are we PID 1?
+    pub pid1: bool,
+}
+
+impl Supervisor {
+    /// Logs a record built from parts.
+    pub fn log(&mut self, level: Level, parts: &[&[u8]]) {
+        self.log.put(level, parts, self.now);
+    }
+
+    /// Queues `line` + LF to controller `i`, flushing or marking overflow
+    /// when the send buffer is full.
+    pub fn queue(&mut self, i: usize, line: &[u8]) {
+        let c = &self.ctl[i];
+        if !c.active() || !c.has_output() || c.overflow {
+            return;
+        }
+        let mut full = Buf::<{ controller::SEND_BUF + 1 }>::new();
+        full.s(line).c(b'\n');
+        if full.truncated {
+            self.ctl[i].overflow = true;
+            return;
+        }
+        if self.log.enabled(Level::Debug) {
+            let mut n = [0u8; 20];
+            let n = crate::fmt::fmt_u64(i as u64, &mut n);
+            self.log.put(Level::Debug, &[b"client[", n, b"] event: \"", full.as_bytes(), b"\""], self.now);
+        }
+        let now = self.now;
+        let c = &mut self.ctl[i];
+        if c.push(full.as_bytes()) {
+            return;
+        }
+        if c.flush(now).is_err() {
+            self.log_output_closed(i);
+            return;
+        }
+        let c = &mut self.ctl[i];
+        if !c.push(full.as_bytes()) {
+            c.overflow = true;
+        }
+    }
+
+    /// Sends a line to the issuing controller only.
+    pub fn reply(&mut self, i: usize, line: &[u8]) {
+        self.queue(i, line);
+    }
+
+    /// Sends a line to every controller with an output.
+    pub fn broadcast(&mut self, line: &[u8]) {
+        for i in 0..SLOTS {
+            self.queue(i, line);
+        }
+    }
+
+    fn log_output_closed(&mut self, i: usize) {
+        let mut n = [0u8; 20];
+        let n = crate::fmt::fmt_u64(i as u64, &mut n);
+        self.log(Level::Debug, &[b"controller[", n, b"] output closed"]);
+    }
+
+    /// Broadcasts a service's `service.state`.
+    pub fn broadcast_state(&mut self, slot: usize) {
+        let mut b = Line::new();
+        self.services.get(slot).write_state(&mut b, self.now);
+        self.broadcast(b.as_bytes());
+    }
+
+    /// Broadcasts `fd.state` of a named descriptor.
+    pub fn broadcast_fd(&mut self, slot: usize) {
+        let mut b = Line::new();
+        self.fds.write_state(slot, &mut b);
+        self.broadcast(b.as_bytes());
+    }
+
+    /// Formats one of a service's four configuration lines.
+    pub fn write_var(&self, slot: usize, v: Var, b: &mut Line) {
+        let svc = self.services.get(slot);
+        let name = svc.name.as_bytes();
+        match v {
+            Var::Args => b.s(b"service.args\t").s(name).tab().s(self.services.var(slot, v)),
+            Var::Tags => b.s(b"service.tags\t").s(name).tab().s(self.services.var(slot, v)),
+            Var::Fds => {
+                b.s(b"service.fds\t").s(name).tab();
+                if svc.fds_default {
+                    b.s(b"null\tnull\tnull")
+                } else {
+                    b.s(self.services.var(slot, v))
+                }
+            }
+            Var::Triggers => {
+                let t = self.services.var(slot, v);
+                b.s(b"service.auto_up\t").s(name).tab();
+                if t.is_empty() {
+                    b.c(b'-')
+                } else {
+                    b.u(svc.interval as u64).tab().s(t)
+                }
+            }
+        };
+    }
+
+    /// Broadcasts one configuration line of a service.
+    pub fn broadcast_var(&mut self, slot: usize, v: Var) {
+        let mut b = Line::new();
+        self.write_var(slot, v, &mut b);
+        self.broadcast(b.as_bytes());
+    }
+
+    /// Sends controller `i` every signal newer than it has seen (§8.3).
+    pub fn deliver_signals(&mut self, i: usize) {
+        while self.ctl[i].has_output() && !self.ctl[i].overflow {
+            let Some((sig, ts, count)) = self.signals.next_after(self.ctl[i].last_signal) else {
+                break;
+            };
+            self.ctl[i].last_signal = ts;
+            let mut b = Line::new();
+            b.s(b"signal\tSIG").s(crate::signal::name(sig)).tab().u(ts >> 32).tab().u(count as u64);
+            self.reply(i, b.as_bytes());
+        }
+    }
+
+    /// Continues controller `i`'s statedump; true when it is finished.
+    pub fn continue_dump(&mut self, i: usize) -> bool {
+        let Some(mut d) = self.ctl[i].dump else {
+            return true;
+        };
+        let done = loop {
+            let c = &self.ctl[i];
+            if c.has_output() && !c.overflow && c.send_len > controller::SEND_HIGH {
+                break false;
+            }
+            let mut b = Line::new();
+            match d.phase {
+                0 => {
+                    let pos = if d.name.is_empty() {
+                        0
+                    } else {
+                        self.fds.position_after(d.name.as_bytes())
+                    };
+                    match self.fds.ordered().get(pos) {
+                        Some(&slot) => {
+                            self.fds.write_state(slot as usize, &mut b);
+                            d.name = self.fds.get(slot as usize).name;
+                        }
+                        None => {
+                            d = Dump {
+                                phase: 1,
+                                ..Dump::new()
+                            }
+                        }
+                    }
+                }
+                1 => {
+                    let found = if d.name.is_empty() { None } else { self.services.find(d.name.as_bytes()) };
+                    let slot = match found {
+                        Some(s) if d.line < 5 => Some(s),
+                        _ => {
+                            let pos = if d.name.is_empty() {
+                                0
+                            } else {
+                                self.services.position_after(d.name.as_bytes())
+                            };
+                            d.line = 0;
+                            self.services.ordered().get(pos).map(|&s| s as usize)
+                        }
+                    };
+                    match slot {
+                        Some(s) => {
+                            d.name = self.services.get(s).name;
+                            match d.line {
+                                0 => self.services.get(s).write_state(&mut b, self.now),
+                                1 => self.write_var(s, Var::Tags, &mut b),
+                                2 => self.write_var(s, Var::Args, &mut b),
+                                3 => self.write_var(s, Var::Fds, &mut b),
+                                _ => self.write_var(s, Var::Triggers, &mut b),
+                            }
+                            d.line += 1;
+                        }
+                        None => {
+                            d = Dump {
+                                phase: 2,
+                                ..Dump::new()
+                            }
+                        }
+                    }
+                }
+                _ => match self.signals.next_after(d.signal_after) {
+                    Some((sig, ts, count)) => {
+                        d.signal_after = ts;
+                        b.s(b"signal\tSIG").s(crate::signal::name(sig)).tab().u(ts >> 32).tab().u(count as u64);
+                    }
+                    None => break true,
+                },
+            }
+            if !b.is_empty() {
+                self.reply(i, b.as_bytes());
+            }
+        };
+        self.ctl[i].dump = if done { None } else { Some(d) };
+        done
+    }
+
+    /// Logs `warning: service 'NAME' running as pid PID` for each running
+    /// service, in name order.
+    pub fn log_running(&mut self) {
+        for pos in 0..self.services.ordered().len() {
+            let slot = self.services.ordered()[pos] as usize;
+            let svc = *self.services.get(slot);
+            if svc.state == State::Up {
+                let mut pid = [0u8; 20];
+                let pid = crate::fmt::fmt_u64(svc.pid as u64, &mut pid);
+                self.log(Level::Warning, &[b"service '", svc.name.as_bytes(), b"' running as pid ", pid]);
+            }
+        }
+    }
+
+    /// fatal(code, msg) (§11.3): exec-on-exit if configured, otherwise log
+    /// and exit unless the terminate guard is set (then return).
+    pub fn fatal(&mut self, code: i32, msg: &[u8]) {
+        if exit::exec_configured() {
+            self.fatal_exec(code, msg);
+        }
+        if !msg.is_empty() {
+            if exit::guard() != 0 {
+                self.log(Level::Fatal, &[b"(attempting to continue) ", msg]);
+            } else {
+                self.log(Level::Fatal, &[msg]);
+            }
+        }
+        if exit::guard() == 0 {
+            self.log_running();
+            sys::exit(code);
+        }
+    }
+
+    /// fatal()'s exec step: announce, list running services, exec; returns
+    /// if the exec failed.
+    pub fn fatal_exec(&mut self, code: i32, msg: &[u8]) {
+        let mut argv0 = Buf::<256>::new();
+        exit::exec_argv0(&mut argv0);
+        self.log(Level::Warning, &[b"daemonproxy exec_on_exit to '", argv0.as_bytes(), b"'"]);
+        self.log_running();
+        self.prepare_exec();
+        exit::exec_on_exit(code, msg, false);
+    }
+
+    /// Makes every named and controller descriptor inheritable, as the
+    /// exec-on-exit program expects (§7.6); the log is flushed first.
+    fn prepare_exec(&mut self) {
+        let now = self.now;
+        self.log.run(now, |_| None);
+        exit::set_log_fd(self.log.fd());
+        for s in 0..self.fds.high() {
+            let fd = self.fds.get(s).fd;
+            if self.fds.get(s).kind != crate::fd_table::Kind::Free && fd >= 0 {
+                let _ = sys::set_cloexec(fd, false);
+            }
+        }
+        for c in &self.ctl {
+            for fd in [c.in_fd, c.out_fd] {
+                if c.active() && fd >= 0 {
+                    let _ = sys::set_cloexec(fd, false);
+                }
+            }
+        }
+        if self.ctl_socket >= 0 {
+            let _ = sys::set_cloexec(self.ctl_socket, false);
+        }
+    }
+
+    /// Frees controller `i` after its input ended (§3.6 steps 3–4). Returns
+    /// true when this ends the daemon (interactive EOF without a guard).
+    pub fn close_controller(&mut self, i: usize) -> bool {
+        let kind = self.ctl[i].kind;
+        let now = self.now;
+        let _ = self.ctl[i].flush(now);
+        let (left, n) = self.ctl[i].close();
+        for &fd in &left[..n] {
+            let mut b = [0u8; 20];
+            let b = crate::fmt::fmt_u64(fd as u64, &mut b);
+            self.log(Level::Warning, &[b"closing leftover ancillary file descriptor ", b]);
+        }
+        if kind == CtlKind::Interactive {
+            self.log(Level::Info, &[b"interactive session ended"]);
+            if exit::guard() != 0 {
+                self.log(Level::Warning, &[b"interactive session ended, but not exiting due to terminate-guard"]);
+                return false;
+            }
+            return true;
+        }
+        false
+    }
+
+    /// Finds a free controller slot.
+    pub fn free_slot(&self) -> Option<usize> {
+        self.ctl.iter().position(|c| !c.active())
+    }
+
+    /// Re-points a named descriptor (stdin/stdout/stderr) at a new dup of
+    /// /dev/null, keeping its displayed flags (§2.2).
+    pub fn repoint_to_null(&mut self, name: &[u8]) {
+        let null = self.fds.fd_of(b"null").unwrap_or(-1);
+        if let Some(s) = self.fds.find(name) {
+            let fd = if null >= 0 { sys::dup_above(null, 3).unwrap_or(-1) } else { -1 };
+            self.fds.get_mut(s).fd = fd;
+        }
+    }
+
+    /// Current descriptor number of a name, for the log's re-attach.
+    pub fn fd_lookup(fds: &FdTable) -> impl Fn(&Name) -> Option<Fd> + '_ {
+        move |n: &Name| fds.fd_of(n.as_bytes()).filter(|&fd| fd >= 0)
+    }
+}

@@ -1,0 +1,729 @@
+//! The syscall seam: the only module that talks to rustix and libc.
+//!
+//! Everything above it works with raw descriptor numbers (`Fd`, an `i32`,
+//! -1 meaning "none"), byte-string paths and `Errno`. Descriptors the daemon
+//! opens are close-on-exec; services get theirs through `dup2` in the child.
+
+use core::ffi::{CStr, c_char, c_int};
+use core::mem::MaybeUninit;
+
+use rustix::fd::{BorrowedFd, IntoRawFd, OwnedFd};
+pub use rustix::io::Errno;
+
+/// A raw descriptor number; -1 is "no descriptor".
+pub type Fd = i32;
+/// Result of a syscall wrapper.
+pub type Res<T> = Result<T, Errno>;
+
+/// Largest path we accept from the protocol (PATH_MAX).
+pub const PATH_MAX: usize = 4096;
+
+fn bfd<'a>(fd: Fd) -> BorrowedFd<'a> {
+    // SAFETY: callers pass descriptors the daemon owns and keeps open for the
+    // duration of the call; rustix only uses the number.
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}
+
+fn raw(fd: OwnedFd) -> Fd {
+    fd.into_raw_fd()
+}
+
+/// A NUL-terminated copy of `path` on the stack, for calls that take a C path.
+struct CPath {
+    buf: [u8; PATH_MAX + 1],
+}
+
+impl CPath {
+    fn new(path: &[u8]) -> Res<CPath> {
+        if path.len() > PATH_MAX || path.contains(&0) {
+            return Err(Errno::NAMETOOLONG);
+        }
+        let mut buf = [0u8; PATH_MAX + 1];
+        buf[..path.len()].copy_from_slice(path);
+        Ok(CPath { buf })
+    }
+    fn as_cstr(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.buf).unwrap_or(c"")
+    }
+}
+
+// ---------------------------------------------------------------- time ---
+
+/// Monotonic time in 32.32 fixed point (seconds in the high half).
+pub fn now() -> u64 {
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    ((ts.tv_sec as u64) << 32) | (((ts.tv_nsec as u64) << 32) / 1_000_000_000)
+}
+
+// ------------------------------------------------------------- basic io ---
+
+/// write(2).
+pub fn write(fd: Fd, buf: &[u8]) -> Res<usize> {
+    rustix::io::write(bfd(fd), buf)
+}
+
+/// read(2).
+pub fn read(fd: Fd, buf: &mut [u8]) -> Res<usize> {
+    rustix::io::read(bfd(fd), buf)
+}
+
+/// Writes all of `buf`, retrying on partial writes and EINTR; for startup
+/// messages and the child's last words, where blocking is acceptable.
+pub fn write_all(fd: Fd, mut buf: &[u8]) {
+    while !buf.is_empty() {
+        match write(fd, buf) {
+            Ok(0) => return,
+            Ok(n) => buf = &buf[n..],
+            Err(Errno::INTR) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// close(2); errors are meaningless here.
+pub fn close(fd: Fd) {
+    if fd >= 0 {
+        // SAFETY: the caller owns `fd` and forgets the number after this call.
+        drop(unsafe { <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(fd) });
+    }
+}
+
+/// fcntl(F_DUPFD_CLOEXEC, min).
+pub fn dup_above(fd: Fd, min: Fd) -> Res<Fd> {
+    rustix::io::fcntl_dupfd_cloexec(bfd(fd), min).map(raw)
+}
+
+/// Is `fd` an open descriptor? (fcntl F_GETFL succeeds)
+pub fn is_open(fd: Fd) -> bool {
+    rustix::fs::fcntl_getfl(bfd(fd)).is_ok()
+}
+
+/// Status flags of an open descriptor, as raw O_* bits.
+pub fn status_flags(fd: Fd) -> Res<u32> {
+    rustix::fs::fcntl_getfl(bfd(fd)).map(|f| f.bits())
+}
+
+/// Raw O_* bits the rest of the daemon looks at.
+pub mod oflag {
+    pub const ACCMODE: u32 = libc::O_ACCMODE as u32;
+    pub const RDONLY: u32 = libc::O_RDONLY as u32;
+    pub const WRONLY: u32 = libc::O_WRONLY as u32;
+    pub const RDWR: u32 = libc::O_RDWR as u32;
+    pub const APPEND: u32 = libc::O_APPEND as u32;
+    pub const CREAT: u32 = libc::O_CREAT as u32;
+    pub const TRUNC: u32 = libc::O_TRUNC as u32;
+    pub const NONBLOCK: u32 = libc::O_NONBLOCK as u32;
+}
+
+/// Sets or clears O_NONBLOCK.
+pub fn set_nonblock(fd: Fd, on: bool) -> Res<()> {
+    let mut fl = rustix::fs::fcntl_getfl(bfd(fd))?;
+    fl.set(rustix::fs::OFlags::NONBLOCK, on);
+    rustix::fs::fcntl_setfl(bfd(fd), fl)
+}
+
+/// Sets or clears FD_CLOEXEC.
+pub fn set_cloexec(fd: Fd, on: bool) -> Res<()> {
+    let mut fl = rustix::io::fcntl_getfd(bfd(fd))?;
+    fl.set(rustix::io::FdFlags::CLOEXEC, on);
+    rustix::io::fcntl_setfd(bfd(fd), fl)
+}
+
+/// open(2) with O_NOCTTY|O_CLOEXEC added; `flags` are raw O_* bits.
+pub fn open(path: &[u8], flags: u32, mode: u32) -> Res<Fd> {
+    let p = CPath::new(path)?;
+    let fl = rustix::fs::OFlags::from_bits_retain(flags)
+        | rustix::fs::OFlags::NOCTTY
+        | rustix::fs::OFlags::CLOEXEC;
+    rustix::fs::open(p.as_cstr(), fl, rustix::fs::Mode::from_raw_mode(mode)).map(raw)
+}
+
+/// mkdir(2).
+pub fn mkdir(path: &[u8], mode: u32) -> Res<()> {
+    let p = CPath::new(path)?;
+    rustix::fs::mkdir(p.as_cstr(), rustix::fs::Mode::from_raw_mode(mode))
+}
+
+/// unlink(2).
+pub fn unlink(path: &[u8]) -> Res<()> {
+    let p = CPath::new(path)?;
+    rustix::fs::unlink(p.as_cstr())
+}
+
+/// stat(2): does the path exist?
+pub fn exists(path: &[u8]) -> bool {
+    match CPath::new(path) {
+        Ok(p) => rustix::fs::stat(p.as_cstr()).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// What lstat(2) says about a path: (is a socket, owner uid).
+pub fn lstat_socket_owner(path: &[u8]) -> Res<(bool, u32)> {
+    let p = CPath::new(path)?;
+    let st = rustix::fs::lstat(p.as_cstr())?;
+    let is_sock = rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Socket;
+    Ok((is_sock, st.st_uid))
+}
+
+/// geteuid(2).
+pub fn geteuid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// chdir(2).
+pub fn chdir(path: &[u8]) -> Res<()> {
+    let p = CPath::new(path)?;
+    rustix::process::chdir(p.as_cstr())
+}
+
+/// umask(2).
+pub fn umask(mask: u32) {
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask));
+}
+
+/// A pipe, both ends close-on-exec.
+pub fn pipe(nonblock: bool) -> Res<(Fd, Fd)> {
+    let mut fl = rustix::pipe::PipeFlags::CLOEXEC;
+    if nonblock {
+        fl |= rustix::pipe::PipeFlags::NONBLOCK;
+    }
+    let (r, w) = rustix::pipe::pipe_with(fl)?;
+    Ok((raw(r), raw(w)))
+}
+
+// -------------------------------------------------------------- sockets ---
+
+/// Socket domains the protocol knows.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Domain {
+    Unix,
+    Inet,
+    Inet6,
+}
+
+/// Socket types the protocol knows.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SockType {
+    Stream,
+    Dgram,
+    Seqpacket,
+}
+
+fn af(d: Domain) -> rustix::net::AddressFamily {
+    match d {
+        Domain::Unix => rustix::net::AddressFamily::UNIX,
+        Domain::Inet => rustix::net::AddressFamily::INET,
+        Domain::Inet6 => rustix::net::AddressFamily::INET6,
+    }
+}
+
+fn st(t: SockType) -> rustix::net::SocketType {
+    match t {
+        SockType::Stream => rustix::net::SocketType::STREAM,
+        SockType::Dgram => rustix::net::SocketType::DGRAM,
+        SockType::Seqpacket => rustix::net::SocketType::SEQPACKET,
+    }
+}
+
+/// socketpair(2), both ends close-on-exec.
+pub fn socketpair(d: Domain, t: SockType) -> Res<(Fd, Fd)> {
+    let (a, b) = rustix::net::socketpair(af(d), st(t), rustix::net::SocketFlags::CLOEXEC, None)?;
+    Ok((raw(a), raw(b)))
+}
+
+/// socket(2), close-on-exec.
+pub fn socket(d: Domain, t: SockType) -> Res<Fd> {
+    rustix::net::socket_with(af(d), st(t), rustix::net::SocketFlags::CLOEXEC, None).map(raw)
+}
+
+/// setsockopt(SO_REUSEADDR, 1).
+pub fn set_reuseaddr(fd: Fd) -> Res<()> {
+    rustix::net::sockopt::set_socket_reuseaddr(bfd(fd), true)
+}
+
+/// bind(2) to a unix path.
+pub fn bind_unix(fd: Fd, path: &[u8]) -> Res<()> {
+    let p = CPath::new(path)?;
+    let addr = rustix::net::SocketAddrUnix::new(p.as_cstr())?;
+    rustix::net::bind(bfd(fd), &addr)
+}
+
+/// bind(2) to an IPv4 address (octets) and port.
+pub fn bind_inet(fd: Fd, ip: [u8; 4], port: u16) -> Res<()> {
+    let addr = rustix::net::SocketAddrV4::new(rustix::net::Ipv4Addr::from(ip), port);
+    rustix::net::bind(bfd(fd), &addr)
+}
+
+/// listen(2).
+pub fn listen(fd: Fd, backlog: i32) -> Res<()> {
+    rustix::net::listen(bfd(fd), backlog)
+}
+
+/// accept4(2), close-on-exec.
+pub fn accept(fd: Fd) -> Res<Fd> {
+    rustix::net::accept_with(bfd(fd), rustix::net::SocketFlags::CLOEXEC).map(raw)
+}
+
+/// Which directions of a socket to shut down.
+pub fn shutdown(fd: Fd, read: bool, write: bool) {
+    let how = match (read, write) {
+        (true, true) => rustix::net::Shutdown::Both,
+        (true, false) => rustix::net::Shutdown::Read,
+        (false, true) => rustix::net::Shutdown::Write,
+        (false, false) => return,
+    };
+    let _ = rustix::net::shutdown(bfd(fd), how);
+}
+
+/// If `fd` is a socket: its (domain, type), by getsockopt/getsockname.
+pub fn socket_kind(fd: Fd) -> Option<(Domain, SockType)> {
+    let t = rustix::net::sockopt::socket_type(bfd(fd)).ok()?;
+    let t = if t == rustix::net::SocketType::DGRAM {
+        SockType::Dgram
+    } else if t == rustix::net::SocketType::SEQPACKET {
+        SockType::Seqpacket
+    } else {
+        SockType::Stream
+    };
+    let d = match rustix::net::getsockname(bfd(fd)).map(|a| a.address_family()) {
+        Ok(f) if f == rustix::net::AddressFamily::INET => Domain::Inet,
+        Ok(f) if f == rustix::net::AddressFamily::INET6 => Domain::Inet6,
+        _ => Domain::Unix,
+    };
+    Some((d, t))
+}
+
+/// recvmsg(2) that also collects SCM_RIGHTS descriptors (close-on-exec) into
+/// `fds`; returns (bytes, descriptors received).
+pub fn recv_with_fds(fd: Fd, buf: &mut [u8], fds: &mut [Fd; 8]) -> Res<(usize, usize)> {
+    use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
+    let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(8))];
+    let mut anc = RecvAncillaryBuffer::new(&mut space);
+    let mut iov = [rustix::io::IoSliceMut::new(buf)];
+    let msg = rustix::net::recvmsg(bfd(fd), &mut iov, &mut anc, RecvFlags::CMSG_CLOEXEC)?;
+    let mut n = 0;
+    for m in anc.drain() {
+        if let RecvAncillaryMessage::ScmRights(rights) = m {
+            for f in rights {
+                if n < fds.len() {
+                    fds[n] = raw(f);
+                    n += 1;
+                }
+            }
+        }
+    }
+    Ok((msg.bytes, n))
+}
+
+// ----------------------------------------------------------------- poll ---
+
+/// One entry of a poll set.
+#[derive(Clone, Copy)]
+pub struct PollEntry {
+    /// Descriptor to watch.
+    pub fd: Fd,
+    /// Wants readability.
+    pub read: bool,
+    /// Wants writability.
+    pub write: bool,
+    /// Set by `poll`: readable, hung up or in error.
+    pub readable: bool,
+    /// Set by `poll`: writable or in error.
+    pub writable: bool,
+    /// Set by `poll`: hung up or in error.
+    pub hup: bool,
+}
+
+impl PollEntry {
+    /// An entry watching `fd`.
+    pub const fn new(fd: Fd, read: bool, write: bool) -> PollEntry {
+        PollEntry {
+            fd,
+            read,
+            write,
+            readable: false,
+            writable: false,
+            hup: false,
+        }
+    }
+}
+
+/// poll(2) over `set` with a timeout in milliseconds (negative: forever).
+pub fn poll(set: &mut [PollEntry], timeout_ms: i64) {
+    use rustix::event::{PollFd, PollFlags};
+    let mut fds: [PollFd; 16] = core::array::from_fn(|_| PollFd::from_borrowed_fd(bfd(0), PollFlags::empty()));
+    let n = set.len().min(fds.len());
+    for (i, e) in set[..n].iter().enumerate() {
+        let mut fl = PollFlags::empty();
+        if e.read {
+            fl |= PollFlags::IN;
+        }
+        if e.write {
+            fl |= PollFlags::OUT;
+        }
+        fds[i] = PollFd::from_borrowed_fd(bfd(e.fd), fl);
+    }
+    let ts;
+    let timeout = if timeout_ms < 0 {
+        None
+    } else {
+        ts = rustix::time::Timespec {
+            tv_sec: timeout_ms / 1000,
+            tv_nsec: (timeout_ms % 1000) * 1_000_000,
+        };
+        Some(&ts)
+    };
+    let ok = rustix::event::poll(&mut fds[..n], timeout).is_ok();
+    for (i, e) in set[..n].iter_mut().enumerate() {
+        let r = if ok { fds[i].revents() } else { PollFlags::empty() };
+        let bad = r.intersects(PollFlags::ERR | PollFlags::HUP | PollFlags::NVAL);
+        e.readable = e.read && (r.contains(PollFlags::IN) || bad);
+        e.writable = e.write && (r.contains(PollFlags::OUT) || bad);
+        e.hup = bad;
+    }
+}
+
+// -------------------------------------------------------------- memory ---
+
+/// Types whose all-zero bit pattern is a valid value, so pools can be carved
+/// from fresh anonymous memory without touching (and so paying for) it.
+///
+/// # Safety
+/// Implement only for types made of integers, bools, byte arrays and enums
+/// whose zero discriminant is a variant.
+pub unsafe trait Zeroable {}
+
+/// Reserves zeroed memory for `n` values of `T`, once, at startup. Pages are
+/// only backed by RAM when first written. Returns None when mmap fails.
+pub fn reserve<T: Zeroable>(n: usize) -> Option<&'static mut [T]> {
+    let bytes = n.checked_mul(core::mem::size_of::<T>())?;
+    if bytes == 0 {
+        return Some(&mut []);
+    }
+    // SAFETY: a fresh private anonymous mapping, never unmapped; zeroed memory
+    // is a valid [T] because T: Zeroable; alignment is page alignment.
+    unsafe {
+        let p = rustix::mm::mmap_anonymous(
+            core::ptr::null_mut(),
+            bytes,
+            rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
+            rustix::mm::MapFlags::PRIVATE | rustix::mm::MapFlags::NORESERVE,
+        )
+        .ok()?;
+        Some(core::slice::from_raw_parts_mut(p.cast::<T>(), n))
+    }
+}
+
+unsafe impl Zeroable for u8 {}
+unsafe impl Zeroable for u16 {}
+unsafe impl Zeroable for u32 {}
+
+/// mlockall(MCL_CURRENT|MCL_FUTURE).
+pub fn mlockall() -> Res<()> {
+    rustix::mm::mlockall(rustix::mm::MlockAllFlags::CURRENT | rustix::mm::MlockAllFlags::FUTURE)
+}
+
+// ------------------------------------------------------------ processes ---
+
+/// getpid(2).
+pub fn getpid() -> i32 {
+    rustix::process::getpid().as_raw_nonzero().get()
+}
+
+/// setsid(2).
+pub fn setsid() -> Res<()> {
+    rustix::process::setsid().map(|_| ())
+}
+
+/// fork(2) through libc, so musl's cached thread id stays right in the child.
+/// Returns 0 in the child and the child's pid in the parent.
+pub fn fork() -> Res<i32> {
+    // SAFETY: the daemon is single-threaded.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 { Err(Errno::from_raw_os_error(errno())) } else { Ok(pid) }
+}
+
+fn errno() -> i32 {
+    // SAFETY: musl's errno location is always valid for the calling thread.
+    unsafe { *libc::__errno_location() }
+}
+
+/// _exit(2).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: ends the process without running anything else.
+    unsafe { libc::_exit(code) }
+}
+
+/// exit(3) is not needed: the daemon has nothing to flush but its own log.
+pub fn exit(code: i32) -> ! {
+    exit_now(code)
+}
+
+/// abort(3): raises SIGABRT with the default disposition.
+pub fn abort() -> ! {
+    // SAFETY: abort never returns.
+    unsafe { libc::abort() }
+}
+
+/// execvp(3) with a NULL-terminated argv of NUL-terminated strings; returns
+/// only on failure.
+pub fn execvp(argv: &[*const c_char]) -> Errno {
+    // SAFETY: argv[0] and every element are NUL-terminated, argv ends in NULL.
+    unsafe { libc::execvp(argv[0], argv.as_ptr()) };
+    Errno::from_raw_os_error(errno())
+}
+
+/// execve(2) with an explicit environment, searching PATH like execvp when
+/// the program has no slash; returns only on failure.
+pub fn execvpe(argv: &[*const c_char], envp: &[*const c_char]) -> Errno {
+    unsafe extern "C" {
+        fn execvpe(file: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> c_int;
+    }
+    // SAFETY: argv and envp are NULL-terminated arrays of C strings.
+    unsafe { execvpe(argv[0], argv.as_ptr(), envp.as_ptr()) };
+    Errno::from_raw_os_error(errno())
+}
+
+/// The process environment as a NULL-terminated array.
+pub fn environ() -> *const *const c_char {
+    unsafe extern "C" {
+        static environ: *const *const c_char;
+    }
+    // SAFETY: reading the pointer value of libc's environ.
+    unsafe { environ }
+}
+
+/// kill(2) or killpg(2).
+pub fn kill(pid: i32, sig: i32, group: bool) -> Res<()> {
+    // SAFETY: plain syscall; rustix's Signal type cannot carry signal 0 or
+    // real-time numbers, which the protocol allows.
+    let r = unsafe {
+        if group { libc::killpg(pid, sig) } else { libc::kill(pid, sig) }
+    };
+    if r < 0 { Err(Errno::from_raw_os_error(errno())) } else { Ok(()) }
+}
+
+/// A child's wait status, decoded.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ExitHow {
+    /// exit(code)
+    Exited(u8),
+    /// killed by signal
+    Signaled(i32),
+}
+
+/// waitpid(-1, WNOHANG): the next reaped child, if any.
+pub fn reap_any() -> Option<(i32, ExitHow)> {
+    let mut status: c_int = 0;
+    // SAFETY: plain syscall with a valid out pointer. rustix's waitpid(None)
+    // means "my process group", not "any child".
+    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+    if pid <= 0 {
+        return None;
+    }
+    let how = if libc::WIFSIGNALED(status) {
+        ExitHow::Signaled(libc::WTERMSIG(status))
+    } else {
+        ExitHow::Exited(libc::WEXITSTATUS(status) as u8)
+    };
+    Some((pid, how))
+}
+
+/// The text of an errno, as strerror(3) gives it.
+pub fn strerror(e: Errno) -> &'static [u8] {
+    // SAFETY: musl's strerror returns a pointer to a static string.
+    unsafe { CStr::from_ptr(libc::strerror(e.raw_os_error())).to_bytes() }
+}
+
+// -------------------------------------------------------------- signals ---
+
+/// Installs `handler` for `sig` without SA_RESTART, blocking nothing extra.
+pub fn set_handler(sig: i32, handler: extern "C" fn(c_int)) -> Res<()> {
+    // SAFETY: a zeroed sigaction is valid; the handler is async-signal-safe.
+    unsafe {
+        let mut sa: libc::sigaction = core::mem::zeroed();
+        sa.sa_sigaction = handler as usize;
+        sa.sa_flags = 0;
+        libc::sigemptyset(&mut sa.sa_mask);
+        if libc::sigaction(sig, &sa, core::ptr::null_mut()) < 0 {
+            return Err(Errno::from_raw_os_error(errno()));
+        }
+    }
+    Ok(())
+}
+
+/// Restores the default disposition of `sig`.
+pub fn set_default(sig: i32) {
+    // SAFETY: as above, with SIG_DFL.
+    unsafe {
+        let mut sa: libc::sigaction = core::mem::zeroed();
+        sa.sa_sigaction = libc::SIG_DFL;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(sig, &sa, core::ptr::null_mut());
+    }
+}
+
+/// Unblocks every signal.
+pub fn unmask_all() {
+    // SAFETY: an empty set passed to sigprocmask.
+    unsafe {
+        let mut set: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, core::ptr::null_mut());
+    }
+}
+
+/// Arms (or with 0 disarms) a one-shot ITIMER_REAL of `usec` microseconds.
+pub fn alarm_usec(usec: i64) {
+    // SAFETY: plain syscall with valid pointers.
+    unsafe {
+        let it = libc::itimerval {
+            it_interval: libc::timeval { tv_sec: 0, tv_usec: 0 },
+            it_value: libc::timeval {
+                tv_sec: usec / 1_000_000,
+                tv_usec: usec % 1_000_000,
+            },
+        };
+        libc::setitimer(libc::ITIMER_REAL, &it, core::ptr::null_mut());
+    }
+}
+
+// ------------------------------------------------------------ the child ---
+
+/// In a forked child: dup2(src, dst), clearing close-on-exec on dst.
+pub fn child_dup2(src: Fd, dst: Fd) -> bool {
+    // SAFETY: plain syscalls on numbers the child owns.
+    unsafe {
+        if src == dst {
+            let fl = libc::fcntl(dst, libc::F_GETFD);
+            fl >= 0 && libc::fcntl(dst, libc::F_SETFD, fl & !libc::FD_CLOEXEC) >= 0
+        } else {
+            libc::dup2(src, dst) >= 0
+        }
+    }
+}
+
+/// In a forked child: F_DUPFD (not close-on-exec is irrelevant, it is moved
+/// again) to a number at or above `min`.
+pub fn child_dup_above(src: Fd, min: Fd) -> Fd {
+    // SAFETY: plain syscall.
+    unsafe { libc::fcntl(src, libc::F_DUPFD_CLOEXEC, min) }
+}
+
+/// close_range(first, ~0): closes every descriptor from `first` up.
+pub fn close_from(first: Fd) {
+    // SAFETY: plain syscall; the caller wants all of these closed.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0u32) };
+    if r < 0 {
+        for fd in first..1024 {
+            close(fd);
+        }
+    }
+}
+
+// ------------------------------------------------------------------ pid1 ---
+
+/// prctl(PR_SET_CHILD_SUBREAPER, 1).
+pub fn become_subreaper() {
+    let _ = rustix::process::set_child_subreaper(Some(rustix::process::Pid::from_raw(1).unwrap()));
+}
+
+/// reboot(RB_DISABLE_CAD): Ctrl-Alt-Del sends SIGINT to PID 1.
+pub fn disable_cad() {
+    let _ = rustix::system::reboot(rustix::system::RebootCommand::CadOff);
+}
+
+/// Turns the raw argv into a slice iterator of byte strings.
+///
+/// # Safety
+/// `argv` must point to `argc` valid NUL-terminated strings.
+pub unsafe fn arg<'a>(argv: *const *const c_char, i: usize) -> &'a [u8] {
+    // SAFETY: guaranteed by the caller.
+    unsafe { CStr::from_ptr(*argv.add(i)).to_bytes() }
+}
+
+/// The `i`th entry of a NULL-terminated C pointer array.
+pub fn env_entry(env: *const *const c_char, i: usize) -> *const c_char {
+    // SAFETY: callers stop at the terminating NULL.
+    unsafe { *env.add(i) }
+}
+
+/// The bytes of a C string (empty for NULL).
+pub fn cstr_bytes<'a>(p: *const c_char) -> &'a [u8] {
+    if p.is_null() {
+        return b"";
+    }
+    // SAFETY: p points to a NUL-terminated string that outlives the use.
+    unsafe { CStr::from_ptr(p).to_bytes() }
+}
+
+/// Views an array of atomic pointers as plain pointers, for exec.
+pub fn ptr_slice(a: &[core::sync::atomic::AtomicPtr<c_char>]) -> &[*const c_char] {
+    // SAFETY: AtomicPtr<T> has the same in-memory representation as *mut T.
+    unsafe { core::slice::from_raw_parts(a.as_ptr().cast(), a.len()) }
+}
+
+/// Current errno, for handlers to preserve it.
+pub fn errno_get() -> i32 {
+    errno()
+}
+
+/// Restores errno.
+pub fn errno_set(v: i32) {
+    // SAFETY: musl's errno location is valid for the calling thread.
+    unsafe { *libc::__errno_location() = v }
+}
+
+/// Sleeps for `ms` milliseconds.
+pub fn sleep_ms(ms: u64) {
+    let ts = rustix::time::Timespec {
+        tv_sec: (ms / 1000) as i64,
+        tv_nsec: ((ms % 1000) * 1_000_000) as i64,
+    };
+    let _ = rustix::thread::nanosleep(&ts);
+}
+
+/// sync(2).
+pub fn sync() {
+    rustix::fs::sync();
+}
+
+/// Unmounts every mount in /proc/self/mounts, newest first (lazily), then
+/// remounts / read-only.
+pub fn unmount_all() {
+    let mut buf = [0u8; 16384];
+    let mut len = 0;
+    if let Ok(fd) = open(b"/proc/self/mounts", oflag::RDONLY, 0) {
+        while len < buf.len() {
+            match read(fd, &mut buf[len..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => len += n,
+            }
+        }
+        close(fd);
+    }
+    let text = &buf[..len];
+    for line in text.split(|&b| b == b'\n').rev() {
+        let mut f = line.split(|&b| b == b' ');
+        let (_, Some(target)) = (f.next(), f.next()) else { continue };
+        if target == b"/" || target.is_empty() {
+            continue;
+        }
+        if let Ok(p) = CPath::new(target) {
+            let _ = rustix::mount::unmount(p.as_cstr(), rustix::mount::UnmountFlags::DETACH);
+        }
+    }
+    let _ = rustix::mount::mount_remount(c"/", rustix::mount::MountFlags::RDONLY, c"");
+}
+
+/// reboot(2) with the final stage's action.
+pub fn reboot(action: crate::pid1::Action) {
+    use rustix::system::RebootCommand;
+    let cmd = match action {
+        crate::pid1::Action::Halt => RebootCommand::Halt,
+        crate::pid1::Action::Poweroff => RebootCommand::PowerOff,
+        crate::pid1::Action::Reboot => RebootCommand::Restart,
+    };
+    let _ = rustix::system::reboot(cmd);
+}
