@@ -9,8 +9,13 @@ CARGO   ?= cargo
 
 all: build
 
+# The unwind tables are dead weight in a panic=abort binary: drop them.
+OBJCOPY_x86_64-unknown-linux-musl  ?= objcopy
+OBJCOPY_aarch64-unknown-linux-musl ?= aarch64-linux-gnu-objcopy
+
 build: deps
 	$(CARGO) build --release --target $(TARGET) --bin daemonproxy
+	$(OBJCOPY_$(TARGET)) -R .eh_frame -R .eh_frame_hdr $(BIN)
 	@ls -l $(BIN)
 
 ## test: unit tests, the integration suite against the release binary

@@ -5,7 +5,9 @@ use std::process::Command;
 
 fn git(args: &[&str]) -> Option<String> {
     let out = Command::new("git").args(args).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
@@ -33,13 +35,22 @@ fn main() {
         });
     let (y, mo, d) = civil(ts.div_euclid(86_400));
     let s = ts.rem_euclid(86_400);
-    let date = format!("{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02} UTC", s / 3600, s / 60 % 60, s % 60);
+    let date = format!(
+        "{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    );
     let rev = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
-    let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    let dirty =
+        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
     println!("cargo:rustc-env=DP_BUILD_TS={ts}");
     println!("cargo:rustc-env=DP_BUILD_DATE={date}");
     println!("cargo:rustc-env=DP_GIT_REV={rev}");
-    println!("cargo:rustc-env=DP_GIT_DIRTY={}", if dirty { "1" } else { "" });
+    println!(
+        "cargo:rustc-env=DP_GIT_DIRTY={}",
+        if dirty { "1" } else { "" }
+    );
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/index");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");

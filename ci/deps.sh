@@ -4,6 +4,8 @@
 set -e
 need_apt=""
 command -v strace >/dev/null 2>&1 || need_apt="$need_apt strace"
+command -v objcopy >/dev/null 2>&1 || need_apt="$need_apt binutils"
+command -v aarch64-linux-gnu-objcopy >/dev/null 2>&1 || need_apt="$need_apt binutils-aarch64-linux-gnu"
 if [ -n "$need_apt" ]; then
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -qq

@@ -1,4 +1,6 @@
 //! The 25 commands (§4): argument checks, effects and their output.
+// Error messages are built in place without a heap, so they travel by value.
+#![allow(clippy::result_large_err)]
 
 use crate::controller::Dump;
 use crate::exit;
@@ -13,7 +15,7 @@ use crate::supervisor::{Line, Supervisor};
 use crate::sys::{self, Domain, Errno, SockType};
 
 /// A command's error message (the text before `, for command "…"`).
-pub type Msg = Buf<400>;
+pub type Msg = Buf<160>;
 type CmdResult = Result<(), Msg>;
 
 fn fail<T>(text: &[u8]) -> Result<T, Msg> {
@@ -184,7 +186,10 @@ impl Supervisor {
         if self.log.enabled(Level::Debug) {
             let mut n = [0u8; 20];
             let n = crate::fmt::fmt_u64(i as u64, &mut n);
-            self.log(Level::Debug, &[b"controller[", n, b"] command: \"", line, b"\""]);
+            self.log(
+                Level::Debug,
+                &[b"controller[", n, b"] command: \"", line, b"\""],
+            );
         }
         if proto::is_ignored(line) {
             return;
@@ -196,7 +201,10 @@ impl Supervisor {
             self.reply(i, b.as_bytes());
             let mut n = [0u8; 20];
             let n = crate::fmt::fmt_u64(i as u64, &mut n);
-            self.log(Level::Error, &[b"controller[", n, b"] sent unknown command ", name]);
+            self.log(
+                Level::Error,
+                &[b"controller[", n, b"] sent unknown command ", name],
+            );
             return;
         };
         if let Err(msg) = self.run(i, cmd, args) {
@@ -213,7 +221,10 @@ impl Supervisor {
             let n = crate::fmt::fmt_u64(i as u64, &mut n);
             let shown = &line[..line.len().min(90)];
             let more: &[u8] = if line.len() >= 90 { b"..." } else { b"" };
-            self.log(Level::Error, &[b"controller[", n, b"] command failed: '", shown, b"'", more]);
+            self.log(
+                Level::Error,
+                &[b"controller[", n, b"] command failed: '", shown, b"'", more],
+            );
             self.log(Level::Error, &[b"  with error: '", msg.as_bytes(), b"'"]);
         }
     }
@@ -324,7 +335,7 @@ impl Supervisor {
             return fail(b"unable to set file descriptors");
         }
         let mut control = 0;
-        for n in list.clone() {
+        for n in list {
             control |= match n {
                 b"control.cmd" => service::CTL_CMD,
                 b"control.event" => service::CTL_EVENT,
@@ -465,7 +476,8 @@ impl Supervisor {
         if let Err(e) = sys::kill(svc.pid, sig, group) {
             let mut m = Msg::new();
             m.s(b"can't kill ").s(svc.name.as_bytes());
-            m.s(if group { b" (pgid " } else { b" (pid " }).i(svc.pid as i64);
+            m.s(if group { b" (pgid " } else { b" (pid " })
+                .i(svc.pid as i64);
             m.s(b"): ").s(sys::strerror(e));
             return Err(m);
         }
@@ -480,7 +492,8 @@ impl Supervisor {
             State::Down | State::Free => {}
         }
         let mut b = Line::new();
-        b.s(b"service.state\t").s(self.services.get(slot).name.as_bytes());
+        b.s(b"service.state\t")
+            .s(self.services.get(slot).name.as_bytes());
         b.s(b"\tdeleted\t-\t-\t-\t-\t-\t-");
         self.services.delete(slot);
         self.broadcast(b.as_bytes());
@@ -566,7 +579,8 @@ impl Supervisor {
             }
         }
         let (r, w) = if sock.any {
-            sys::socketpair(sock.domain(), sock.stype()).or_else(|e| fail_errno(b"socketpair() failed: ", e))?
+            sys::socketpair(sock.domain(), sock.stype())
+                .or_else(|e| fail_errno(b"socketpair() failed: ", e))?
         } else {
             sys::pipe(false).or_else(|e| fail_errno(b"pipe() failed: ", e))?
         };
@@ -586,7 +600,12 @@ impl Supervisor {
         if sock.any {
             bits |= fl::SOCKPAIR;
         }
-        let mut ro = new_obj(rname, Kind::Pipe, bits | if sock.any { 0 } else { fl::FROM }, r);
+        let mut ro = new_obj(
+            rname,
+            Kind::Pipe,
+            bits | if sock.any { 0 } else { fl::FROM },
+            r,
+        );
         let mut wo = new_obj(wname, Kind::Pipe, bits, w);
         for o in [&mut ro, &mut wo] {
             o.domain = fd_table::domain_code(sock.domain());
@@ -688,7 +707,11 @@ impl Supervisor {
             return Err(m);
         }
         let mut bits = 0;
-        for (on, b) in [(bind, fl::BIND), (mkdir, fl::MKDIR), (nonblock, fl::NONBLOCK)] {
+        for (on, b) in [
+            (bind, fl::BIND),
+            (mkdir, fl::MKDIR),
+            (nonblock, fl::NONBLOCK),
+        ] {
             if on {
                 bits |= b;
             }
@@ -773,16 +796,27 @@ impl Supervisor {
     pub fn create_control_socket(&mut self, path: &[u8]) -> bool {
         self.delete_control_socket();
         if path.is_empty() || path.len() > 107 {
-            let e = if path.is_empty() { Errno::INVAL } else { Errno::NAMETOOLONG };
-            self.log(Level::Error, &[b"bind(control_socket, ", path, b": ", sys::strerror(e)]);
+            let e = if path.is_empty() {
+                Errno::INVAL
+            } else {
+                Errno::NAMETOOLONG
+            };
+            self.log(
+                Level::Error,
+                &[b"bind(control_socket, ", path, b": ", sys::strerror(e)],
+            );
             return false;
         }
-        if let Ok((is_sock, uid)) = sys::lstat_socket_owner(path) {
-            if is_sock && uid == sys::geteuid() {
-                match sys::unlink(path) {
-                    Ok(()) => self.log(Level::Info, &[b"Unlinked control socket ", path]),
-                    Err(e) => self.log(Level::Error, &[b"Can't unlink control socket: ", sys::strerror(e)]),
-                }
+        if let Ok((is_sock, uid)) = sys::lstat_socket_owner(path)
+            && is_sock
+            && uid == sys::geteuid()
+        {
+            match sys::unlink(path) {
+                Ok(()) => self.log(Level::Info, &[b"Unlinked control socket ", path]),
+                Err(e) => self.log(
+                    Level::Error,
+                    &[b"Can't unlink control socket: ", sys::strerror(e)],
+                ),
             }
         }
         let fd = match sys::socket(Domain::Unix, SockType::Stream) {
@@ -794,8 +828,13 @@ impl Supervisor {
         };
         let r = sys::bind_unix(fd, path)
             .map_err(|e| (&b"bind(control_socket, "[..], e, true))
-            .and_then(|_| sys::listen(fd, 2).map_err(|e| (&b"listen(control_socket): "[..], e, false)))
-            .and_then(|_| sys::set_nonblock(fd, true).map_err(|e| (&b"fcntl(control_socket, O_NONBLOCK): "[..], e, false)));
+            .and_then(|_| {
+                sys::listen(fd, 2).map_err(|e| (&b"listen(control_socket): "[..], e, false))
+            })
+            .and_then(|_| {
+                sys::set_nonblock(fd, true)
+                    .map_err(|e| (&b"fcntl(control_socket, O_NONBLOCK): "[..], e, false))
+            });
         if let Err((what, e, with_path)) = r {
             sys::close(fd);
             if with_path {
@@ -920,7 +959,10 @@ mod tests {
     fn inet_addresses() {
         assert_eq!(parse_inet(b"*"), Some(([0; 4], 0)));
         assert_eq!(parse_inet(b"*:80"), Some(([0; 4], 80)));
-        assert_eq!(parse_inet(b"127.0.0.1:10203"), Some(([127, 0, 0, 1], 10203)));
+        assert_eq!(
+            parse_inet(b"127.0.0.1:10203"),
+            Some(([127, 0, 0, 1], 10203))
+        );
         assert_eq!(parse_inet(b"localhost:1"), None);
         assert_eq!(parse_inet(b"1.2.3"), None);
         assert_eq!(parse_inet(b"1.2.3.256"), None);

@@ -208,13 +208,15 @@ impl Controller {
         self.recv_len -= n;
     }
 
-    /// Queues a complete line if it fits; false otherwise.
-    pub fn push(&mut self, line: &[u8]) -> bool {
-        if self.send_len + line.len() > SEND_BUF {
+    /// Queues `line` and its LF if they fit; false otherwise.
+    pub fn push_line(&mut self, line: &[u8]) -> bool {
+        let end = self.send_len + line.len() + 1;
+        if end > SEND_BUF {
             return false;
         }
-        self.send[self.send_len..self.send_len + line.len()].copy_from_slice(line);
-        self.send_len += line.len();
+        self.send[self.send_len..end - 1].copy_from_slice(line);
+        self.send[end - 1] = b'\n';
+        self.send_len = end;
         true
     }
 
@@ -229,7 +231,7 @@ impl Controller {
                     self.blocked_since = 0;
                     if self.send_len == 0 && self.overflow {
                         self.overflow = false;
-                        self.push(b"overflow\n");
+                        self.push_line(b"overflow");
                     }
                 }
                 Err(Errno::AGAIN) => {

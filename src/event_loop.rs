@@ -52,7 +52,7 @@ impl Supervisor {
             }
             self.reap();
             self.run_services();
-            if ready.listener || (accept_retry_at != 0 && self.due(accept_retry_at)) {
+            if ready.listener || (self.free_slot().is_none() && self.due(accept_retry_at)) {
                 accept_retry_at = self.accept();
             }
             self.busy = false;
@@ -136,7 +136,14 @@ impl Supervisor {
             return 0;
         }
         let Some(i) = self.free_slot() else {
-            self.log(Level::Warning, &[b"No free controllers to accpet socket connection"]);
+            let mut probe = [PollEntry::new(self.ctl_socket, true, false)];
+            sys::poll(&mut probe, 0);
+            if probe[0].readable {
+                self.log(
+                    Level::Warning,
+                    &[b"No free controllers to accpet socket connection"],
+                );
+            }
             return self.now.wrapping_add(ACCEPT_RETRY);
         };
         if let Ok(fd) = sys::accept(self.ctl_socket) {
@@ -155,7 +162,13 @@ impl Supervisor {
             match self.ctl[i].read() {
                 ReadResult::Data { dropped, ndropped } => {
                     for &fd in &dropped[..ndropped] {
-                        self.log(Level::Error, &[b"No room for ancillary file descriptor ", num(fd as u64, &mut tmp)]);
+                        self.log(
+                            Level::Error,
+                            &[
+                                b"No room for ancillary file descriptor ",
+                                num(fd as u64, &mut tmp),
+                            ],
+                        );
                     }
                 }
                 ReadResult::Again => {}
@@ -163,7 +176,11 @@ impl Supervisor {
                     self.ctl[i].in_eof = true;
                     if let Some(e) = err {
                         let n = num(i as u64, &mut tmp);
-                        self.log.put(Level::Error, &[b"read(client[", n, b"])): ", sys::strerror(e)], self.now);
+                        self.log.put(
+                            Level::Error,
+                            &[b"read(client[", n, b"])): ", sys::strerror(e)],
+                            self.now,
+                        );
                     }
                 }
             }
@@ -171,7 +188,10 @@ impl Supervisor {
         if writable {
             let now = self.now;
             if self.ctl[i].flush(now).is_err() {
-                self.log(Level::Debug, &[b"controller[", num(i as u64, &mut tmp), b"] output closed"]);
+                self.log(
+                    Level::Debug,
+                    &[b"controller[", num(i as u64, &mut tmp), b"] output closed"],
+                );
             }
         }
         if hangup && self.ctl[i].kind == CtlKind::Service && self.ctl[i].in_fd < 0 {
@@ -212,7 +232,10 @@ impl Supervisor {
                         self.reply(i, b"error\tline too long");
                         let mut tmp = [0u8; 20];
                         let n = num(i as u64, &mut tmp);
-                        self.log(Level::Error, &[b"controller[", n, b"] command exceeds buffer size"]);
+                        self.log(
+                            Level::Error,
+                            &[b"controller[", n, b"] command exceeds buffer size"],
+                        );
                     }
                     continue;
                 }
@@ -225,16 +248,20 @@ impl Supervisor {
                 c.line_overflow = true;
                 let mut tmp = [0u8; 20];
                 let n = num(i as u64, &mut tmp);
-                self.log(Level::Debug, &[b"controller[", n, b"] command length exceeds 1024 bytes, discarding"]);
+                self.log(
+                    Level::Debug,
+                    &[
+                        b"controller[",
+                        n,
+                        b"] command length exceeds 1024 bytes, discarding",
+                    ],
+                );
                 continue;
             }
             if c.in_eof {
                 self.end_of_input(i);
             }
             return;
-        }
-        if self.ctl[i].line_len().is_some() || self.ctl[i].dump.is_some() {
-            self.busy = true;
         }
     }
 
@@ -248,7 +275,10 @@ impl Supervisor {
             if c.line_overflow {
                 c.line_overflow = false;
             } else if c.auto_final_newline {
-                self.log(Level::Warning, &[b"Command ends with EOF... processing anyway"]);
+                self.log(
+                    Level::Warning,
+                    &[b"Command ends with EOF... processing anyway"],
+                );
                 self.execute(i, line.as_bytes());
                 if self.ctl[i].dump.is_some() {
                     // Let the dump drain before closing.
@@ -285,7 +315,13 @@ impl Supervisor {
                 let (n, s) = (num(i as u64, &mut a), num(late, &mut b));
                 self.log.put(
                     Level::Error,
-                    &[b"controller ", n, b" blocked pipe for ", s, b" seconds, closing connection"],
+                    &[
+                        b"controller ",
+                        n,
+                        b" blocked pipe for ",
+                        s,
+                        b" seconds, closing connection",
+                    ],
                     now,
                 );
                 if self.close_controller(i) {
@@ -297,7 +333,11 @@ impl Supervisor {
                     c.overflow = true;
                 }
                 let (n, s) = (num(i as u64, &mut a), num(late, &mut b));
-                self.log.put(Level::Warning, &[b"controller ", n, b" blocked pipe for ", s, b" seconds"], now);
+                self.log.put(
+                    Level::Warning,
+                    &[b"controller ", n, b" blocked pipe for ", s, b" seconds"],
+                    now,
+                );
             }
         }
     }
@@ -327,7 +367,8 @@ impl Supervisor {
         };
         let wake = add(PollEntry::new(self.wake_r, true, false));
         let free_slot = self.free_slot().is_some();
-        let listener = (self.ctl_socket >= 0 && free_slot).then(|| add(PollEntry::new(self.ctl_socket, true, false)));
+        let listener = (self.ctl_socket >= 0 && free_slot)
+            .then(|| add(PollEntry::new(self.ctl_socket, true, false)));
         let mut input = [None; SLOTS];
         let mut output = [None; SLOTS];
         let mut wake_at = self.now.wrapping_add(MAX_SLEEP);
@@ -341,7 +382,10 @@ impl Supervisor {
                 continue;
             }
             let paused = c.send_len > controller::SEND_HIGH && c.has_output() && !c.overflow;
-            if c.in_fd >= 0 && !c.in_eof && c.recv_len < controller::RECV_BUF && !paused {
+            if !paused && (c.dump.is_some() || c.line_len().is_some() || c.in_eof) {
+                self.busy = true;
+            }
+            if c.in_fd >= 0 && !c.in_eof && c.recv_len < controller::RECV_BUF {
                 input[i] = Some(add(PollEntry::new(c.in_fd, true, false)));
             }
             if c.out_fd >= 0 && (c.send_len > 0 || c.in_fd < 0) {
@@ -352,11 +396,14 @@ impl Supervisor {
                 earlier(c.blocked_since.wrapping_add((c.close_timeout as u64) << 32));
             }
         }
-        let log = self.log.wants_writable().map(|fd| add(PollEntry::new(fd, false, true)));
+        let log = self
+            .log
+            .wants_writable()
+            .map(|fd| add(PollEntry::new(fd, false, true)));
         if let Some(t) = self.log.wake_at() {
             earlier(t);
         }
-        if accept_retry_at != 0 {
+        if self.ctl_socket >= 0 && !free_slot {
             earlier(accept_retry_at);
         }
         if self.pending_starts > 0 {
@@ -371,7 +418,11 @@ impl Supervisor {
             0
         } else {
             let d = wake_at.wrapping_sub(self.now) as i64;
-            if d <= 0 { 0 } else { ((d as u64 * 1000) >> 32) as i64 + 1 }
+            if d <= 0 {
+                0
+            } else {
+                ((d as u64 * 1000) >> 32) as i64 + 1
+            }
         };
         sys::poll(&mut set[..n], timeout_ms);
         let mut r = Ready {

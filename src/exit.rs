@@ -5,7 +5,9 @@
 
 use core::ffi::c_char;
 use core::ptr;
-use core::sync::atomic::{AtomicI32, AtomicI64, AtomicPtr, AtomicU8, AtomicUsize, Ordering::Relaxed};
+use core::sync::atomic::{
+    AtomicI32, AtomicI64, AtomicPtr, AtomicU8, AtomicUsize, Ordering::Relaxed,
+};
 
 use crate::fmt::Buf;
 use crate::signal;
@@ -17,13 +19,16 @@ const MAX_ENV: usize = 256;
 
 static EXEC_ARGS: [AtomicU8; EXEC_ARGS_MAX + 1] = [const { AtomicU8::new(0) }; EXEC_ARGS_MAX + 1];
 static EXEC_LEN: AtomicUsize = AtomicUsize::new(0);
-static ARGV: [AtomicPtr<c_char>; EXEC_ARGS_MAX + 2] = [const { AtomicPtr::new(ptr::null_mut()) }; EXEC_ARGS_MAX + 2];
-static ENVP: [AtomicPtr<c_char>; MAX_ENV + 3] = [const { AtomicPtr::new(ptr::null_mut()) }; MAX_ENV + 3];
+static ARGV: [AtomicPtr<c_char>; EXEC_ARGS_MAX + 2] =
+    [const { AtomicPtr::new(ptr::null_mut()) }; EXEC_ARGS_MAX + 2];
+static ENVP: [AtomicPtr<c_char>; MAX_ENV + 3] =
+    [const { AtomicPtr::new(ptr::null_mut()) }; MAX_ENV + 3];
 static VAR_CODE: [AtomicU8; 48] = [const { AtomicU8::new(0) }; 48];
 static VAR_ERROR: [AtomicU8; 1200] = [const { AtomicU8::new(0) }; 1200];
 static GUARD: AtomicI64 = AtomicI64::new(0);
 static LOG_FD: AtomicI32 = AtomicI32::new(2);
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
+static DAEMON_PID: AtomicI32 = AtomicI32::new(0);
 
 /// Sets the exec-on-exit argv from TSV text; Err when 256 bytes or more.
 pub fn set_exec_args(tsv: &[u8]) -> Result<(), ()> {
@@ -98,10 +103,10 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
     // argv: the TSV text with TABs turned into NULs.
     let mut argc = 0;
     let mut start = 0;
-    for i in 0..=len {
-        let b = if i < len { EXEC_ARGS[i].load(Relaxed) } else { b'\t' };
+    for (i, a) in EXEC_ARGS.iter().enumerate().take(len + 1) {
+        let b = if i < len { a.load(Relaxed) } else { b'\t' };
         if b == b'\t' {
-            EXEC_ARGS[i].store(0, Relaxed);
+            a.store(0, Relaxed);
             ARGV[argc].store(cptr(&EXEC_ARGS[start..]), Relaxed);
             argc += 1;
             start = i + 1;
@@ -138,13 +143,18 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
     }
     let e = sys::execvpe(atomic_ptrs(&ARGV), atomic_ptrs(&ENVP));
     // Put the TABs back so a later attempt sees the same text.
-    for i in 0..len {
-        if EXEC_ARGS[i].load(Relaxed) == 0 {
-            EXEC_ARGS[i].store(b'\t', Relaxed);
+    for a in &EXEC_ARGS[..len] {
+        if a.load(Relaxed) == 0 {
+            a.store(b'\t', Relaxed);
         }
     }
     let _ = install_handlers();
-    log_direct(&[b"error: Unable to exec \"", argv0, b"\": ", sys::strerror(e)]);
+    log_direct(&[
+        b"error: Unable to exec \"",
+        argv0,
+        b"\": ",
+        sys::strerror(e),
+    ]);
     Some(e)
 }
 
@@ -154,11 +164,27 @@ fn atomic_ptrs(a: &[AtomicPtr<c_char>]) -> &[*const c_char] {
 
 /// Remembers the self-pipe's write end for the handlers.
 pub fn set_wake_fd(fd: sys::Fd) {
+    DAEMON_PID.store(sys::getpid(), Relaxed);
     WAKE_FD.store(fd, Relaxed);
+}
+
+/// In a forked child that has not exec'd yet, a handler must not act for
+/// the daemon: restore the default and deliver the signal to the child.
+fn forward_in_child(sig: core::ffi::c_int) -> bool {
+    if sys::getpid() == DAEMON_PID.load(Relaxed) {
+        return false;
+    }
+    sys::set_default(sig);
+    let _ = sys::kill(sys::getpid(), sig, false);
+    true
 }
 
 extern "C" fn on_signal(sig: core::ffi::c_int) {
     let saved = sys::errno_get();
+    if forward_in_child(sig) {
+        sys::errno_set(saved);
+        return;
+    }
     let fd = WAKE_FD.load(Relaxed);
     if fd >= 0 {
         let _ = sys::write(fd, &[sig as u8]);
@@ -168,8 +194,16 @@ extern "C" fn on_signal(sig: core::ffi::c_int) {
 
 extern "C" fn on_fatal(sig: core::ffi::c_int) {
     let saved = sys::errno_get();
+    if forward_in_child(sig) {
+        sys::errno_set(saved);
+        return;
+    }
     let mut msg = Buf::<64>::new();
-    msg.s(b"Received signal SIG").s(signal::name(sig)).s(b" (").i(sig as i64).c(b')');
+    msg.s(b"Received signal SIG")
+        .s(signal::name(sig))
+        .s(b" (")
+        .i(sig as i64)
+        .c(b')');
     exec_on_exit(4, msg.as_bytes(), true);
     if guard() != 0 {
         log_direct(&[b"fatal: (attempting to continue) ", msg.as_bytes()]);
@@ -194,7 +228,11 @@ pub fn install_handlers() -> Result<(), Errno> {
 /// Resets every handled signal to its default and unblocks all signals,
 /// as a service child or the exec-on-exit program needs.
 pub fn reset_handlers() {
-    for &s in signal::RECORDED.iter().chain(signal::WAKE_ONLY.iter()).chain(signal::FATAL.iter()) {
+    for &s in signal::RECORDED
+        .iter()
+        .chain(signal::WAKE_ONLY.iter())
+        .chain(signal::FATAL.iter())
+    {
         sys::set_default(s);
     }
     sys::unmask_all();

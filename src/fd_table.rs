@@ -83,7 +83,11 @@ pub const SPECIALS: [(&[u8], u16, &[u8]); 4] = [
     (b"null", fl::READ | fl::WRITE, b"/dev/null"),
     (b"control.cmd", fl::WRITE, b"daemonproxy command pipe"),
     (b"control.event", fl::READ, b"daemonproxy event stream"),
-    (b"control.socket", fl::READ | fl::WRITE, b"daemonproxy control socket"),
+    (
+        b"control.socket",
+        fl::READ | fl::WRITE,
+        b"daemonproxy control socket",
+    ),
 ];
 
 /// Pool-mode description sizing (§7.8): objects of M bytes truncate paths.
@@ -123,7 +127,10 @@ impl FdTable {
     /// Looks up a name.
     pub fn find(&self, name: &[u8]) -> Option<usize> {
         let obj = &*self.obj;
-        self.index.find(name, |s| obj[s].name.as_bytes()).ok().map(|p| self.index.slots()[p] as usize)
+        self.index
+            .find(name, |s| obj[s].name.as_bytes())
+            .ok()
+            .map(|p| self.index.slots()[p] as usize)
     }
 
     /// Number of free objects.
@@ -170,7 +177,10 @@ impl FdTable {
                 let fd = self.obj[old].fd;
                 self.forget(old);
                 let obj = &*self.obj;
-                let pos = self.index.find(name.as_bytes(), |s| obj[s].name.as_bytes()).unwrap_err();
+                let pos = self
+                    .index
+                    .find(name.as_bytes(), |s| obj[s].name.as_bytes())
+                    .unwrap_err();
                 self.index.insert(pos, slot);
                 Some(fd)
             }
@@ -185,10 +195,12 @@ impl FdTable {
     /// then shows `?`.
     pub fn forget(&mut self, slot: usize) {
         let obj = &*self.obj;
-        if let Ok(pos) = self.index.find(obj[slot].name.as_bytes(), |s| obj[s].name.as_bytes()) {
-            if self.index.slots()[pos] as usize == slot {
-                self.index.remove(pos);
-            }
+        if let Ok(pos) = self
+            .index
+            .find(obj[slot].name.as_bytes(), |s| obj[s].name.as_bytes())
+            && self.index.slots()[pos] as usize == slot
+        {
+            self.index.remove(pos);
         }
         let peer = self.obj[slot].peer as usize;
         if peer > 0 && self.obj[peer - 1].peer as usize == slot + 1 {
@@ -241,10 +253,13 @@ impl FdTable {
         match o.kind {
             Kind::Free => {
                 b.s(b"deleted");
-                return;
             }
             Kind::Special | Kind::File => {
-                b.s(if o.kind == Kind::Special { b"special\t" } else { b"file\t" });
+                b.s(if o.kind == Kind::Special {
+                    b"special\t"
+                } else {
+                    b"file\t"
+                });
                 b.s(match (has(fl::READ), has(fl::WRITE)) {
                     (true, true) => b"read,write",
                     (false, true) => b"write",
@@ -266,7 +281,10 @@ impl FdTable {
             Kind::Pipe => {
                 b.s(b"pipe\t");
                 if has(fl::SOCKPAIR) {
-                    b.s(DOMAINS[o.domain as usize]).c(b',').s(TYPES[o.stype as usize]).c(b',');
+                    b.s(DOMAINS[o.domain as usize])
+                        .c(b',')
+                        .s(TYPES[o.stype as usize])
+                        .c(b',');
                 }
                 if has(fl::NONBLOCK) {
                     b.s(b"nonblock,");
@@ -278,7 +296,10 @@ impl FdTable {
                 };
             }
             Kind::Socket => {
-                b.s(b"socket\t").s(DOMAINS[o.domain as usize]).c(b',').s(TYPES[o.stype as usize]);
+                b.s(b"socket\t")
+                    .s(DOMAINS[o.domain as usize])
+                    .c(b',')
+                    .s(TYPES[o.stype as usize]);
                 if has(fl::BIND) {
                     b.s(b",bind");
                 }
@@ -363,9 +384,17 @@ mod tests {
     #[test]
     fn files_pipes_and_peers() {
         let mut t = FdTable::new(8, 1024, None).unwrap();
-        let f = t.alloc(obj(b"f", Kind::File, fl::WRITE | fl::APPEND | fl::CREATE), b"/tmp/x").unwrap();
+        let f = t
+            .alloc(
+                obj(b"f", Kind::File, fl::WRITE | fl::APPEND | fl::CREATE),
+                b"/tmp/x",
+            )
+            .unwrap();
         assert_eq!(t.publish(f), None);
-        assert_eq!(state(&t, f), "fd.state\tf\tfile\twrite,append,create\t/tmp/x");
+        assert_eq!(
+            state(&t, f),
+            "fd.state\tf\tfile\twrite,append,create\t/tmp/x"
+        );
         let r = t.alloc(obj(b"r", Kind::Pipe, fl::FROM), b"").unwrap();
         let w = t.alloc(obj(b"w", Kind::Pipe, 0), b"").unwrap();
         t.get_mut(r).peer = w as u16 + 1;
@@ -411,6 +440,9 @@ mod tests {
         o.listen = 32;
         let s = t.alloc(o, b"/x/s.sock").unwrap();
         t.publish(s);
-        assert_eq!(state(&t, s), "fd.state\ts\tsocket\tunix,stream,bind,listen=32,mkdir,nonblock\t/x/s.sock");
+        assert_eq!(
+            state(&t, s),
+            "fd.state\ts\tsocket\tunix,stream,bind,listen=32,mkdir,nonblock\t/x/s.sock"
+        );
     }
 }

@@ -49,12 +49,7 @@ impl<const N: usize> Buf<N> {
 
     /// Appends bytes.
     pub fn s(&mut self, b: &[u8]) -> &mut Self {
-        let n = b.len().min(N - self.len);
-        self.data[self.len..self.len + n].copy_from_slice(&b[..n]);
-        self.len += n;
-        if n < b.len() {
-            self.truncated = true;
-        }
+        append(&mut self.data, &mut self.len, &mut self.truncated, b);
         self
     }
 
@@ -84,7 +79,19 @@ impl<const N: usize> Buf<N> {
     }
 }
 
+/// The one out-of-line copy every `Buf` shares, to keep code small.
+#[inline(never)]
+fn append(data: &mut [u8], len: &mut usize, truncated: &mut bool, b: &[u8]) {
+    let n = b.len().min(data.len() - *len);
+    data[*len..*len + n].copy_from_slice(&b[..n]);
+    *len += n;
+    if n < b.len() {
+        *truncated = true;
+    }
+}
+
 /// Formats `v` in decimal into the tail of `tmp`.
+#[inline(never)]
 pub fn fmt_u64(mut v: u64, tmp: &mut [u8; 20]) -> &[u8] {
     let mut i = tmp.len();
     loop {

@@ -118,18 +118,19 @@ impl Log {
         if !self.enabled(level) {
             return;
         }
-        let mut rec = Buf::<LOG_BUF>::new();
-        rec.s(level.name()).s(b": ");
-        for p in parts {
-            rec.s(p);
-        }
-        rec.c(b'\n');
-        if rec.truncated || self.lost > 0 || self.len + rec.len() > LOG_BUF {
+        let size = level.name().len() + 3 + parts.iter().map(|p| p.len()).sum::<usize>();
+        if self.lost > 0 || self.len + size > LOG_BUF {
             self.lost = self.lost.saturating_add(1);
             return;
         }
-        self.buf[self.len..self.len + rec.len()].copy_from_slice(rec.as_bytes());
-        self.len += rec.len();
+        for p in [level.name(), b": "]
+            .iter()
+            .chain(parts.iter())
+            .chain([&b"\n"[..]].iter())
+        {
+            self.buf[self.len..self.len + p.len()].copy_from_slice(p);
+            self.len += p.len();
+        }
         if self.blocked == Blocked::No {
             self.flush(now);
         }
@@ -163,7 +164,9 @@ impl Log {
 
     fn note_lost(&mut self) {
         let mut rec = Buf::<64>::new();
-        rec.s(b"warning: lost ").u(self.lost as u64).s(b" log messages\n");
+        rec.s(b"warning: lost ")
+            .u(self.lost as u64)
+            .s(b" log messages\n");
         if self.len + rec.len() <= LOG_BUF {
             self.buf[self.len..self.len + rec.len()].copy_from_slice(rec.as_bytes());
             self.len += rec.len();

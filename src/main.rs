@@ -58,7 +58,11 @@ unsafe extern "C" {}
 /// Entry point called by the C runtime.
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
-pub extern "C" fn main(argc: core::ffi::c_int, argv: *const *const core::ffi::c_char) -> core::ffi::c_int {
+#[allow(clippy::not_unsafe_ptr_arg_deref)] // called by the C runtime only
+pub extern "C" fn main(
+    argc: core::ffi::c_int,
+    argv: *const *const core::ffi::c_char,
+) -> core::ffi::c_int {
     let mut args: [&[u8]; 64] = [b""; 64];
     let n = (argc.max(0) as usize).min(args.len());
     for (i, a) in args[..n].iter_mut().enumerate() {
@@ -80,7 +84,10 @@ fn fd_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
         warn(log, b"At least 7 fd objects required; using minimum");
         n = 7;
     } else if n > 1024 {
-        warn(log, b"fd pool size exceeds max number of allowed file descriptors; limiting to 1024");
+        warn(
+            log,
+            b"fd pool size exceeds max number of allowed file descriptors; limiting to 1024",
+        );
         n = 1024;
     }
     if m < 32 {
@@ -143,7 +150,11 @@ fn start(args: &[&[u8]]) -> ! {
         None => FdTable::new(DEFAULT_FDS, DEFAULT_FDS * DEFAULT_DESC_PER_FD, None),
     };
     let Some(fds) = fds else {
-        early_fatal(&mut log, 3, b"Unable to preallocate file descriptor objects");
+        early_fatal(
+            &mut log,
+            3,
+            b"Unable to preallocate file descriptor objects",
+        );
         sys::exit(3)
     };
     let services = match opts.service_pool {
@@ -202,7 +213,10 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
             let mut m = Buf::<128>::new();
             m.s(b"Can't open /dev/null: ").s(sys::strerror(e));
             sup.fatal(3, m.as_bytes());
-            sup.log(Level::Error, &[b"Services using 'null' descriptor will get closed handles instead!"]);
+            sup.log(
+                Level::Error,
+                &[b"Services using 'null' descriptor will get closed handles instead!"],
+            );
             -1
         }
     };
@@ -233,7 +247,11 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
         };
         let mut obj = fd_table::introspect(name.as_bytes(), fd);
         if !open {
-            obj.fd = if null >= 0 { sys::dup_above(null, 3).unwrap_or(-1) } else { -1 };
+            obj.fd = if null >= 0 {
+                sys::dup_above(null, 3).unwrap_or(-1)
+            } else {
+                -1
+            };
         } else if fd > 2 {
             let _ = sys::set_cloexec(fd, true);
         }
@@ -270,10 +288,10 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
         sys::become_subreaper();
     }
     // 11: the control socket.
-    if let Some(path) = opts.socket {
-        if !sup.create_control_socket(path) {
-            sup.fatal(3, b"Can't create controller socket");
-        }
+    if let Some(path) = opts.socket
+        && !sup.create_control_socket(path)
+    {
+        sup.fatal(3, b"Can't create controller socket");
     }
     // 12: interactive mode.
     if opts.interactive {
@@ -284,10 +302,10 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
         setup_config(sup, path);
     }
     // 14, 15
-    if opts.mlockall {
-        if let Err(e) = sys::mlockall() {
-            sup.log(Level::Error, &[b"mlockall: ", sys::strerror(e)]);
-        }
+    if opts.mlockall
+        && let Err(e) = sys::mlockall()
+    {
+        sup.log(Level::Error, &[b"mlockall: ", sys::strerror(e)]);
     }
     if opts.daemonize {
         if opts.interactive || sup.pid1 {
@@ -311,7 +329,9 @@ fn setup_interactive(sup: &mut Supervisor) {
     sup.repoint_to_null(b"stdin");
     sup.repoint_to_null(b"stdout");
     let mut b = supervisor::Line::new();
-    b.s(b"info\tdaemonproxy version ").s(options::VERSION).s(b" (git ");
+    b.s(b"info\tdaemonproxy version ")
+        .s(options::VERSION)
+        .s(b" (git ");
     b.s(&env!("DP_GIT_REV").as_bytes()[..8.min(env!("DP_GIT_REV").len())]);
     if !env!("DP_GIT_DIRTY").is_empty() {
         b.c(b'+');
@@ -323,8 +343,14 @@ fn setup_interactive(sup: &mut Supervisor) {
         b.s(b"info\t").s(line);
         sup.reply(i, b.as_bytes());
     }
-    sup.reply(i, b"info\tThis is free software: you are free to change and redistribute it.");
-    sup.reply(i, b"info\tThere is NO WARRANTY, to the extent permitted by law.");
+    sup.reply(
+        i,
+        b"info\tThis is free software: you are free to change and redistribute it.",
+    );
+    sup.reply(
+        i,
+        b"info\tThere is NO WARRANTY, to the extent permitted by law.",
+    );
     sup.reply(
         i,
         b"info\tInteractive mode.  Use ^D or 'exit' to terminate.  See 'man daemonproxy' for command syntax.",
@@ -344,7 +370,15 @@ fn setup_config(sup: &mut Supervisor, path: &[u8]) {
         match sys::open(path, sys::oflag::RDONLY | sys::oflag::NONBLOCK, 0) {
             Ok(fd) => fd,
             Err(e) => {
-                sup.log(Level::Error, &[b"Failed to open config file \"", path, b"\": ", sys::strerror(e)]);
+                sup.log(
+                    Level::Error,
+                    &[
+                        b"Failed to open config file \"",
+                        path,
+                        b"\": ",
+                        sys::strerror(e),
+                    ],
+                );
                 sup.fatal(3, b"Unable to process config file");
                 return;
             }

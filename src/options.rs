@@ -36,11 +36,19 @@ pub fn early_fatal(log: &mut Log, code: i32, msg: &[u8]) {
     if exit::exec_configured() {
         let mut argv0 = Buf::<256>::new();
         exit::exec_argv0(&mut argv0);
-        log.put(Level::Warning, &[b"daemonproxy exec_on_exit to '", argv0.as_bytes(), b"'"], 0);
+        log.put(
+            Level::Warning,
+            &[b"daemonproxy exec_on_exit to '", argv0.as_bytes(), b"'"],
+            0,
+        );
         exit::exec_on_exit(code, msg, false);
     }
     if !msg.is_empty() {
-        let pre: &[u8] = if exit::guard() != 0 { b"(attempting to continue) " } else { b"" };
+        let pre: &[u8] = if exit::guard() != 0 {
+            b"(attempting to continue) "
+        } else {
+            b""
+        };
         log.put(Level::Fatal, &[pre, msg], 0);
     }
     if exit::guard() == 0 {
@@ -56,19 +64,84 @@ struct Opt {
 }
 
 const OPTS: [Opt; 13] = [
-    Opt { short: b'c', long: b"config", arg: b"FILENAME", help: b"Read command stream from FILENAME at startup" },
-    Opt { short: b'i', long: b"interactive", arg: b"", help: b"Use STDIN+STDOUT as a controller communication pipe" },
-    Opt { short: b'S', long: b"socket", arg: b"PATH", help: b"Listen on PATH for controller connections" },
-    Opt { short: b'D', long: b"daemonize", arg: b"", help: b"Fork into the background" },
-    Opt { short: 0, long: b"exit-guard", arg: b"INTEGER", help: b"Guard against accidental termination" },
-    Opt { short: b'E', long: b"exit-exec", arg: b"TSV_ARGS", help: b"exec() args in any trappable exit scenario" },
-    Opt { short: 0, long: b"fd-pool", arg: b"N[xM]", help: b"Pre-allocate N named handles [of M bytes each]" },
-    Opt { short: 0, long: b"service-pool", arg: b"N[xM]", help: b"Pre-allocate N services [of M bytes each]" },
-    Opt { short: b'M', long: b"mlockall", arg: b"", help: b"Call mlockall() after allocating structures" },
-    Opt { short: b'v', long: b"verbose", arg: b"", help: b"Enable another level of logging output" },
-    Opt { short: b'q', long: b"quiet", arg: b"", help: b"Suppress another level of logging output" },
-    Opt { short: b'h', long: b"help", arg: b"", help: b"Quick usage synopsis" },
-    Opt { short: 0, long: b"version", arg: b"", help: b"Print complete version information" },
+    Opt {
+        short: b'c',
+        long: b"config",
+        arg: b"FILENAME",
+        help: b"Read command stream from FILENAME at startup",
+    },
+    Opt {
+        short: b'i',
+        long: b"interactive",
+        arg: b"",
+        help: b"Use STDIN+STDOUT as a controller communication pipe",
+    },
+    Opt {
+        short: b'S',
+        long: b"socket",
+        arg: b"PATH",
+        help: b"Listen on PATH for controller connections",
+    },
+    Opt {
+        short: b'D',
+        long: b"daemonize",
+        arg: b"",
+        help: b"Fork into the background",
+    },
+    Opt {
+        short: 0,
+        long: b"exit-guard",
+        arg: b"INTEGER",
+        help: b"Guard against accidental termination",
+    },
+    Opt {
+        short: b'E',
+        long: b"exit-exec",
+        arg: b"TSV_ARGS",
+        help: b"exec() args in any trappable exit scenario",
+    },
+    Opt {
+        short: 0,
+        long: b"fd-pool",
+        arg: b"N[xM]",
+        help: b"Pre-allocate N named handles [of M bytes each]",
+    },
+    Opt {
+        short: 0,
+        long: b"service-pool",
+        arg: b"N[xM]",
+        help: b"Pre-allocate N services [of M bytes each]",
+    },
+    Opt {
+        short: b'M',
+        long: b"mlockall",
+        arg: b"",
+        help: b"Call mlockall() after allocating structures",
+    },
+    Opt {
+        short: b'v',
+        long: b"verbose",
+        arg: b"",
+        help: b"Enable another level of logging output",
+    },
+    Opt {
+        short: b'q',
+        long: b"quiet",
+        arg: b"",
+        help: b"Suppress another level of logging output",
+    },
+    Opt {
+        short: b'h',
+        long: b"help",
+        arg: b"",
+        help: b"Quick usage synopsis",
+    },
+    Opt {
+        short: 0,
+        long: b"version",
+        arg: b"",
+        help: b"Print complete version information",
+    },
 ];
 
 /// Extra long options of this implementation (PID 1 final stage).
@@ -122,7 +195,8 @@ fn print_version() {
 }
 
 /// Copyright line of `--version` and the banner.
-pub const COPYRIGHT: &[u8] = b"Copyright (C) 2014-2026  Michael Conrad and the daemonproxy-rs authors";
+pub const COPYRIGHT: &[u8] =
+    b"Copyright (C) 2014-2026  Michael Conrad and the daemonproxy-rs authors";
 /// Licence line of `--version` and the banner.
 pub const LICENSE_LINE: &[u8] = b"Distributed under the MIT license.  See LICENSE.";
 
@@ -145,7 +219,9 @@ fn parse_size(t: &[u8]) -> Option<i64> {
     if digits == 0 {
         return None;
     }
-    let v: i64 = t[..digits].iter().try_fold(0i64, |v, &d| v.checked_mul(10)?.checked_add((d - b'0') as i64))?;
+    let v: i64 = t[..digits].iter().try_fold(0i64, |v, &d| {
+        v.checked_mul(10)?.checked_add((d - b'0') as i64)
+    })?;
     let suffix = &t[digits..];
     let (unit, rest) = match suffix.first() {
         None => return Some(v),
@@ -210,7 +286,14 @@ pub fn parse<'a>(args: &[&'a [u8]], log: &mut Log, opts: &mut Options<'a>) {
     }
 }
 
-fn apply<'a>(k: usize, spelled: &[u8], args: &[&'a [u8]], next: &mut usize, log: &mut Log, opts: &mut Options<'a>) {
+fn apply<'a>(
+    k: usize,
+    spelled: &[u8],
+    args: &[&'a [u8]],
+    next: &mut usize,
+    log: &mut Log,
+    opts: &mut Options<'a>,
+) {
     let o = &OPTS[k];
     let value = if o.arg.is_empty() {
         None
@@ -271,7 +354,10 @@ fn apply<'a>(k: usize, spelled: &[u8], args: &[&'a [u8]], next: &mut usize, log:
 /// strtol base 10 consuming the whole string: leading blanks and a sign are
 /// allowed, and the empty string is 0.
 fn parse_strtol(s: &[u8]) -> Option<i64> {
-    let t = s.iter().position(|b| !b.is_ascii_whitespace()).map_or(&s[s.len()..], |p| &s[p..]);
+    let t = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map_or(&s[s.len()..], |p| &s[p..]);
     if t.is_empty() {
         return if s.is_empty() { Some(0) } else { None };
     }

@@ -70,13 +70,18 @@ impl NameIndex {
     }
 
     /// Binary search: Ok(position) when found, Err(insert position).
-    pub fn find<'a>(&self, name: &[u8], name_of: impl Fn(usize) -> &'a [u8]) -> Result<usize, usize> {
+    pub fn find<'a>(
+        &self,
+        name: &[u8],
+        name_of: impl Fn(usize) -> &'a [u8],
+    ) -> Result<usize, usize> {
         self.order[..self.len].binary_search_by(|&s| name_of(s as usize).cmp(name))
     }
 
     /// First position whose name sorts strictly after `name`.
     pub fn after<'a>(&self, name: &[u8], name_of: impl Fn(usize) -> &'a [u8]) -> usize {
-        self.order[..self.len].partition_point(|&s| name_of(s as usize).cmp(name) != Ordering::Greater)
+        self.order[..self.len]
+            .partition_point(|&s| name_of(s as usize).cmp(name) != Ordering::Greater)
     }
 
     /// Inserts `slot` at `pos`.

@@ -125,9 +125,9 @@ pub fn parse_int(f: &[u8]) -> Option<i64> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let v = digits
-        .iter()
-        .fold(0i64, |v, &d| v.wrapping_mul(10).wrapping_add((d - b'0') as i64));
+    let v = digits.iter().fold(0i64, |v, &d| {
+        v.wrapping_mul(10).wrapping_add((d - b'0') as i64)
+    });
     Some(if neg { v.wrapping_neg() } else { v })
 }
 
@@ -138,7 +138,8 @@ pub const NAME_MAX: usize = 31;
 pub fn valid_name(n: &[u8]) -> bool {
     !n.is_empty()
         && n.len() <= NAME_MAX
-        && n.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+        && n.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
 }
 
 /// Comma-separated items of a flags field.

@@ -163,7 +163,11 @@ impl Service {
     pub fn restart_time(&self, now: u64) -> u64 {
         let ran = self.reap_time.wrapping_sub(self.start_time);
         let interval = (self.interval as u64) << 32;
-        if ran < interval { now.wrapping_add(interval) } else { now }
+        if ran < interval {
+            now.wrapping_add(interval)
+        } else {
+            now
+        }
     }
 
     /// Writes `service.state\tNAME\t…` (8 fields) for time `now`.
@@ -176,17 +180,26 @@ impl Service {
                 b.s(b"deleted\t-\t-\t-\t-\t-\t-");
             }
             State::Start => {
-                b.s(b"start\t").u(secs(self.start_time)).s(b"\t-\t-\t-\t-\t-");
+                b.s(b"start\t")
+                    .u(secs(self.start_time))
+                    .s(b"\t-\t-\t-\t-\t-");
             }
             State::Up => {
-                b.s(b"up\t").u(secs(self.start_time)).tab().i(self.pid as i64);
+                b.s(b"up\t")
+                    .u(secs(self.start_time))
+                    .tab()
+                    .i(self.pid as i64);
                 b.s(b"\t-\t-\t").u(dur(now, self.start_time)).s(b"\t-");
             }
             State::Down if self.last == LastExit::None => {
                 b.s(b"down\t-\t-\t-\t-\t-\t-");
             }
             State::Down => {
-                b.s(b"down\t").u(secs(self.reap_time)).tab().i(self.pid as i64).tab();
+                b.s(b"down\t")
+                    .u(secs(self.reap_time))
+                    .tab()
+                    .i(self.pid as i64)
+                    .tab();
                 if self.last == LastExit::Exited {
                     b.s(b"exit\t").i(self.last_value as i64);
                 } else {
@@ -229,7 +242,10 @@ impl ServiceTable {
     /// Looks up a service by name.
     pub fn find(&self, name: &[u8]) -> Option<usize> {
         let svc = &*self.svc;
-        self.index.find(name, |s| svc[s].name.as_bytes()).ok().map(|p| self.index.slots()[p] as usize)
+        self.index
+            .find(name, |s| svc[s].name.as_bytes())
+            .ok()
+            .map(|p| self.index.slots()[p] as usize)
     }
 
     /// Finds or creates a service; None when the pool is full.
@@ -261,7 +277,10 @@ impl ServiceTable {
     /// Deletes a service and its strings.
     pub fn delete(&mut self, slot: usize) {
         let svc = &*self.svc;
-        if let Ok(pos) = self.index.find(svc[slot].name.as_bytes(), |s| svc[s].name.as_bytes()) {
+        if let Ok(pos) = self
+            .index
+            .find(svc[slot].name.as_bytes(), |s| svc[s].name.as_bytes())
+        {
             self.index.remove(pos);
         }
         for k in 0..4 {
@@ -279,15 +298,32 @@ impl ServiceTable {
 
     /// Stores a string, enforcing the per-service record limit.
     pub fn set_var(&mut self, slot: usize, v: Var, val: &[u8]) -> Result<(), NoRoom> {
-        let record = |var: Var, len: usize| if len == 0 { 0 } else { var.key().len() + 1 + len + 1 };
+        let record = |var: Var, len: usize| {
+            if len == 0 {
+                0
+            } else {
+                var.key().len() + 1 + len + 1
+            }
+        };
         let total: usize = [Var::Args, Var::Tags, Var::Fds, Var::Triggers]
             .iter()
-            .map(|&w| record(w, if w == v { val.len() } else { self.var(slot, w).len() }))
+            .map(|&w| {
+                record(
+                    w,
+                    if w == v {
+                        val.len()
+                    } else {
+                        self.var(slot, w).len()
+                    },
+                )
+            })
             .sum();
         if total > self.per_service {
             return Err(NoRoom);
         }
-        self.strings.set(slot * 4 + v as usize, val).map_err(|_| NoRoom)
+        self.strings
+            .set(slot * 4 + v as usize, val)
+            .map_err(|_| NoRoom)
     }
 
     /// Service in `slot`.
@@ -342,15 +378,24 @@ mod tests {
         };
         assert_eq!(line(&t, now), "service.state\tfoo\tdown\t-\t-\t-\t-\t-\t-");
         t.get_mut(s).request_start(now + (5 << 32)).unwrap();
-        assert_eq!(line(&t, now), "service.state\tfoo\tstart\t105\t-\t-\t-\t-\t-");
+        assert_eq!(
+            line(&t, now),
+            "service.state\tfoo\tstart\t105\t-\t-\t-\t-\t-"
+        );
         assert!(!t.get(s).is_due(now));
         assert!(t.get(s).is_due(now + (5 << 32)));
         t.get_mut(s).forked(42, now + (5 << 32));
         assert_eq!(t.get_mut(s).request_start(now), Err(NotStartable));
-        assert_eq!(line(&t, now + (7 << 32)), "service.state\tfoo\tup\t105\t42\t-\t-\t2\t-");
+        assert_eq!(
+            line(&t, now + (7 << 32)),
+            "service.state\tfoo\tup\t105\t42\t-\t-\t2\t-"
+        );
         assert_eq!(t.by_pid(42), Some(s));
         t.get_mut(s).reaped(ExitHow::Signaled(15), now + (8 << 32));
-        assert_eq!(line(&t, now + (9 << 32)), "service.state\tfoo\tdown\t108\t42\tsignal\tSIGTERM\t3\t1");
+        assert_eq!(
+            line(&t, now + (9 << 32)),
+            "service.state\tfoo\tdown\t108\t42\tsignal\tSIGTERM\t3\t1"
+        );
         t.get_mut(s).request_start(now).unwrap();
         assert!(t.get_mut(s).cancel_start());
         assert!(!t.get_mut(s).cancel_start());

@@ -59,7 +59,11 @@ pub fn name(sig: i32) -> &'static [u8] {
 
 /// Looks up a name, with or without the `SIG` prefix.
 pub fn by_name(n: &[u8]) -> Option<i32> {
-    let n = if n.len() > 3 && n.starts_with(b"SIG") { &n[3..] } else { n };
+    let n = if n.len() > 3 && n.starts_with(b"SIG") {
+        &n[3..]
+    } else {
+        n
+    };
     if n.is_empty() || n.len() > 8 {
         return None;
     }
@@ -95,7 +99,11 @@ pub fn parse_arg(f: Option<&[u8]>) -> Result<i32, SigArgError> {
             return Err(SigArgError::BadNumber);
         }
         let v = f.iter().fold(0u32, |v, &d| v * 10 + (d - b'0') as u32);
-        return if v <= 65535 { Ok(v as i32) } else { Err(SigArgError::BadNumber) };
+        return if v <= 65535 {
+            Ok(v as i32)
+        } else {
+            Err(SigArgError::BadNumber)
+        };
     }
     Ok(by_name(f).unwrap_or(0))
 }
@@ -156,7 +164,11 @@ impl Signals {
         if s == 0 || s > MAX_SIG {
             return;
         }
-        let ts = if now.wrapping_sub(self.stamp) as i64 > 0 { now } else { self.stamp.wrapping_add(1) };
+        let ts = if now.wrapping_sub(self.stamp) as i64 > 0 {
+            now
+        } else {
+            self.stamp.wrapping_add(1)
+        };
         self.stamp = ts;
         self.count[s] = self.count[s].saturating_add(1);
         self.last[s] = ts;
@@ -169,7 +181,9 @@ impl Signals {
         if s == 0 || s > MAX_SIG {
             return;
         }
-        let v = (self.count[s] as i64).saturating_sub(by).clamp(0, u32::MAX as i64);
+        let v = (self.count[s] as i64)
+            .saturating_sub(by)
+            .clamp(0, u32::MAX as i64);
         self.count[s] = v as u32;
     }
 
@@ -181,7 +195,9 @@ impl Signals {
 
     /// Bit set of signals with a pending count above 0.
     pub fn pending_mask(&self) -> u64 {
-        (1..=MAX_SIG).filter(|&s| self.count[s] > 0).fold(0, |m, s| m | 1 << s)
+        (1..=MAX_SIG)
+            .filter(|&s| self.count[s] > 0)
+            .fold(0, |m, s| m | 1 << s)
     }
 
     /// The pending signal with the oldest arrival strictly newer than

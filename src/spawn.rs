@@ -45,18 +45,8 @@ impl Supervisor {
                 }
             }
         }
-        let mut plan = Plan {
-            argv_text: [0; 1100],
-            argv: [core::ptr::null(); MAX_LIST + 1],
-            fds: [-1; MAX_LIST],
-            nfds: 0,
-            empties: 0,
-            missing: Buf::new(),
-            log_fd: self.log.fd(),
-        };
-        self.prepare(slot, service_end, &mut plan);
         match sys::fork() {
-            Ok(0) => child(&mut plan),
+            Ok(0) => self.child(slot, service_end),
             Ok(pid) => {
                 sys::close(service_end);
                 self.services.get_mut(slot).forked(pid, self.now);
@@ -102,8 +92,29 @@ impl Supervisor {
             sys::shutdown(ours, !reads, !events);
             sys::shutdown(theirs, !events, !reads);
         }
-        self.ctl[c].open(CtlKind::Service, if reads { ours } else { -1 }, if events { ours } else { -1 });
+        self.ctl[c].open(
+            CtlKind::Service,
+            if reads { ours } else { -1 },
+            if events { ours } else { -1 },
+        );
         Ok((c, theirs))
+    }
+
+    /// In the forked child: build the plan from this copy of the state, then
+    /// exec. Kept out of line so the parent's stack never holds a plan.
+    #[inline(never)]
+    fn child(&self, slot: usize, service_end: Fd) -> ! {
+        let mut plan = Plan {
+            argv_text: [0; 1100],
+            argv: [core::ptr::null(); MAX_LIST + 1],
+            fds: [-1; MAX_LIST],
+            nfds: 0,
+            empties: 0,
+            missing: Buf::new(),
+            log_fd: self.log.fd(),
+        };
+        self.prepare(slot, service_end, &mut plan);
+        exec_child(&mut plan)
     }
 
     fn prepare(&self, slot: usize, service_end: Fd, plan: &mut Plan) {
@@ -115,7 +126,7 @@ impl Supervisor {
         for i in 0..=n {
             if i == n || plan.argv_text[i] == b'\t' {
                 plan.argv_text[i] = 0;
-                if argc < MAX_LIST && (i > start || argc > 0 || n > 0) {
+                if argc < MAX_LIST {
                     plan.argv[argc] = plan.argv_text[start..].as_ptr().cast();
                     argc += 1;
                 }
@@ -129,7 +140,11 @@ impl Supervisor {
         }
         plan.argv[argc] = core::ptr::null();
         let svc = self.services.get(slot);
-        let list: &[u8] = if svc.fds_default { b"null\tnull\tnull" } else { self.services.var(slot, Var::Fds) };
+        let list: &[u8] = if svc.fds_default {
+            b"null\tnull\tnull"
+        } else {
+            self.services.var(slot, Var::Fds)
+        };
         if list.is_empty() {
             return;
         }
@@ -161,7 +176,7 @@ impl Supervisor {
 }
 
 /// The forked child: reset signals, lay out descriptors, exec (§6.3).
-fn child(plan: &mut Plan) -> ! {
+fn exec_child(plan: &mut Plan) -> ! {
     exit::reset_handlers();
     let log = |parts: &[&[u8]]| {
         let mut b = Buf::<256>::new();
@@ -177,7 +192,11 @@ fn child(plan: &mut Plan) -> ! {
         log(&[b"warning: ignoring zero-length file descriptor name"]);
     }
     if !plan.missing.is_empty() {
-        log(&[b"error: file descriptor \"", plan.missing.as_bytes(), b"\" does not exist"]);
+        log(&[
+            b"error: file descriptor \"",
+            plan.missing.as_bytes(),
+            b"\" does not exist",
+        ]);
         sys::abort();
     }
     let n = plan.nfds;
@@ -198,7 +217,11 @@ fn child(plan: &mut Plan) -> ! {
     let e = sys::execvp(&plan.argv);
     let argv0 = sys::cstr_bytes(plan.argv[0]);
     let mut b = Buf::<256>::new();
-    b.s(b"error: exec(").s(argv0).s(b", ...) failed: ").s(sys::strerror(e)).c(b'\n');
+    b.s(b"error: exec(")
+        .s(argv0)
+        .s(b", ...) failed: ")
+        .s(sys::strerror(e))
+        .c(b'\n');
     if plan.log_fd >= 0 {
         sys::write_all(plan.log_fd, b.as_bytes());
     }

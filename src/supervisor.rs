@@ -12,7 +12,7 @@ use crate::signal::Signals;
 use crate::sys::{self, Fd};
 
 /// A formatted output line (without its LF).
-pub type Line = Buf<{ controller::SEND_BUF }>;
+pub type Line = Buf<1152>;
 
 /// Everything the daemon knows.
 pub struct Supervisor {
@@ -57,20 +57,18 @@ impl Supervisor {
         if !c.active() || !c.has_output() || c.overflow {
             return;
         }
-        let mut full = Buf::<{ controller::SEND_BUF + 1 }>::new();
-        full.s(line).c(b'\n');
-        if full.truncated {
-            self.ctl[i].overflow = true;
-            return;
-        }
         if self.log.enabled(Level::Debug) {
             let mut n = [0u8; 20];
             let n = crate::fmt::fmt_u64(i as u64, &mut n);
-            self.log.put(Level::Debug, &[b"client[", n, b"] event: \"", full.as_bytes(), b"\""], self.now);
+            self.log.put(
+                Level::Debug,
+                &[b"client[", n, b"] event: \"", line, b"\n\""],
+                self.now,
+            );
         }
         let now = self.now;
         let c = &mut self.ctl[i];
-        if c.push(full.as_bytes()) {
+        if c.push_line(line) {
             return;
         }
         if c.flush(now).is_err() {
@@ -78,7 +76,7 @@ impl Supervisor {
             return;
         }
         let c = &mut self.ctl[i];
-        if !c.push(full.as_bytes()) {
+        if !c.push_line(line) {
             c.overflow = true;
         }
     }
@@ -120,8 +118,16 @@ impl Supervisor {
         let svc = self.services.get(slot);
         let name = svc.name.as_bytes();
         match v {
-            Var::Args => b.s(b"service.args\t").s(name).tab().s(self.services.var(slot, v)),
-            Var::Tags => b.s(b"service.tags\t").s(name).tab().s(self.services.var(slot, v)),
+            Var::Args => b
+                .s(b"service.args\t")
+                .s(name)
+                .tab()
+                .s(self.services.var(slot, v)),
+            Var::Tags => b
+                .s(b"service.tags\t")
+                .s(name)
+                .tab()
+                .s(self.services.var(slot, v)),
             Var::Fds => {
                 b.s(b"service.fds\t").s(name).tab();
                 if svc.fds_default {
@@ -157,7 +163,12 @@ impl Supervisor {
             };
             self.ctl[i].last_signal = ts;
             let mut b = Line::new();
-            b.s(b"signal\tSIG").s(crate::signal::name(sig)).tab().u(ts >> 32).tab().u(count as u64);
+            b.s(b"signal\tSIG")
+                .s(crate::signal::name(sig))
+                .tab()
+                .u(ts >> 32)
+                .tab()
+                .u(count as u64);
             self.reply(i, b.as_bytes());
         }
     }
@@ -194,7 +205,11 @@ impl Supervisor {
                     }
                 }
                 1 => {
-                    let found = if d.name.is_empty() { None } else { self.services.find(d.name.as_bytes()) };
+                    let found = if d.name.is_empty() {
+                        None
+                    } else {
+                        self.services.find(d.name.as_bytes())
+                    };
                     let slot = match found {
                         Some(s) if d.line < 5 => Some(s),
                         _ => {
@@ -230,7 +245,12 @@ impl Supervisor {
                 _ => match self.signals.next_after(d.signal_after) {
                     Some((sig, ts, count)) => {
                         d.signal_after = ts;
-                        b.s(b"signal\tSIG").s(crate::signal::name(sig)).tab().u(ts >> 32).tab().u(count as u64);
+                        b.s(b"signal\tSIG")
+                            .s(crate::signal::name(sig))
+                            .tab()
+                            .u(ts >> 32)
+                            .tab()
+                            .u(count as u64);
                     }
                     None => break true,
                 },
@@ -252,7 +272,10 @@ impl Supervisor {
             if svc.state == State::Up {
                 let mut pid = [0u8; 20];
                 let pid = crate::fmt::fmt_u64(svc.pid as u64, &mut pid);
-                self.log(Level::Warning, &[b"service '", svc.name.as_bytes(), b"' running as pid ", pid]);
+                self.log(
+                    Level::Warning,
+                    &[b"service '", svc.name.as_bytes(), b"' running as pid ", pid],
+                );
             }
         }
     }
@@ -281,7 +304,10 @@ impl Supervisor {
     pub fn fatal_exec(&mut self, code: i32, msg: &[u8]) {
         let mut argv0 = Buf::<256>::new();
         exit::exec_argv0(&mut argv0);
-        self.log(Level::Warning, &[b"daemonproxy exec_on_exit to '", argv0.as_bytes(), b"'"]);
+        self.log(
+            Level::Warning,
+            &[b"daemonproxy exec_on_exit to '", argv0.as_bytes(), b"'"],
+        );
         self.log_running();
         self.prepare_exec();
         exit::exec_on_exit(code, msg, false);
@@ -321,12 +347,18 @@ impl Supervisor {
         for &fd in &left[..n] {
             let mut b = [0u8; 20];
             let b = crate::fmt::fmt_u64(fd as u64, &mut b);
-            self.log(Level::Warning, &[b"closing leftover ancillary file descriptor ", b]);
+            self.log(
+                Level::Warning,
+                &[b"closing leftover ancillary file descriptor ", b],
+            );
         }
         if kind == CtlKind::Interactive {
             self.log(Level::Info, &[b"interactive session ended"]);
             if exit::guard() != 0 {
-                self.log(Level::Warning, &[b"interactive session ended, but not exiting due to terminate-guard"]);
+                self.log(
+                    Level::Warning,
+                    &[b"interactive session ended, but not exiting due to terminate-guard"],
+                );
                 return false;
             }
             return true;
@@ -344,7 +376,11 @@ impl Supervisor {
     pub fn repoint_to_null(&mut self, name: &[u8]) {
         let null = self.fds.fd_of(b"null").unwrap_or(-1);
         if let Some(s) = self.fds.find(name) {
-            let fd = if null >= 0 { sys::dup_above(null, 3).unwrap_or(-1) } else { -1 };
+            let fd = if null >= 0 {
+                sys::dup_above(null, 3).unwrap_or(-1)
+            } else {
+                -1
+            };
             self.fds.get_mut(s).fd = fd;
         }
     }

@@ -15,8 +15,8 @@ pub type Fd = i32;
 /// Result of a syscall wrapper.
 pub type Res<T> = Result<T, Errno>;
 
-/// Largest path we accept from the protocol (PATH_MAX).
-pub const PATH_MAX: usize = 4096;
+/// Largest path we accept: a protocol line is at most 1023 bytes.
+pub const PATH_MAX: usize = 1024;
 
 fn bfd<'a>(fd: Fd) -> BorrowedFd<'a> {
     // SAFETY: callers pass descriptors the daemon owns and keeps open for the
@@ -352,7 +352,8 @@ impl PollEntry {
 /// poll(2) over `set` with a timeout in milliseconds (negative: forever).
 pub fn poll(set: &mut [PollEntry], timeout_ms: i64) {
     use rustix::event::{PollFd, PollFlags};
-    let mut fds: [PollFd; 16] = core::array::from_fn(|_| PollFd::from_borrowed_fd(bfd(0), PollFlags::empty()));
+    let mut fds: [PollFd; 16] =
+        core::array::from_fn(|_| PollFd::from_borrowed_fd(bfd(0), PollFlags::empty()));
     let n = set.len().min(fds.len());
     for (i, e) in set[..n].iter().enumerate() {
         let mut fl = PollFlags::empty();
@@ -376,7 +377,11 @@ pub fn poll(set: &mut [PollEntry], timeout_ms: i64) {
     };
     let ok = rustix::event::poll(&mut fds[..n], timeout).is_ok();
     for (i, e) in set[..n].iter_mut().enumerate() {
-        let r = if ok { fds[i].revents() } else { PollFlags::empty() };
+        let r = if ok {
+            fds[i].revents()
+        } else {
+            PollFlags::empty()
+        };
         let bad = r.intersects(PollFlags::ERR | PollFlags::HUP | PollFlags::NVAL);
         e.readable = e.read && (r.contains(PollFlags::IN) || bad);
         e.writable = e.write && (r.contains(PollFlags::OUT) || bad);
@@ -441,7 +446,11 @@ pub fn setsid() -> Res<()> {
 pub fn fork() -> Res<i32> {
     // SAFETY: the daemon is single-threaded.
     let pid = unsafe { libc::fork() };
-    if pid < 0 { Err(Errno::from_raw_os_error(errno())) } else { Ok(pid) }
+    if pid < 0 {
+        Err(Errno::from_raw_os_error(errno()))
+    } else {
+        Ok(pid)
+    }
 }
 
 fn errno() -> i32 {
@@ -478,7 +487,11 @@ pub fn execvp(argv: &[*const c_char]) -> Errno {
 /// the program has no slash; returns only on failure.
 pub fn execvpe(argv: &[*const c_char], envp: &[*const c_char]) -> Errno {
     unsafe extern "C" {
-        fn execvpe(file: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> c_int;
+        fn execvpe(
+            file: *const c_char,
+            argv: *const *const c_char,
+            envp: *const *const c_char,
+        ) -> c_int;
     }
     // SAFETY: argv and envp are NULL-terminated arrays of C strings.
     unsafe { execvpe(argv[0], argv.as_ptr(), envp.as_ptr()) };
@@ -499,9 +512,17 @@ pub fn kill(pid: i32, sig: i32, group: bool) -> Res<()> {
     // SAFETY: plain syscall; rustix's Signal type cannot carry signal 0 or
     // real-time numbers, which the protocol allows.
     let r = unsafe {
-        if group { libc::killpg(pid, sig) } else { libc::kill(pid, sig) }
+        if group {
+            libc::killpg(pid, sig)
+        } else {
+            libc::kill(pid, sig)
+        }
     };
-    if r < 0 { Err(Errno::from_raw_os_error(errno())) } else { Ok(()) }
+    if r < 0 {
+        Err(Errno::from_raw_os_error(errno()))
+    } else {
+        Ok(())
+    }
 }
 
 /// A child's wait status, decoded.
@@ -530,10 +551,96 @@ pub fn reap_any() -> Option<(i32, ExitHow)> {
     Some((pid, how))
 }
 
-/// The text of an errno, as strerror(3) gives it.
+/// glibc's strerror texts, which the protocol quotes (musl words some
+/// differently); indexed by errno.
+const ERRNO_TEXT: [(u16, &str); 78] = [
+    (1, "Operation not permitted"),
+    (2, "No such file or directory"),
+    (3, "No such process"),
+    (4, "Interrupted system call"),
+    (5, "Input/output error"),
+    (6, "No such device or address"),
+    (7, "Argument list too long"),
+    (8, "Exec format error"),
+    (9, "Bad file descriptor"),
+    (10, "No child processes"),
+    (11, "Resource temporarily unavailable"),
+    (12, "Cannot allocate memory"),
+    (13, "Permission denied"),
+    (14, "Bad address"),
+    (15, "Block device required"),
+    (16, "Device or resource busy"),
+    (17, "File exists"),
+    (18, "Invalid cross-device link"),
+    (19, "No such device"),
+    (20, "Not a directory"),
+    (21, "Is a directory"),
+    (22, "Invalid argument"),
+    (23, "Too many open files in system"),
+    (24, "Too many open files"),
+    (25, "Inappropriate ioctl for device"),
+    (26, "Text file busy"),
+    (27, "File too large"),
+    (28, "No space left on device"),
+    (29, "Illegal seek"),
+    (30, "Read-only file system"),
+    (31, "Too many links"),
+    (32, "Broken pipe"),
+    (33, "Numerical argument out of domain"),
+    (34, "Numerical result out of range"),
+    (35, "Resource deadlock avoided"),
+    (36, "File name too long"),
+    (37, "No locks available"),
+    (38, "Function not implemented"),
+    (39, "Directory not empty"),
+    (40, "Too many levels of symbolic links"),
+    (42, "No message of desired type"),
+    (43, "Identifier removed"),
+    (61, "No data available"),
+    (62, "Timer expired"),
+    (71, "Protocol error"),
+    (74, "Bad message"),
+    (75, "Value too large for defined data type"),
+    (84, "Invalid or incomplete multibyte or wide character"),
+    (88, "Socket operation on non-socket"),
+    (89, "Destination address required"),
+    (90, "Message too long"),
+    (91, "Protocol wrong type for socket"),
+    (92, "Protocol not available"),
+    (93, "Protocol not supported"),
+    (94, "Socket type not supported"),
+    (95, "Operation not supported"),
+    (96, "Protocol family not supported"),
+    (97, "Address family not supported by protocol"),
+    (98, "Address already in use"),
+    (99, "Cannot assign requested address"),
+    (100, "Network is down"),
+    (101, "Network is unreachable"),
+    (102, "Network dropped connection on reset"),
+    (103, "Software caused connection abort"),
+    (104, "Connection reset by peer"),
+    (105, "No buffer space available"),
+    (106, "Transport endpoint is already connected"),
+    (107, "Transport endpoint is not connected"),
+    (108, "Cannot send after transport endpoint shutdown"),
+    (110, "Connection timed out"),
+    (111, "Connection refused"),
+    (112, "Host is down"),
+    (113, "No route to host"),
+    (114, "Operation already in progress"),
+    (115, "Operation now in progress"),
+    (116, "Stale file handle"),
+    (122, "Disk quota exceeded"),
+    (125, "Operation canceled"),
+];
+
+/// The text of an errno, worded as glibc's strerror(3).
 pub fn strerror(e: Errno) -> &'static [u8] {
-    // SAFETY: musl's strerror returns a pointer to a static string.
-    unsafe { CStr::from_ptr(libc::strerror(e.raw_os_error())).to_bytes() }
+    let n = e.raw_os_error();
+    ERRNO_TEXT
+        .iter()
+        .find(|&&(k, _)| k as i32 == n)
+        .map_or(b"Unknown error", |&(_, t)| t.as_bytes())
 }
 
 // -------------------------------------------------------------- signals ---
@@ -579,7 +686,10 @@ pub fn alarm_usec(usec: i64) {
     // SAFETY: plain syscall with valid pointers.
     unsafe {
         let it = libc::itimerval {
-            it_interval: libc::timeval { tv_sec: 0, tv_usec: 0 },
+            it_interval: libc::timeval {
+                tv_sec: 0,
+                tv_usec: 0,
+            },
             it_value: libc::timeval {
                 tv_sec: usec / 1_000_000,
                 tv_usec: usec % 1_000_000,
@@ -706,7 +816,9 @@ pub fn unmount_all() {
     let text = &buf[..len];
     for line in text.split(|&b| b == b'\n').rev() {
         let mut f = line.split(|&b| b == b' ');
-        let (_, Some(target)) = (f.next(), f.next()) else { continue };
+        let (_, Some(target)) = (f.next(), f.next()) else {
+            continue;
+        };
         if target == b"/" || target.is_empty() {
             continue;
         }

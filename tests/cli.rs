@@ -89,10 +89,18 @@ fn unknown_short_option() {
 #[test]
 fn unknown_long_options() {
     assert_fatal(&["--foo"], 2, "Unknown option --foo  (see --help)");
-    assert_fatal(&["--config=x"], 2, "Unknown option --config=x  (see --help)");
+    assert_fatal(
+        &["--config=x"],
+        2,
+        "Unknown option --config=x  (see --help)",
+    );
     assert_fatal(&["--"], 2, "Unknown option --  (see --help)");
     // Long names must match exactly.
-    assert_fatal(&["--interactiv"], 2, "Unknown option --interactiv  (see --help)");
+    assert_fatal(
+        &["--interactiv"],
+        2,
+        "Unknown option --interactiv  (see --help)",
+    );
 }
 
 #[test]
@@ -130,14 +138,22 @@ fn a_mode_is_required() {
 #[test]
 fn interactive_with_config_stdin_is_rejected() {
     let f = assert_fatal(&["-i", "-c", "-"], 3, "Unable to process config file");
-    assert!(f.stderr.contains("error: stdin not available\n"), "{}", f.stderr);
+    assert!(
+        f.stderr.contains("error: stdin not available\n"),
+        "{}",
+        f.stderr
+    );
 }
 
 #[test]
 fn clustered_options_take_successive_arguments() {
     // `-ic -` is -i plus `-c -`.
     let f = assert_fatal(&["-ic", "-"], 3, "Unable to process config file");
-    assert!(f.stderr.contains("error: stdin not available\n"), "{}", f.stderr);
+    assert!(
+        f.stderr.contains("error: stdin not available\n"),
+        "{}",
+        f.stderr
+    );
     // `-cS FILE PATH`: -c takes FILE, -S takes PATH.
     assert_fatal(
         &["-cS", "/nonexistent/cfg", "/nonexistent/sock"],
@@ -238,7 +254,10 @@ fn fd_pool_clamping_warnings() {
     assert!(warnings_of(&["--fd-pool", "10x1M"]).contains(FD_BIG));
     let both = warnings_of(&["--fd-pool", "1x8"]);
     let (a, b) = (both.find(FD_MIN), both.find(FD_SMALL));
-    assert!(a.is_some() && b.is_some() && a < b, "count warning first: {both}");
+    assert!(
+        a.is_some() && b.is_some() && a < b,
+        "count warning first: {both}"
+    );
     let quiet = warnings_of(&["--fd-pool", "7x32"]);
     assert!(!quiet.contains("warning"), "{quiet}");
     let quiet = warnings_of(&["--fd-pool", "1024x4096"]);
@@ -248,11 +267,15 @@ fn fd_pool_clamping_warnings() {
 #[test]
 fn fd_pool_size_suffixes() {
     // k/K/KiB are powers of 1024, KB powers of 1000.
-    for ok in ["10x4k", "10x4K", "10x4KiB", "10x4KB", "10x4000b", "10x4096B", "10x"] {
+    for ok in [
+        "10x4k", "10x4K", "10x4KiB", "10x4KB", "10x4000b", "10x4096B", "10x",
+    ] {
         let s = warnings_of(&["--fd-pool", ok]);
         assert!(!s.contains("warning"), "{ok}: {s}");
     }
-    for big in ["10x5k", "10x5KB", "10x4097", "10x1m", "10x1MB", "10x1g", "10x1GiB"] {
+    for big in [
+        "10x5k", "10x5KB", "10x4097", "10x1m", "10x1MB", "10x1g", "10x1GiB",
+    ] {
         let s = warnings_of(&["--fd-pool", big]);
         assert!(s.contains(FD_BIG), "{big}: {s}");
     }
@@ -266,7 +289,10 @@ fn service_pool_clamping_warnings() {
     assert!(warnings_of(&["--service-pool", "1x10"]).contains(SVC_SMALL));
     let both = warnings_of(&["--service-pool", "0x10"]);
     let (a, b) = (both.find(SVC_MIN), both.find(SVC_SMALL));
-    assert!(a.is_some() && b.is_some() && a < b, "count warning first: {both}");
+    assert!(
+        a.is_some() && b.is_some() && a < b,
+        "count warning first: {both}"
+    );
     let quiet = warnings_of(&["--service-pool", "1x64"]);
     assert!(!quiet.contains("warning"), "{quiet}");
     // No maximum object size.
@@ -344,7 +370,10 @@ fn exec_on_exit_failure_falls_back_to_exit_code() {
         "{}",
         f.stderr
     );
-    assert!(f.stderr.contains("fatal: Unknown option -X  (see --help)\n"));
+    assert!(
+        f.stderr
+            .contains("fatal: Unknown option -X  (see --help)\n")
+    );
 }
 
 #[test]
@@ -418,15 +447,45 @@ fn default_filter_hides_debug_lines() {
 fn quiet_hides_info_messages() {
     let f = run(&["-i"]);
     f.assert_code(0);
-    assert!(f.stderr.contains("info: interactive session ended\n"), "{}", f.stderr);
-    assert!(f.stderr.contains("info: daemonproxy exiting\n"), "{}", f.stderr);
+    assert!(
+        f.stderr.contains("info: interactive session ended\n"),
+        "{}",
+        f.stderr
+    );
+    assert!(
+        f.stderr.contains("info: daemonproxy exiting\n"),
+        "{}",
+        f.stderr
+    );
     let f = run(&["-q", "-i"]);
     f.assert_code(0);
     assert!(!f.stderr.contains("info:"), "{}", f.stderr);
     // -v then -q is back at the default.
     let f = run(&["-vq", "-i"]);
     f.assert_code(0);
-    assert!(f.stderr.contains("info: interactive session ended\n"), "{}", f.stderr);
+    assert!(
+        f.stderr.contains("info: interactive session ended\n"),
+        "{}",
+        f.stderr
+    );
+}
+
+#[test]
+fn mlockall_failure_is_not_fatal() {
+    let mut d = Daemon::interactive(&["-M"]);
+    d.sync();
+    assert!(d.running());
+    let err = d.stderr_text();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", d.pid())).unwrap();
+    let locked = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmLck:"))
+        .map(|v| v.trim() != "0 kB")
+        .unwrap_or(false);
+    assert!(
+        locked || err.contains("error: mlockall: "),
+        "neither locked nor an error logged: {err}"
+    );
 }
 
 #[test]
@@ -453,14 +512,14 @@ impl Drop for KillOnDrop {
 fn daemonize_prints_pid_and_becomes_session_leader() {
     let dir = TempDir::new();
     let sock = dir.join("ctl.sock");
-    let mut child = Command::new(bin())
-        .args(["-D", "-S", &sock])
+    let mut cmd = Command::new(bin());
+    cmd.args(["-D", "-S", &sock])
         .current_dir(dir.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    only_std_fds(&mut cmd);
+    let mut child = cmd.spawn().unwrap();
     // Both pipes reach EOF: the parent exited and the child closed fds 1 and 2.
     let mut stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
@@ -478,23 +537,30 @@ fn daemonize_prints_pid_and_becomes_session_leader() {
     });
     let mut printed = String::new();
     for _ in 0..2 {
-        let (which, text) = rx.recv_timeout(TIMEOUT).expect("stdout and stderr reach EOF");
+        let (which, text) = rx
+            .recv_timeout(TIMEOUT)
+            .expect("stdout and stderr reach EOF");
         if which == 1 {
             printed = text;
         }
     }
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
-    assert!(!printed.ends_with('\n'), "no newline after the PID: {printed:?}");
+    assert!(
+        !printed.ends_with('\n'),
+        "no newline after the PID: {printed:?}"
+    );
     let pid: i32 = printed.parse().expect("stdout is the PID");
     let _guard = KillOnDrop(pid);
     assert_ne!(pid, child.id() as i32);
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
     assert_eq!(comm, "daemonproxy\n");
-    let st = proc_stat(pid);
+    // setsid() comes right after the fds are closed (§1.7 steps 3-4).
     // Fields after comm: state ppid pgrp session ...
-    assert_eq!(st[2], pid.to_string(), "pgid == pid");
-    assert_eq!(st[3], pid.to_string(), "sid == pid");
+    wait_for("sid and pgid to equal the pid", || {
+        let st = proc_stat(pid);
+        st[2] == pid.to_string() && st[3] == pid.to_string()
+    });
     // The daemon still serves its control socket.
     let mut c = Client::connect(&sock);
     c.send("echo\tdaemonized");

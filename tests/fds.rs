@@ -49,7 +49,9 @@ fn fd_open_flags_and_state() {
     let meta = std::fs::metadata(&p).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     assert_eq!(
-        d.cmd(&format!("fd.open\tf\tnonblock,append,write,read,create,trunc\t{p}")),
+        d.cmd(&format!(
+            "fd.open\tf\tnonblock,append,write,read,create,trunc\t{p}"
+        )),
         [format!(
             "fd.state\tf\tfile\tread,write,append,create,trunc,nonblock\t{p}"
         )]
@@ -104,8 +106,14 @@ fn fd_open_mkdir_creates_parents() {
 fn fd_open_errors() {
     let mut d = Daemon::interactive(&[]);
     d.cmd_err("fd.open", "Expected file descriptor name");
-    d.cmd_err("fd.open\t\tread\t/dev/null", "Expected file descriptor name");
-    d.cmd_err("fd.open\tbad name\tread\t/dev/null", "Invalid file descriptor name");
+    d.cmd_err(
+        "fd.open\t\tread\t/dev/null",
+        "Expected file descriptor name",
+    );
+    d.cmd_err(
+        "fd.open\tbad name\tread\t/dev/null",
+        "Invalid file descriptor name",
+    );
     d.cmd_err(
         &format!("fd.open\t{}\tread\t/dev/null", "n".repeat(32)),
         "Invalid file descriptor name",
@@ -129,7 +137,10 @@ fn fd_open_errors() {
     }
     // Nothing was created by the failures.
     let dump = d.statedump();
-    assert!(!dump.iter().any(|l| l.starts_with("fd.state\tf\t")), "{dump:?}");
+    assert!(
+        !dump.iter().any(|l| l.starts_with("fd.state\tf\t")),
+        "{dump:?}"
+    );
 }
 
 #[test]
@@ -150,7 +161,10 @@ fn replacing_a_name_sends_no_deleted_event() {
         ["fd.state\tw\tfile\tread\t/dev/null"]
     );
     let dump = d.statedump();
-    assert!(dump.contains(&"fd.state\tr\tpipe\tfrom\t?".to_string()), "{dump:?}");
+    assert!(
+        dump.contains(&"fd.state\tr\tpipe\tfrom\t?".to_string()),
+        "{dump:?}"
+    );
     // Replacing a pipe end with a new pipe.
     d.cmd("fd.pipe\ta\tb");
     assert_eq!(
@@ -158,7 +172,21 @@ fn replacing_a_name_sends_no_deleted_event() {
         ["fd.state\tc\tpipe\tfrom\tb", "fd.state\tb\tpipe\tto\tc"]
     );
     let dump = d.statedump();
-    assert!(dump.contains(&"fd.state\ta\tpipe\tfrom\t?".to_string()), "{dump:?}");
+    assert!(
+        dump.contains(&"fd.state\ta\tpipe\tfrom\t?".to_string()),
+        "{dump:?}"
+    );
+}
+
+#[test]
+fn replacing_a_name_closes_the_old_descriptor() {
+    let mut d = Daemon::interactive(&[]);
+    let fifo = d.path("p.fifo");
+    mkfifo(&fifo);
+    let reader = open_nonblock_read(&fifo);
+    d.cmd(&format!("fd.open\tw\twrite\t{fifo}"));
+    d.cmd("fd.open\tw\tread\t/dev/null");
+    wait_eof(reader.into());
 }
 
 #[test]
@@ -170,7 +198,10 @@ fn fd_pipe_and_peer_deletion() {
     );
     assert_eq!(d.cmd("fd.delete\tr"), ["fd.state\tr\tdeleted"]);
     let dump = d.statedump();
-    assert!(dump.contains(&"fd.state\tw\tpipe\tto\t?".to_string()), "{dump:?}");
+    assert!(
+        dump.contains(&"fd.state\tw\tpipe\tto\t?".to_string()),
+        "{dump:?}"
+    );
     assert!(!dump.iter().any(|l| l.starts_with("fd.state\tr\t")));
 }
 
@@ -179,15 +210,24 @@ fn fd_pipe_flags() {
     let mut d = Daemon::interactive(&[]);
     assert_eq!(
         d.cmd("fd.pipe\tp\tq\tnonblock"),
-        ["fd.state\tp\tpipe\tnonblock,from\tq", "fd.state\tq\tpipe\tnonblock,to\tp"]
+        [
+            "fd.state\tp\tpipe\tnonblock,from\tq",
+            "fd.state\tq\tpipe\tnonblock,to\tp"
+        ]
     );
     assert_eq!(
         d.cmd("fd.pipe\ta\tb\tunix"),
-        ["fd.state\ta\tpipe\tunix,stream,to\tb", "fd.state\tb\tpipe\tunix,stream,to\ta"]
+        [
+            "fd.state\ta\tpipe\tunix,stream,to\tb",
+            "fd.state\tb\tpipe\tunix,stream,to\ta"
+        ]
     );
     assert_eq!(
         d.cmd("fd.pipe\ta\tb\tdgram"),
-        ["fd.state\ta\tpipe\tunix,dgram,to\tb", "fd.state\tb\tpipe\tunix,dgram,to\ta"]
+        [
+            "fd.state\ta\tpipe\tunix,dgram,to\tb",
+            "fd.state\tb\tpipe\tunix,dgram,to\ta"
+        ]
     );
     assert_eq!(
         d.cmd("fd.pipe\ta\tb\tseqpacket,unix"),
@@ -231,7 +271,10 @@ fn fd_pipe_name_errors() {
     d.cmd_err("fd.pipe\tr", "Expected file descriptor name");
     d.cmd_err("fd.pipe", "Expected file descriptor name");
     d.cmd_err("fd.pipe\tnull\tw", "File descriptor cannot be altered");
-    d.cmd_err("fd.pipe\tr\tcontrol.cmd", "File descriptor cannot be altered");
+    d.cmd_err(
+        "fd.pipe\tr\tcontrol.cmd",
+        "File descriptor cannot be altered",
+    );
     d.cmd_err("fd.pipe\tr\tw w", "Invalid file descriptor name");
 }
 
@@ -283,7 +326,9 @@ fn fd_socket_unix_listen_is_reachable() {
     let p = d.path("s.sock");
     assert_eq!(
         d.cmd(&format!("fd.socket\ts\tunix,listen\t{p}")),
-        [format!("fd.state\ts\tsocket\tunix,stream,bind,listen=32\t{p}")]
+        [format!(
+            "fd.state\ts\tsocket\tunix,stream,bind,listen=32\t{p}"
+        )]
     );
     let meta = std::fs::metadata(&p).unwrap();
     assert!(meta.file_type().is_socket());
@@ -291,13 +336,17 @@ fn fd_socket_unix_listen_is_reachable() {
     let p2 = d.path("x/y/z.sock");
     assert_eq!(
         d.cmd(&format!("fd.socket\tt\tlisten=5,mkdir\t{p2}")),
-        [format!("fd.state\tt\tsocket\tunix,stream,bind,listen=5,mkdir\t{p2}")]
+        [format!(
+            "fd.state\tt\tsocket\tunix,stream,bind,listen=5,mkdir\t{p2}"
+        )]
     );
     UnixStream::connect(&p2).expect("connect to the mkdir socket");
     let p3 = d.path("e.sock");
     assert_eq!(
         d.cmd(&format!("fd.socket\tu\tunix,listen=\t{p3}")),
-        [format!("fd.state\tu\tsocket\tunix,stream,bind,listen=32\t{p3}")]
+        [format!(
+            "fd.state\tu\tsocket\tunix,stream,bind,listen=32\t{p3}"
+        )]
     );
 }
 
@@ -317,7 +366,8 @@ fn fd_socket_unix_bind_and_dgram() {
         [format!("fd.state\tg\tsocket\tunix,dgram,bind\t{p}")]
     );
     let c = UnixDatagram::unbound().unwrap();
-    c.send_to(b"hello", &p).expect("datagram to the bound socket");
+    c.send_to(b"hello", &p)
+        .expect("datagram to the bound socket");
 }
 
 #[test]
@@ -326,12 +376,16 @@ fn fd_socket_tcp_is_reachable() {
     let port = free_tcp_port();
     assert_eq!(
         d.cmd(&format!("fd.socket\tt\ttcp,listen=11\t*:{port}")),
-        [format!("fd.state\tt\tsocket\tinet,stream,bind,listen=11\t*:{port}")]
+        [format!(
+            "fd.state\tt\tsocket\tinet,stream,bind,listen=11\t*:{port}"
+        )]
     );
     TcpStream::connect(("127.0.0.1", port)).expect("connect to *:PORT");
     let port = free_tcp_port();
     assert_eq!(
-        d.cmd(&format!("fd.socket\tl\ttcp,listen,nonblock\t127.0.0.1:{port}")),
+        d.cmd(&format!(
+            "fd.socket\tl\ttcp,listen,nonblock\t127.0.0.1:{port}"
+        )),
         [format!(
             "fd.state\tl\tsocket\tinet,stream,bind,listen=32,nonblock\t127.0.0.1:{port}"
         )]
@@ -349,7 +403,9 @@ fn fd_socket_udp_is_bound() {
     let port = free_udp_port();
     assert_eq!(
         d.cmd(&format!("fd.socket\tu\tudp\t127.0.0.1:{port}")),
-        [format!("fd.state\tu\tsocket\tinet,dgram,bind\t127.0.0.1:{port}")]
+        [format!(
+            "fd.state\tu\tsocket\tinet,dgram,bind\t127.0.0.1:{port}"
+        )]
     );
     let err = UdpSocket::bind(("127.0.0.1", port)).expect_err("port is taken");
     assert_eq!(err.kind(), ErrorKind::AddrInUse);
@@ -367,7 +423,14 @@ fn fd_socket_errors() {
         &format!("fd.socket\ts\tunix\t{p}\textra"),
         "unexpected argument after address",
     );
-    for addr in ["localhost:80", "", "1.2.3.4:x", "1.2.3.4:80x", "[::1]:80", "1.2.3.4 "] {
+    for addr in [
+        "localhost:80",
+        "",
+        "1.2.3.4:x",
+        "1.2.3.4:80x",
+        "[::1]:80",
+        "1.2.3.4 ",
+    ] {
         d.cmd_err(&format!("fd.socket\ts\tinet\t{addr}"), "invalid address");
     }
     d.cmd_err("fd.socket\ts\tinet6\t::1", "invalid address");
@@ -387,7 +450,10 @@ fn fd_socket_errors() {
         "bind: No such file or directory",
     );
     let dump = d.statedump();
-    assert!(!dump.iter().any(|l| l.starts_with("fd.state\ts\t")), "{dump:?}");
+    assert!(
+        !dump.iter().any(|l| l.starts_with("fd.state\ts\t")),
+        "{dump:?}"
+    );
 }
 
 #[test]
@@ -411,7 +477,10 @@ fn fd_socket_address_in_use() {
 fn fd_delete() {
     let mut d = Daemon::interactive(&[]);
     for c in ["null", "control.cmd", "control.event", "control.socket"] {
-        d.cmd_err(&format!("fd.delete\t{c}"), "File descriptor cannot be altered");
+        d.cmd_err(
+            &format!("fd.delete\t{c}"),
+            "File descriptor cannot be altered",
+        );
     }
     d.cmd_err("fd.delete\tnosuch", "No such file descriptor");
     d.cmd_err("fd.delete\ta b", "Invalid file descriptor name");
@@ -446,14 +515,19 @@ fn fd_pool_full() {
     let line = "fd.open\tfoo\tread\t/dev/null";
     assert_eq!(
         d.cmd(line),
-        ["error\tUnable to allocate new file descriptor object, for command \"fd.open\tfoo\tread\t/dev/null\""]
+        [
+            "error\tUnable to allocate new file descriptor object, for command \"fd.open\tfoo\tread\t/dev/null\""
+        ]
     );
     // Even a replacement needs a free object first.
     d.cmd_err(
         "fd.open\tstderr\twrite\t/dev/null",
         "Unable to allocate new file descriptor object",
     );
-    d.cmd_err("fd.socket\ts\tunix", "Unable to allocate new file descriptor object");
+    d.cmd_err(
+        "fd.socket\ts\tunix",
+        "Unable to allocate new file descriptor object",
+    );
     d.cmd_err("fd.pipe\tr\tw", "failed to create pipe");
     // fd.delete frees an object.
     d.cmd("fd.delete\tstdout");
@@ -573,7 +647,10 @@ fn fd_take_bad_name_closes_descriptor() {
     let (r, w) = pipe();
     c.send_with_fds("fd.take\tnull", &[w.as_raw_fd()]);
     drop(w);
-    c.recv_ok(err_line("fd.take\tnull", "File descriptor cannot be altered"));
+    c.recv_ok(err_line(
+        "fd.take\tnull",
+        "File descriptor cannot be altered",
+    ));
     wait_eof(r);
     // It was consumed: the queue is empty now.
     c.cmd_err("fd.take\tx", "No ancillary file descriptor received");

@@ -76,7 +76,10 @@ fn leading_whitespace_makes_an_unknown_command() {
 #[test]
 fn unknown_command() {
     let mut d = Daemon::interactive(&[]);
-    assert_eq!(d.cmd("frobnicate\ta\tb"), ["error\tUnknown command: frobnicate"]);
+    assert_eq!(
+        d.cmd("frobnicate\ta\tb"),
+        ["error\tUnknown command: frobnicate"]
+    );
     d.stderr_contains("error: controller[0] sent unknown command frobnicate\n");
     // Command names are case-sensitive.
     assert_eq!(d.cmd("ECHO\tx"), ["error\tUnknown command: ECHO"]);
@@ -188,12 +191,18 @@ fn unknown_flag_reply_is_two_lines() {
     let line = "fd.pipe\tr\tw\tread";
     assert_eq!(
         d.cmd(line),
-        ["error\tunknown flag \"read\"", ", for command \"fd.pipe\tr\tw\tread\""]
+        [
+            "error\tunknown flag \"read\"",
+            ", for command \"fd.pipe\tr\tw\tread\""
+        ]
     );
     let line = "fd.socket\ts\tunix,wat";
     assert_eq!(
         d.cmd(line),
-        ["error\tunknown flag \"wat\"", ", for command \"fd.socket\ts\tunix,wat\""]
+        [
+            "error\tunknown flag \"wat\"",
+            ", for command \"fd.socket\ts\tunix,wat\""
+        ]
     );
 }
 
@@ -205,7 +214,9 @@ fn log_filter_replies() {
     assert_eq!(d.cmd("log.filter\t-"), ["log.filter\tnone"]);
     assert_eq!(d.cmd("log.filter\t-"), ["log.filter\tnone"]);
     assert_eq!(d.cmd("log.filter\t+"), ["log.filter\ttrace"]);
-    for level in ["none", "trace", "debug", "info", "warning", "error", "fatal"] {
+    for level in [
+        "none", "trace", "debug", "info", "warning", "error", "fatal",
+    ] {
         assert_eq!(
             d.cmd(&format!("log.filter\t{level}")),
             [format!("log.filter\t{level}")]

@@ -1,5 +1,9 @@
 //! Integration tests for daemonproxy: the real binary, real pipes, sockets,
 //! files and child processes. One module per area of PROTOCOL.md.
+//!
+//! This is the only test target: Cargo.toml needs `autotests = false` and a
+//! `[[test]] name = "tests", path = "tests/tests.rs"` entry, otherwise cargo
+//! also builds every area file as a test crate of its own (ripgrep's layout).
 
 mod util;
 

@@ -101,7 +101,13 @@ pub fn wait_pid_gone(pid: i32) {
     let deadline = Instant::now() + TIMEOUT;
     loop {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = stat.rsplit(')').next().unwrap_or("").trim_start().chars().next();
+        let state = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .chars()
+            .next();
         if stat.is_empty() || state == Some('Z') {
             return;
         }
@@ -201,12 +207,12 @@ impl Drop for TempDir {
 /// Something a line can be matched against: `&str`/`String` match exactly,
 /// [`Prefix`], [`Contains`] and [`Where`] do what their names say.
 pub trait Pat {
-    fn matches(&self, line: &str) -> bool;
+    fn is_match(&self, line: &str) -> bool;
     fn describe(&self) -> String;
 }
 
 impl Pat for &str {
-    fn matches(&self, line: &str) -> bool {
+    fn is_match(&self, line: &str) -> bool {
         line == *self
     }
     fn describe(&self) -> String {
@@ -215,7 +221,7 @@ impl Pat for &str {
 }
 
 impl Pat for String {
-    fn matches(&self, line: &str) -> bool {
+    fn is_match(&self, line: &str) -> bool {
         line == self
     }
     fn describe(&self) -> String {
@@ -227,7 +233,7 @@ impl Pat for String {
 pub struct Prefix<S: AsRef<str>>(pub S);
 
 impl<S: AsRef<str>> Pat for Prefix<S> {
-    fn matches(&self, line: &str) -> bool {
+    fn is_match(&self, line: &str) -> bool {
         line.starts_with(self.0.as_ref())
     }
     fn describe(&self) -> String {
@@ -239,7 +245,7 @@ impl<S: AsRef<str>> Pat for Prefix<S> {
 pub struct Contains<S: AsRef<str>>(pub S);
 
 impl<S: AsRef<str>> Pat for Contains<S> {
-    fn matches(&self, line: &str) -> bool {
+    fn is_match(&self, line: &str) -> bool {
         line.contains(self.0.as_ref())
     }
     fn describe(&self) -> String {
@@ -251,7 +257,7 @@ impl<S: AsRef<str>> Pat for Contains<S> {
 pub struct Where<F: Fn(&str) -> bool>(pub F);
 
 impl<F: Fn(&str) -> bool> Pat for Where<F> {
-    fn matches(&self, line: &str) -> bool {
+    fn is_match(&self, line: &str) -> bool {
         (self.0)(line)
     }
     fn describe(&self) -> String {
@@ -379,7 +385,7 @@ impl Lines {
         loop {
             while self.pos < self.seen.len() {
                 self.pos += 1;
-                if pat.matches(&self.seen[self.pos - 1]) {
+                if pat.is_match(&self.seen[self.pos - 1]) {
                     return Some(self.seen[self.pos - 1].clone());
                 }
             }
@@ -434,8 +440,8 @@ impl Lines {
 }
 
 impl<P: Pat> Pat for &P {
-    fn matches(&self, line: &str) -> bool {
-        (*self).matches(line)
+    fn is_match(&self, line: &str) -> bool {
+        (*self).is_match(line)
     }
     fn describe(&self) -> String {
         (*self).describe()
@@ -484,6 +490,16 @@ pub trait Controller {
         got
     }
 
+    /// A matching line received after `mark`, even if it was already
+    /// skipped while waiting for something else; otherwise waits for one.
+    fn recv_since<P: Pat>(&mut self, mark: usize, pat: P) -> String {
+        let lines = self.lines();
+        match lines.seen[mark..].iter().find(|l| pat.is_match(l)) {
+            Some(l) => l.clone(),
+            None => lines.recv_ok(pat),
+        }
+    }
+
     /// Next line, whatever it is.
     fn next_line(&mut self) -> String {
         self.lines().next_line()
@@ -516,7 +532,10 @@ pub trait Controller {
     /// Asserts that the command succeeds silently.
     fn cmd_quiet(&mut self, line: &str) {
         let out = self.cmd(line);
-        assert!(out.is_empty(), "expected no output for {line:?}, got {out:?}");
+        assert!(
+            out.is_empty(),
+            "expected no output for {line:?}, got {out:?}"
+        );
     }
 
     /// `statedump` followed by a sync.
@@ -616,6 +635,7 @@ impl Spawn {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .process_group(0);
+        only_std_fds(&mut cmd);
         let capture = matches!(self.err, ErrMode::Capture);
         match self.err {
             ErrMode::Capture | ErrMode::Unread => {
@@ -648,6 +668,10 @@ impl Spawn {
                         }
                     }
                 }
+                // EOF: a NUL can never come from the daemon's text log.
+                let (lock, cv) = &*err;
+                lock.lock().unwrap().push(0);
+                cv.notify_all();
             });
         } else {
             unread = child.stderr.take();
@@ -663,6 +687,31 @@ impl Spawn {
             status: None,
             dir,
         }
+    }
+}
+
+/// Makes the child start with only fds 0-2: whatever else the test process
+/// inherited (a CI runner's or a jobserver's descriptors) is marked
+/// close-on-exec before exec, so the daemon's startup registration (§2 step
+/// 8) sees exactly stdin, stdout and stderr.
+pub fn only_std_fds(cmd: &mut Command) {
+    // SAFETY: the closure only makes async-signal-safe syscalls.
+    unsafe {
+        cmd.pre_exec(|| {
+            const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+            let rc = libc::syscall(
+                libc::SYS_close_range,
+                3 as libc::c_uint,
+                libc::c_uint::MAX,
+                CLOSE_RANGE_CLOEXEC,
+            );
+            if rc != 0 {
+                for fd in 3..1024 {
+                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+                }
+            }
+            Ok(())
+        });
     }
 }
 
@@ -773,7 +822,27 @@ impl Daemon {
 
     /// Everything captured from stderr so far.
     pub fn stderr_text(&self) -> String {
-        String::from_utf8_lossy(&self.err.0.lock().unwrap()).into_owned()
+        let buf = self.err.0.lock().unwrap();
+        let data = buf.strip_suffix(&[0]).unwrap_or(&buf);
+        String::from_utf8_lossy(data).into_owned()
+    }
+
+    /// Waits (at most `timeout`) until stderr reached EOF, so that
+    /// [`Daemon::stderr_text`] holds everything the daemon wrote.
+    pub fn stderr_eof(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let (lock, cv) = &*self.err;
+        let mut buf = lock.lock().unwrap();
+        loop {
+            if buf.last() == Some(&0) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            buf = cv.wait_timeout(buf, left).unwrap().0;
+        }
     }
 
     /// Waits until the captured stderr contains `text`; returns all of it.
@@ -792,9 +861,14 @@ impl Daemon {
         let (lock, cv) = &*self.err;
         let mut buf = lock.lock().unwrap();
         loop {
-            let s = String::from_utf8_lossy(&buf);
+            let eof = buf.last() == Some(&0);
+            let data = if eof { &buf[..buf.len() - 1] } else { &buf[..] };
+            let s = String::from_utf8_lossy(data);
             if s.contains(text) {
                 return Some(s.into_owned());
+            }
+            if eof {
+                return None;
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -813,6 +887,8 @@ impl Daemon {
         loop {
             if let Some(s) = self.child.try_wait().expect("try_wait") {
                 self.status = Some(s);
+                // Let the capture thread catch up with the last records.
+                self.stderr_eof(Duration::from_secs(2));
                 return s;
             }
             if Instant::now() >= deadline {
@@ -969,11 +1045,7 @@ pub fn send_fds(sock: RawFd, data: &[u8], fds: &[RawFd]) -> io::Result<()> {
         (*cmsg).cmsg_level = libc::SOL_SOCKET;
         (*cmsg).cmsg_type = libc::SCM_RIGHTS;
         (*cmsg).cmsg_len = libc::CMSG_LEN(fd_bytes as u32) as _;
-        std::ptr::copy_nonoverlapping(
-            fds.as_ptr().cast::<u8>(),
-            libc::CMSG_DATA(cmsg),
-            fd_bytes,
-        );
+        std::ptr::copy_nonoverlapping(fds.as_ptr().cast::<u8>(), libc::CMSG_DATA(cmsg), fd_bytes);
     }
     // SAFETY: msg points at live buffers.
     let n = unsafe { libc::sendmsg(sock, &msg, 0) };
@@ -1073,7 +1145,10 @@ pub fn run_in(dir: TempDir, args: &[&str]) -> Finished {
     // what is there shortly after exit.
     let deadline = Instant::now() + Duration::from_secs(2);
     let mut stdout = Vec::new();
-    while let Some(l) = d.out.next_within(deadline.saturating_duration_since(Instant::now())) {
+    while let Some(l) = d
+        .out
+        .next_within(deadline.saturating_duration_since(Instant::now()))
+    {
         stdout.push(l);
     }
     let stdout = if stdout.is_empty() {
@@ -1081,6 +1156,7 @@ pub fn run_in(dir: TempDir, args: &[&str]) -> Finished {
     } else {
         stdout.join("\n") + "\n"
     };
+    d.stderr_eof(Duration::from_secs(2));
     let stderr = d.stderr_text();
     let dir = std::mem::take(&mut d.dir);
     Finished {

@@ -1,0 +1,378 @@
+//! Controllers: the control socket (§8.6, §4.13), slots (§8.1), who receives
+//! what (§8.3), overflow and timeouts (§8.4), service controllers (§8.5) and
+//! config files (§2.4).
+
+use crate::util::*;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::thread::sleep;
+use std::time::Duration;
+
+#[test]
+fn control_socket_serves_commands() {
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let d = Spawn::new(&["-S", &sock]).dir(dir).start();
+    let mut c = Client::connect(&sock);
+    assert_eq!(c.cmd("echo\thi\tthere"), ["hi\tthere"]);
+    let meta = std::fs::metadata(&sock).unwrap();
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+    // Without -i, stdin/stdout are the real fds 0 and 1.
+    let dump = c.statedump();
+    assert!(dump.contains(&"fd.state\tstdin\tfile\tread\tunknown".to_string()));
+    assert!(dump.contains(&"fd.state\tstdout\tfile\twrite\tunknown".to_string()));
+    drop(c);
+    // The daemon keeps running with no controller left.
+    let mut c = Client::connect(&sock);
+    assert_eq!(c.cmd("echo\tagain"), ["again"]);
+    drop(d);
+}
+
+#[test]
+fn broadcasts_reach_all_replies_only_the_issuer() {
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let mut d = Daemon::interactive_in(dir, &["-v", "-S", &sock]);
+    let mut c = Client::connect(&sock);
+    assert_eq!(
+        c.cmd("service.args\tx\t/bin/true"),
+        ["service.args\tx\t/bin/true"]
+    );
+    assert_eq!(c.cmd("echo\tonly-client"), ["only-client"]);
+    c.cmd_err("fd.delete\tnull", "File descriptor cannot be altered");
+    let got = d.sync();
+    assert_eq!(got, ["service.args\tx\t/bin/true"]);
+    // Broadcasts caused by the interactive controller reach the client.
+    assert_eq!(
+        d.cmd("fd.open\tf\tread\t/dev/null"),
+        ["fd.state\tf\tfile\tread\t/dev/null"]
+    );
+    c.recv_ok("fd.state\tf\tfile\tread\t/dev/null");
+    // The interactive controller is slot 0, the client slot 1.
+    c.cmd("statedump");
+    d.stderr_contains("debug: controller[1] command: \"statedump\"\n");
+}
+
+#[test]
+fn only_two_controller_slots() {
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let d = Spawn::new(&["-S", &sock]).dir(dir).start();
+    let mut a = Client::connect(&sock);
+    let mut b = Client::connect(&sock);
+    a.sync();
+    b.sync();
+    // A third connection waits in the backlog.
+    let mut c = Client::connect(&sock);
+    c.send("echo\tthird");
+    assert_eq!(
+        c.out.recv_within("third", Duration::from_millis(1500)),
+        None,
+        "third client was served while both slots were taken"
+    );
+    d.stderr_contains("warning: No free controllers to accpet socket connection\n");
+    drop(a);
+    c.recv_ok("third");
+    b.sync();
+}
+
+#[test]
+fn socket_create_and_delete() {
+    let mut d = Daemon::interactive(&[]);
+    let p1 = d.path("one.sock");
+    let p2 = d.path("two.sock");
+    d.cmd_quiet(&format!("socket.create\t-\t{p1}"));
+    {
+        let mut c = Client::connect(&p1);
+        assert_eq!(c.cmd("echo\tvia-one"), ["via-one"]);
+    }
+    // Replacing: the old socket is closed and its path removed.
+    d.cmd_quiet(&format!("socket.create\t\t{p2}"));
+    assert!(!Path::new(&p1).exists());
+    {
+        let mut c = Client::connect(&p2);
+        assert_eq!(c.cmd("echo\tvia-two"), ["via-two"]);
+    }
+    d.cmd_quiet("socket.delete");
+    assert!(!Path::new(&p2).exists());
+    assert!(UnixStream::connect(&p2).is_err());
+    // Without a socket it does nothing.
+    d.cmd_quiet("socket.delete");
+}
+
+#[test]
+fn socket_create_errors() {
+    let mut d = Daemon::interactive(&[]);
+    let p = d.path("s.sock");
+    d.cmd_err("socket.create", "missing argument");
+    d.cmd_err("socket.create\t-", "missing argument");
+    d.cmd_err(&format!("socket.create\tx\t{p}"), "Invalid options");
+    d.cmd_err(
+        "socket.create\t-\t/nonexistent/dir/s.sock",
+        "Failed to create control socket",
+    );
+    // Recommended (§8.6): only sockets are unlinked, not regular files.
+    let file = d.path("regular");
+    std::fs::write(&file, "keep me").unwrap();
+    d.cmd_err(
+        &format!("socket.create\t-\t{file}"),
+        "Failed to create control socket",
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+}
+
+#[test]
+fn stale_socket_is_unlinked() {
+    let dir = TempDir::new();
+    let sock = dir.join("stale.sock");
+    drop(UnixListener::bind(&sock).unwrap());
+    assert!(Path::new(&sock).exists());
+    let d = Spawn::new(&["-S", &sock]).dir(dir).start();
+    d.stderr_contains(&format!("info: Unlinked control socket {sock}\n"));
+    let mut c = Client::connect(&sock);
+    assert_eq!(c.cmd("echo\tfresh"), ["fresh"]);
+}
+
+#[test]
+fn exit_closes_a_socket_client() {
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let mut d = Daemon::interactive_in(dir, &["-S", &sock]);
+    let mut c = Client::connect(&sock);
+    c.sync();
+    c.send("exit");
+    assert!(c.out.drain_to_eof().is_empty());
+    d.sync();
+    assert!(d.running());
+}
+
+#[test]
+fn service_controller_reads_events_and_sends_commands() {
+    let mut d = Daemon::interactive(&[]);
+    d.cmd("service.fds\tctl\tcontrol.event\tcontrol.cmd\tstderr");
+    let script = "T=$(printf '\\t'); \
+        printf 'service.args%ssvcmade%s/bin/true\\n' \"$T\" \"$T\"; \
+        while IFS= read -r line; do case \"$line\" in \
+        \"service.args${T}svcmade${T}/bin/true\") printf 'echo%sreply-to-service\\n' \"$T\" ;; \
+        reply-to-service) printf 'service.tags%ssvcmade%sseen-both\\n' \"$T\" \"$T\"; exit 0 ;; \
+        esac; done; exit 1";
+    d.cmd(&format!("service.args\tctl\t/bin/sh\t-c\t{script}"));
+    let mark = d.out.mark();
+    d.send("service.start\tctl");
+    d.recv_ok("service.args\tsvcmade\t/bin/true");
+    d.recv_ok("service.tags\tsvcmade\tseen-both");
+    // The exit may be reaped before or after the service's last command is
+    // read.
+    let dn = d.recv_since(mark, Prefix("service.state\tctl\tdown\t"));
+    assert_eq!(&fields(&dn)[5..7], ["exit", "0"]);
+    d.sync();
+    assert!(
+        !d.out.seen().iter().any(|l| l == "reply-to-service"),
+        "a reply went to the wrong controller"
+    );
+    // The slot is free again: a second run works the same way.
+    let mark = d.out.mark();
+    d.send("service.start\tctl");
+    d.recv_ok("service.tags\tsvcmade\tseen-both");
+    let dn = d.recv_since(mark, Prefix("service.state\tctl\tdown\t"));
+    assert_eq!(&fields(&dn)[5..7], ["exit", "0"]);
+}
+
+#[test]
+fn control_socket_handle_goes_both_ways() {
+    let mut d = Daemon::interactive(&[]);
+    d.cmd("service.fds\tsk\tnull\tnull\tstderr\tcontrol.socket");
+    let script = "T=$(printf '\\t'); \
+        printf 'echo%sback\\n' \"$T\" >&3; \
+        while IFS= read -r line <&3; do [ \"$line\" = back ] && break; done; \
+        printf 'service.tags%ssk%sboth-ways\\n' \"$T\" \"$T\" >&3; \
+        while IFS= read -r line <&3; do [ \"$line\" = \"service.tags${T}sk${T}both-ways\" ] && exit 0; done; exit 1";
+    d.cmd(&format!("service.args\tsk\t/bin/sh\t-c\t{script}"));
+    let mark = d.out.mark();
+    d.send("service.start\tsk");
+    d.recv_ok("service.tags\tsk\tboth-ways");
+    let dn = d.recv_since(mark, Prefix("service.state\tsk\tdown\t"));
+    assert_eq!(&fields(&dn)[5..7], ["exit", "0"]);
+}
+
+#[test]
+fn config_file_runs_commands() {
+    let dir = TempDir::new();
+    let cfg = dir.join("dp.conf");
+    std::fs::write(
+        &cfg,
+        "# comment\n\
+         service.args\tcfg\t/bin/true\n\
+         \n   \n\
+         echo\tdiscarded-reply\n\
+         bogus-command\n\
+         fd.open\tcf\twrite,create\tcfg.out\n\
+         service.tags\tcfg\tlast",
+    )
+    .unwrap();
+    let mut d = Spawn::new(&["-i", "-c", &cfg]).dir(dir).start();
+    d.recv_ok("service.tags\tcfg\tlast");
+    d.sync();
+    let seen = d.out.seen().to_vec();
+    let pos = |want: &str| seen.iter().position(|l| l == want);
+    let a = pos("service.args\tcfg\t/bin/true").expect("args broadcast");
+    let f = pos("fd.state\tcf\tfile\twrite,create\tcfg.out").expect("fd broadcast");
+    let t = pos("service.tags\tcfg\tlast").unwrap();
+    assert!(a < f && f < t, "{seen:?}");
+    assert!(
+        !seen
+            .iter()
+            .any(|l| l.contains("discarded-reply") || l.starts_with("error"))
+    );
+    assert!(d.dir.path().join("cfg.out").exists());
+    d.stderr_contains("warning: Command ends with EOF... processing anyway\n");
+    d.stderr_contains("error: controller[1] sent unknown command bogus-command\n");
+    // The interactive session goes on after the config EOF.
+    assert_eq!(d.cmd("echo\tstill-here"), ["still-here"]);
+}
+
+#[test]
+fn config_file_alone_keeps_running() {
+    let dir = TempDir::new();
+    let cfg = dir.join("dp.conf");
+    let sock = dir.join("ctl.sock");
+    std::fs::write(
+        &cfg,
+        format!(
+            "service.args\tfromcfg\t/bin/sh\t-c\techo ran >ran.txt\n\
+             service.start\tfromcfg\n\
+             socket.create\t-\t{sock}\n"
+        ),
+    )
+    .unwrap();
+    let d = Spawn::new(&["-c", &cfg]).dir(dir).start();
+    file_contains(&d.dir.path().join("ran.txt"), "ran\n");
+    let mut c = Client::connect(&sock);
+    let dump = c.statedump();
+    assert!(dump.contains(&"service.args\tfromcfg\t/bin/sh\t-c\techo ran >ran.txt".to_string()));
+    assert!(dump.contains(&"fd.state\tstdin\tfile\tread\tunknown".to_string()));
+}
+
+#[test]
+fn config_from_stdin() {
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let mut d = Spawn::new(&["-c", "-", "-S", &sock]).dir(dir).start();
+    d.write_raw(
+        b"service.fds\tp\tnull\tstdout\tnull\n\
+          service.args\tp\t/bin/echo\tprinted-by-service\n\
+          service.start\tp\n\
+          echo\tnot-printed\n\
+          service.tags\tp\tpartial",
+    )
+    .unwrap();
+    d.close_stdin();
+    // The service's fd 1 is the daemon's real stdout in this mode.
+    d.recv_ok("printed-by-service");
+    let mut c = Client::connect(&sock);
+    let dump = c.statedump();
+    assert!(
+        dump.contains(&"service.tags\tp\tpartial".to_string()),
+        "{dump:?}"
+    );
+    // stdin was re-pointed; its displayed flags stay.
+    assert!(dump.contains(&"fd.state\tstdin\tfile\tread\tunknown".to_string()));
+    assert!(!d.out.seen().iter().any(|l| l == "not-printed"));
+}
+
+#[test]
+fn interactive_stdout_name_is_dev_null() {
+    let mut d = Daemon::interactive(&[]);
+    d.cmd("service.fds\tp\tnull\tstdout\tnull");
+    d.cmd("service.args\tp\t/bin/echo\tshould-not-appear");
+    d.send("service.start\tp");
+    let dn = d.recv_state("p", "down");
+    assert_eq!(&dn[5..7], ["exit", "0"]);
+    d.sync();
+    assert!(!d.out.seen().iter().any(|l| l == "should-not-appear"));
+}
+
+fn flood_line() -> String {
+    format!("service.args\tflood\t/bin/true\t{}", "x".repeat(900))
+}
+
+#[test]
+fn overflow_when_not_reading() {
+    let mut d = Spawn::new(&["-i"]).paused_stdout().start();
+    d.send("conn.event_timeout\t2\t8");
+    let line = flood_line();
+    let mut batch = String::new();
+    for _ in 0..1000 {
+        batch.push_str(&line);
+        batch.push('\n');
+    }
+    d.write_raw(batch.as_bytes()).unwrap();
+    sleep(Duration::from_secs(3));
+    d.resume_stdout();
+    d.recv_ok("overflow");
+    let before = d.out.seen()[..d.out.mark() - 1].to_vec();
+    let events = before.iter().filter(|l| **l == line).count();
+    assert!(events > 0, "buffered events come before overflow");
+    assert!(events < 1000, "some events must have been dropped");
+    for l in &before {
+        assert!(
+            l.starts_with("info\t") || *l == line,
+            "unexpected line {l:?}"
+        );
+    }
+    // After the overflow line, output flows normally again.
+    assert!(d.sync().is_empty());
+    d.stderr_contains("warning: controller 0 blocked pipe for ");
+    assert!(d.running());
+}
+
+#[test]
+fn close_timeout_on_blocked_interactive_controller() {
+    let mut d = Spawn::new(&["-i"]).paused_stdout().start();
+    d.send("conn.event_timeout\t1\t2");
+    let line = flood_line();
+    for _ in 0..300 {
+        if d.try_send(&line).is_err() {
+            break;
+        }
+    }
+    d.exit_is(0);
+    let err = d.stderr_contains("seconds, closing connection\n");
+    assert!(
+        err.contains("error: controller 0 blocked pipe for "),
+        "{err}"
+    );
+    assert!(err.contains("info: interactive session ended\n"), "{err}");
+}
+
+#[test]
+fn client_overflow_does_not_affect_others() {
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let mut d = Daemon::interactive_in(dir, &["-S", &sock]);
+    let mut c = Client::connect_paused(&sock);
+    c.send("conn.event_timeout\t1\t30");
+    let line = flood_line();
+    for _ in 0..1000 {
+        c.send(&line);
+    }
+    // The interactive controller keeps working: every event, or (if its
+    // own reader fell behind) an `overflow` line, then the echo reply.
+    let mut seen = 0;
+    while seen < 1000 {
+        if d.recv_ok(Where(|l: &str| l == line || l == "overflow")) == "overflow" {
+            break;
+        }
+        seen += 1;
+    }
+    // A reply queued while the flag is set is dropped (§8.4), so ask once
+    // the flood is over.
+    sleep(Duration::from_millis(1500));
+    d.send("echo\tfine");
+    d.recv_ok("fine");
+    c.resume();
+    c.recv_ok("overflow");
+    assert!(c.sync().is_empty());
+}

@@ -1,0 +1,176 @@
+//! Signals sent to the daemon: dispositions (§9.1), counting (§9.2), names
+//! (§9.3), `signal` events (§5.2), signal.clear (§4.19) and delivery to
+//! controllers (§8.3).
+
+use crate::util::*;
+use std::time::Duration;
+
+/// Waits for `signal\tNAME\tTS\tCOUNT`; returns (TS, COUNT).
+fn recv_signal<C: Controller>(c: &mut C, name: &str) -> (i64, u32) {
+    let line = c.recv_ok(Prefix(format!("signal\t{name}\t")));
+    let f = fields(&line);
+    assert_eq!(f.len(), 4, "{line:?}");
+    (f[2].parse().unwrap(), f[3].parse().unwrap())
+}
+
+/// The `signal` lines of a statedump.
+fn dumped_signals(d: &mut Daemon) -> Vec<(String, u32)> {
+    d.statedump()
+        .iter()
+        .filter(|l| l.starts_with("signal\t"))
+        .map(|l| {
+            let f = fields(l);
+            (f[1].to_string(), f[3].parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn recorded_signals_are_reported_and_do_not_kill() {
+    let mut d = Daemon::interactive(&[]);
+    for (sig, name) in [
+        (libc::SIGUSR1, "SIGUSR1"),
+        (libc::SIGUSR2, "SIGUSR2"),
+        (libc::SIGHUP, "SIGHUP"),
+        (libc::SIGTERM, "SIGTERM"),
+        (libc::SIGINT, "SIGINT"),
+        (libc::SIGQUIT, "SIGQUIT"),
+    ] {
+        let before = mono_now();
+        d.signal(sig);
+        let (ts, count) = recv_signal(&mut d, name);
+        assert_eq!(count, 1, "{name}");
+        assert!(before <= ts && ts <= mono_now(), "{name} TS {ts}");
+        d.sync();
+        assert!(d.running(), "{name} killed the daemon");
+    }
+}
+
+#[test]
+fn counts_accumulate() {
+    let mut d = Daemon::interactive(&[]);
+    d.signal(libc::SIGUSR1);
+    assert_eq!(recv_signal(&mut d, "SIGUSR1").1, 1);
+    d.signal(libc::SIGUSR1);
+    assert_eq!(recv_signal(&mut d, "SIGUSR1").1, 2);
+    d.signal(libc::SIGUSR1);
+    assert_eq!(recv_signal(&mut d, "SIGUSR1").1, 3);
+}
+
+#[test]
+fn wake_only_signals_are_silent() {
+    let mut d = Daemon::interactive(&[]);
+    for sig in [libc::SIGPIPE, libc::SIGALRM, libc::SIGCHLD] {
+        d.signal(sig);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let out = d.sync();
+    assert!(out.is_empty(), "{out:?}");
+    assert!(dumped_signals(&mut d).is_empty());
+    assert!(d.running());
+}
+
+#[test]
+fn statedump_lists_pending_signals_oldest_first() {
+    let mut d = Daemon::interactive(&[]);
+    d.signal(libc::SIGHUP);
+    recv_signal(&mut d, "SIGHUP");
+    // Distinct arrival times (the order is by last arrival).
+    std::thread::sleep(Duration::from_millis(50));
+    d.signal(libc::SIGUSR1);
+    recv_signal(&mut d, "SIGUSR1");
+    assert_eq!(
+        dumped_signals(&mut d),
+        [("SIGHUP".to_string(), 1), ("SIGUSR1".to_string(), 1)]
+    );
+    std::thread::sleep(Duration::from_millis(50));
+    d.signal(libc::SIGHUP);
+    recv_signal(&mut d, "SIGHUP");
+    assert_eq!(
+        dumped_signals(&mut d),
+        [("SIGUSR1".to_string(), 1), ("SIGHUP".to_string(), 2)]
+    );
+    // Signals come after the fd and service lines.
+    d.cmd("service.args\ts\t/bin/true");
+    let dump = d.statedump();
+    let first_signal = dump.iter().position(|l| l.starts_with("signal\t")).unwrap();
+    assert!(
+        dump[first_signal..]
+            .iter()
+            .all(|l| l.starts_with("signal\t"))
+    );
+}
+
+#[test]
+fn signal_clear_lowers_the_count() {
+    let mut d = Daemon::interactive(&[]);
+    d.signal(libc::SIGUSR1);
+    recv_signal(&mut d, "SIGUSR1");
+    d.signal(libc::SIGUSR1);
+    assert_eq!(recv_signal(&mut d, "SIGUSR1").1, 2);
+    d.cmd_quiet("signal.clear\tSIGUSR1\t1");
+    assert_eq!(dumped_signals(&mut d), [("SIGUSR1".to_string(), 1)]);
+    d.cmd_quiet("signal.clear\tSIGUSR1\t5");
+    assert!(dumped_signals(&mut d).is_empty());
+    // The next arrival counts from 0 again.
+    d.signal(libc::SIGUSR1);
+    assert_eq!(recv_signal(&mut d, "SIGUSR1").1, 1);
+}
+
+#[test]
+fn signal_clear_accepts_names_and_numbers() {
+    let mut d = Daemon::interactive(&[]);
+    for _ in 0..3 {
+        d.signal(libc::SIGUSR2);
+        recv_signal(&mut d, "SIGUSR2");
+    }
+    assert_eq!(dumped_signals(&mut d), [("SIGUSR2".to_string(), 3)]);
+    d.cmd_quiet("signal.clear\tUSR2\t1");
+    assert_eq!(dumped_signals(&mut d), [("SIGUSR2".to_string(), 2)]);
+    d.cmd_quiet(&format!("signal.clear\t{}\t1", libc::SIGUSR2));
+    assert_eq!(dumped_signals(&mut d), [("SIGUSR2".to_string(), 1)]);
+    // Unknown names mean signal 0: no error, no effect.
+    d.cmd_quiet("signal.clear\tSIGBOGUS\t1");
+    assert_eq!(dumped_signals(&mut d), [("SIGUSR2".to_string(), 1)]);
+}
+
+#[test]
+fn signal_clear_errors() {
+    let mut d = Daemon::interactive(&[]);
+    d.cmd_err("signal.clear", "Expected signal argument");
+    d.cmd_err("signal.clear\t", "Expected signal argument");
+    d.cmd_err("signal.clear\t99999\t1", "Invalid signal number");
+    d.cmd_err("signal.clear\t12ab\t1", "Invalid signal number");
+    d.cmd_err("signal.clear\tSIGUSR1", "Expected integer");
+    d.cmd_err("signal.clear\tSIGUSR1\tx", "Expected integer");
+}
+
+#[test]
+fn new_controller_gets_pending_signals_at_once() {
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let mut d = Daemon::interactive_in(dir, &["-S", &sock]);
+    d.signal(libc::SIGHUP);
+    let (ts, _) = recv_signal(&mut d, "SIGHUP");
+    // A client that connects later is sent the pending signal without
+    // asking for anything.
+    let mut c = Client::connect(&sock);
+    let (cts, count) = recv_signal(&mut c, "SIGHUP");
+    assert_eq!((cts, count), (ts, 1));
+    // And later arrivals, to both.
+    d.signal(libc::SIGHUP);
+    assert_eq!(recv_signal(&mut c, "SIGHUP").1, 2);
+    assert_eq!(recv_signal(&mut d, "SIGHUP").1, 2);
+}
+
+#[test]
+fn signal_events_reach_socket_clients() {
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let d = Spawn::new(&["-S", &sock]).dir(dir).start();
+    let mut c = Client::connect(&sock);
+    c.sync();
+    d.signal(libc::SIGTERM);
+    assert_eq!(recv_signal(&mut c, "SIGTERM").1, 1);
+    c.sync();
+}

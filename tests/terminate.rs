@@ -1,0 +1,294 @@
+//! Termination: terminate (§11.1), the guard (§11.2, §4.22), exec-on-exit
+//! (§11.3, §4.21) and the exit paths (§11.4, §3.6).
+
+use crate::util::*;
+use std::path::Path;
+use std::time::Duration;
+
+#[test]
+fn terminate_with_codes() {
+    for (code, status) in [("0", 0), ("3", 3), ("300", 44), ("-1", 255)] {
+        let mut d = Daemon::interactive(&[]);
+        d.send(&format!("terminate\t{code}"));
+        d.exit_is(status);
+        d.stderr_contains("info: daemonproxy exiting\n");
+    }
+}
+
+#[test]
+fn terminate_needs_an_integer() {
+    let mut d = Daemon::interactive(&[]);
+    d.cmd_err("terminate", "Expected integer");
+    d.cmd_err("terminate\tx", "Expected integer");
+    d.cmd_err("terminate\t+1", "Expected integer");
+    d.cmd_err("terminate\t", "Expected integer");
+    assert!(d.running());
+    // Without a guard, extra fields are ignored.
+    d.send("terminate\t5\tignored\tfields");
+    d.exit_is(5);
+}
+
+#[test]
+fn terminate_flushes_queued_output() {
+    let mut d = Daemon::interactive(&[]);
+    d.write_raw(b"echo\tbye\nterminate\t0\n").unwrap();
+    d.recv_ok("bye");
+    d.exit_is(0);
+}
+
+#[test]
+fn guard_blocks_terminate() {
+    let mut d = Daemon::interactive(&["--exit-guard", "54321"]);
+    assert_eq!(
+        d.cmd("terminate\t0"),
+        ["error\tterminate guard code required, for command \"terminate\t0\""]
+    );
+    d.cmd_err("terminate\t0\t1", "incorrect terminate guard code");
+    d.cmd_err(
+        "terminate\t0\t54321",
+        "cannot exit, and exec-on-exit is not configured",
+    );
+    d.cmd_quiet("terminate.guard\t-\t54321");
+    d.send("terminate\t0");
+    d.exit_is(0);
+}
+
+#[test]
+fn terminate_guard_command() {
+    let mut d = Daemon::interactive(&[]);
+    d.cmd_err("terminate.guard", "expected + or -");
+    d.cmd_err("terminate.guard\tx\t1", "expected + or -");
+    d.cmd_err("terminate.guard\t++\t1", "expected + or -");
+    d.cmd_err("terminate.guard\t+", "Expected integer");
+    d.cmd_err("terminate.guard\t+\tx", "Expected integer");
+    d.cmd_err("terminate.guard\t+\t0", "code cannot be 0");
+    d.cmd_err("terminate.guard\t-\t5", "terminate guard was not set");
+    d.cmd_quiet("terminate.guard\t+\t5");
+    d.cmd_err(
+        "terminate.guard\t+\t6",
+        "terminate guard code is already set",
+    );
+    d.cmd_err("terminate\t0", "terminate guard code required");
+    d.cmd_err("terminate.guard\t-\t6", "incorrect guard code");
+    d.cmd_quiet("terminate.guard\t-\t5");
+    d.cmd_err("terminate.guard\t-\t5", "terminate guard was not set");
+    // A negative code is fine.
+    d.cmd_quiet("terminate.guard\t+\t-2");
+    d.cmd_quiet("terminate.guard\t-\t-2");
+    d.send("terminate\t7");
+    d.exit_is(7);
+}
+
+/// `terminate.exec_args` that records the environment as `CODE:ERROR|`.
+fn exec_args_cmd(out: &str) -> String {
+    format!("terminate.exec_args\t{}", exit_exec_recorder(out))
+}
+
+#[test]
+fn guarded_terminate_execs() {
+    let mut d = Daemon::interactive(&["--exit-guard", "7"]);
+    let out = d.path("exec.out");
+    d.cmd_quiet(&exec_args_cmd(&out));
+    d.send("terminate\t5\t7");
+    d.exit_is(42);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "5:terminated normally|"
+    );
+    d.stderr_contains("warning: daemonproxy exec_on_exit to '/bin/sh'\n");
+}
+
+#[test]
+fn terminate_execs_with_command_line_exec_args() {
+    let dir = TempDir::new();
+    let out = dir.join("exec.out");
+    let arg = exit_exec_recorder(&out);
+    let mut d = Daemon::interactive_in(dir, &["-E", &arg]);
+    d.send("terminate\t7");
+    d.exit_is(42);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "7:terminated normally|"
+    );
+}
+
+#[test]
+fn exec_on_exit_inherits_descriptors_and_umask() {
+    let mut d = Daemon::interactive(&[]);
+    let out = d.path("umask.out");
+    d.cmd(&format!("fd.open\tkeep\twrite,create\t{out}"));
+    // fd 1 is still the interactive output pipe; the named fd is inherited
+    // too (found through /proc since its number is not known here).
+    d.cmd_quiet(&format!(
+        "terminate.exec_args\t/bin/sh\t-c\techo from-exec; for f in /proc/$$/fd/*; do [ \"$(readlink $f)\" = {out} ] && umask >$f; done; exit 42"
+    ));
+    d.send("terminate\t0");
+    d.recv_ok("from-exec");
+    d.exit_is(42);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "0077\n");
+}
+
+#[test]
+fn exec_args_trailing_tab_adds_an_empty_argument() {
+    for (tail, argc) in [
+        ("", "0"),
+        ("\tzero", "0"),
+        ("\tzero\t", "1"),
+        ("\tzero\t\t", "2"),
+    ] {
+        let mut d = Daemon::interactive(&[]);
+        let out = d.path("argc.out");
+        d.cmd_quiet(&format!(
+            "terminate.exec_args\t/bin/sh\t-c\techo $# >{out}; exit 42{tail}"
+        ));
+        d.send("terminate\t0");
+        d.exit_is(42);
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            format!("{argc}\n"),
+            "{tail:?}"
+        );
+    }
+}
+
+#[test]
+fn exec_args_limits_and_reset() {
+    let mut d = Daemon::interactive(&[]);
+    let long = format!("/bin/sh\t-c\texit 42 #{}", "x".repeat(300));
+    d.cmd_err(
+        &format!("terminate.exec_args\t{}", &long[..256]),
+        "exec arguments exceed buffer size (255)",
+    );
+    d.cmd_quiet(&format!("terminate.exec_args\t{}", &long[..255]));
+    // Empty text switches it off again.
+    d.cmd_quiet("terminate.exec_args");
+    d.send("terminate\t3");
+    d.exit_is(3);
+}
+
+#[test]
+fn exec_args_empty_field_form_switches_off() {
+    let mut d = Daemon::interactive(&[]);
+    d.cmd_quiet("terminate.exec_args\t/bin/sh\t-c\texit 42");
+    d.cmd_quiet("terminate.exec_args\t");
+    d.send("terminate\t4");
+    d.exit_is(4);
+}
+
+#[test]
+fn failed_exec_still_exits_with_code() {
+    let mut d = Daemon::interactive(&[]);
+    d.cmd_quiet("terminate.exec_args\t/nonexistent/rescue\targ");
+    d.send("terminate\t9");
+    d.exit_is(9);
+    let err = d.stderr_contains(
+        "error: Unable to exec \"/nonexistent/rescue\": No such file or directory\n",
+    );
+    assert!(err.contains("daemonproxy exiting"), "{err}");
+}
+
+#[test]
+fn running_services_are_reported_and_left_running() {
+    let mut d = Daemon::interactive(&[]);
+    let mut pids = Vec::new();
+    for name in ["zz", "aa"] {
+        d.cmd(&format!("service.args\t{name}\tsleep\t100"));
+        d.send(&format!("service.start\t{name}"));
+        let up = d.recv_state(name, "up");
+        pids.push(up[4].parse::<i32>().unwrap());
+    }
+    d.send("terminate\t0");
+    d.exit_is(0);
+    let err = d.stderr_contains(&format!(
+        "warning: service 'zz' running as pid {}\n",
+        pids[0]
+    ));
+    let a = err
+        .find(&format!(
+            "warning: service 'aa' running as pid {}\n",
+            pids[1]
+        ))
+        .expect("aa reported");
+    let z = err.find("warning: service 'zz'").unwrap();
+    assert!(a < z, "name order: {err}");
+    assert!(err.find("info: daemonproxy exiting\n").unwrap() < a);
+    // Services are not killed.
+    std::thread::sleep(Duration::from_millis(100));
+    for pid in pids {
+        assert!(pid_alive(pid), "service {pid} was killed");
+    }
+}
+
+#[test]
+fn exited_services_are_not_reported() {
+    let mut d = Daemon::interactive(&[]);
+    d.cmd("service.args\tquick\t/bin/true");
+    d.send("service.start\tquick");
+    d.recv_state("quick", "down");
+    d.send("terminate\t0");
+    d.exit_is(0);
+    assert!(!d.stderr_text().contains("warning: service 'quick'"));
+}
+
+#[test]
+fn interactive_eof_exits_0() {
+    let mut d = Daemon::interactive(&[]);
+    d.close_stdin();
+    d.exit_is(0);
+    let err = d.stderr_contains("info: daemonproxy exiting\n");
+    let a = err.find("info: interactive session ended\n").unwrap();
+    assert!(a < err.find("info: daemonproxy exiting\n").unwrap());
+}
+
+#[test]
+fn interactive_eof_drops_partial_line() {
+    let mut d = Daemon::interactive(&[]);
+    d.write_raw(b"echo\tcomplete\necho\tpartial").unwrap();
+    d.recv_ok("complete");
+    d.close_stdin();
+    d.exit_is(0);
+    assert!(!d.out.seen().iter().any(|l| l.contains("partial")));
+    d.stderr_contains("warning: Command ends with EOF... ignored\n");
+}
+
+#[test]
+fn interactive_eof_with_exec_on_exit() {
+    let dir = TempDir::new();
+    let out = dir.join("exec.out");
+    let arg = exit_exec_recorder(&out);
+    let mut d = Daemon::interactive_in(dir, &["-E", &arg]);
+    d.close_stdin();
+    d.exit_is(42);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "0:terminated normally|"
+    );
+}
+
+#[test]
+fn interactive_eof_with_guard_keeps_running() {
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let mut d = Daemon::interactive_in(dir, &["--exit-guard", "3", "-S", &sock]);
+    d.close_stdin();
+    d.stderr_contains(
+        "warning: interactive session ended, but not exiting due to terminate-guard\n",
+    );
+    let mut c = Client::connect(&sock);
+    assert_eq!(c.cmd("echo\tstill-running"), ["still-running"]);
+    assert!(d.running());
+    c.send("terminate\t1\t3");
+    c.recv_ok(Prefix(
+        "error\tcannot exit, and exec-on-exit is not configured",
+    ));
+}
+
+#[test]
+fn control_socket_path_survives_exit() {
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let mut d = Daemon::interactive_in(dir, &["-S", &sock]);
+    d.send("terminate\t0");
+    d.exit_is(0);
+    assert!(Path::new(&sock).exists());
+}
