@@ -40,8 +40,16 @@ fn churn_services(d: &mut Daemon) {
         for i in 0..4 {
             d.send(&format!("service.start\tt{i}"));
         }
-        for i in 0..4 {
-            d.recv_state(&format!("t{i}"), "down");
+        // The four exit in any order.
+        let mut down = [false; 4];
+        while down.contains(&false) {
+            let l = d.recv_ok(Where(|l: &str| {
+                let f = fields(l);
+                f.len() > 3 && f[0] == "service.state" && f[1].starts_with('t') && f[2] == "down"
+            }));
+            if let Ok(i) = fields(&l)[1][1..].parse::<usize>() {
+                down[i.min(3)] = true;
+            }
         }
     }
     d.cmd("service.args\tk\tsleep\t100");
