@@ -2,7 +2,9 @@
 # `make` builds the static daemon at $(BIN).
 
 TARGET  ?= x86_64-unknown-linux-musl
-BIN     := target/$(TARGET)/release/daemonproxy
+CARGO_BIN := target/$(TARGET)/release/daemonproxy
+# The shipped binary: cargo's output without unwind tables.
+BIN     := build/$(TARGET)/daemonproxy
 CARGO   ?= cargo
 
 .PHONY: all build test unit integration lint deps help clean
@@ -15,7 +17,8 @@ OBJCOPY_aarch64-unknown-linux-musl ?= aarch64-linux-gnu-objcopy
 
 build: deps
 	$(CARGO) build --release --target $(TARGET) --bin daemonproxy
-	$(OBJCOPY_$(TARGET)) -R .eh_frame -R .eh_frame_hdr $(BIN)
+	@mkdir -p $(dir $(BIN))
+	$(OBJCOPY_$(TARGET)) -R .eh_frame -R .eh_frame_hdr $(CARGO_BIN) $(BIN)
 	@ls -l $(BIN)
 
 ## test: unit tests, the integration suite against the release binary
