@@ -188,10 +188,7 @@ impl Supervisor {
         if writable {
             let now = self.now;
             if self.ctl[i].flush(now).is_err() {
-                self.log(
-                    Level::Debug,
-                    &[b"controller[", num(i as u64, &mut tmp), b"] output closed"],
-                );
+                self.log_output_closed(i);
             }
         }
         if hangup && self.ctl[i].kind == CtlKind::Service && self.ctl[i].in_fd < 0 {

@@ -108,6 +108,16 @@ pub fn parse_arg(f: Option<&[u8]>) -> Result<i32, SigArgError> {
     Ok(by_name(f).unwrap_or(0))
 }
 
+/// Writes `signal\tSIGNAME\tTS\tCOUNT` (§5.2).
+pub fn write_event<const N: usize>(b: &mut crate::fmt::Buf<N>, sig: i32, ts: u64, count: u32) {
+    b.s(b"signal\tSIG")
+        .s(name(sig))
+        .tab()
+        .u(ts >> 32)
+        .tab()
+        .u(count as u64);
+}
+
 /// Signals reported as `signal` events.
 pub const RECORDED: [i32; 8] = [
     libc::SIGINT,

@@ -93,7 +93,8 @@ impl Supervisor {
         }
     }
 
-    fn log_output_closed(&mut self, i: usize) {
+    /// Debug-logs that controller `i`'s output broke.
+    pub fn log_output_closed(&mut self, i: usize) {
         let mut n = [0u8; 20];
         let n = crate::fmt::fmt_u64(i as u64, &mut n);
         self.log(Level::Debug, &[b"controller[", n, b"] output closed"]);
@@ -163,12 +164,7 @@ impl Supervisor {
             };
             self.ctl[i].last_signal = ts;
             let mut b = Line::new();
-            b.s(b"signal\tSIG")
-                .s(crate::signal::name(sig))
-                .tab()
-                .u(ts >> 32)
-                .tab()
-                .u(count as u64);
+            crate::signal::write_event(&mut b, sig, ts, count);
             self.reply(i, b.as_bytes());
         }
     }
@@ -245,12 +241,7 @@ impl Supervisor {
                 _ => match self.signals.next_after(d.signal_after) {
                     Some((sig, ts, count)) => {
                         d.signal_after = ts;
-                        b.s(b"signal\tSIG")
-                            .s(crate::signal::name(sig))
-                            .tab()
-                            .u(ts >> 32)
-                            .tab()
-                            .u(count as u64);
+                        crate::signal::write_event(&mut b, sig, ts, count);
                     }
                     None => break true,
                 },
