@@ -6,8 +6,11 @@ CARGO_BIN := target/$(TARGET)/release/daemonproxy
 # The shipped binary: cargo's output without unwind tables.
 BIN     := build/$(TARGET)/daemonproxy
 CARGO   ?= cargo
+# mkinitramfs runs on the build machine, whatever TARGET the daemon is for.
+HOST_TARGET ?= $(shell uname -m)-unknown-linux-musl
+MKINITRAMFS := target/$(HOST_TARGET)/release/mkinitramfs
 
-.PHONY: all build test unit integration lint deps help clean
+.PHONY: all build initramfs-tool test unit integration lint deps help clean
 
 all: build
 
@@ -21,16 +24,22 @@ build: deps
 	$(OBJCOPY_$(TARGET)) -R .eh_frame -R .eh_frame_hdr $(CARGO_BIN) $(BIN)
 	@ls -l $(BIN)
 
-## test: unit tests, the integration suite against the release binary
+## initramfs-tool: the image builder, at $(MKINITRAMFS)
+initramfs-tool: deps
+	$(CARGO) build --release --target $(HOST_TARGET) -p mkinitramfs
+
+## test: unit tests, the integration suite against the release binary, then
+## the image builder's tests
 test: build
 	$(CARGO) test --release --target $(TARGET) --bins
 	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) $(CARGO) test --release --target $(TARGET) --test tests
+	$(CARGO) test --release --target $(HOST_TARGET) -p mkinitramfs
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --release --target $(TARGET) --all-targets -- -D warnings
+	$(CARGO) clippy --release --target $(TARGET) --workspace --all-targets -- -D warnings
 
-## deps: install what a fresh Debian machine lacks (musl target, strace)
+## deps: install what a fresh Debian machine lacks (musl target, strace, cpio)
 deps:
 	@sh ci/deps.sh
 
@@ -41,3 +50,4 @@ help:
 	@echo "make        build the static daemon ($(BIN))"
 	@echo "make test   run unit and integration tests (installs prerequisites)"
 	@echo "make lint   rustfmt and clippy"
+	@echo "make initramfs-tool  build the image builder ($(MKINITRAMFS))"

@@ -1,9 +1,11 @@
 #!/bin/sh
 # Installs what building and testing need on a fresh Debian machine: the
-# musl targets for rustup and strace. Quiet when everything is present.
+# musl targets for rustup, strace, and GNU cpio (the image builder's tests read
+# its archives back with it). Quiet when everything is present.
 set -e
 need_apt=""
 command -v strace >/dev/null 2>&1 || need_apt="$need_apt strace"
+command -v cpio >/dev/null 2>&1 || need_apt="$need_apt cpio"
 command -v objcopy >/dev/null 2>&1 || need_apt="$need_apt binutils"
 command -v aarch64-linux-gnu-objcopy >/dev/null 2>&1 || need_apt="$need_apt binutils-aarch64-linux-gnu"
 if [ -n "$need_apt" ]; then
