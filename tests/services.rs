@@ -2,6 +2,7 @@
 //! and the child environment (§6), auto_up (§6.5) and the pool (§6.9).
 
 use crate::util::*;
+use std::path::Path;
 use std::thread::sleep;
 use std::time::Duration;
 
@@ -735,4 +736,28 @@ fn services_sort_by_name_in_statedump() {
     want.sort();
     assert_eq!(got, want);
     assert_eq!(want[0], "-z");
+}
+
+/// Not PID 1, daemonproxy is a child subreaper: a service's orphans are
+/// reparented to it and reaped when they exit, so no zombie is left.
+#[test]
+fn orphans_reparent_to_the_daemon_and_are_reaped() {
+    let dir = TempDir::new();
+    let mut d = Daemon::interactive(&[]);
+    let file = dir.join("orphan.pid");
+    start(
+        &mut d,
+        "forker",
+        &format!("/bin/sh\t-c\t(sleep 3 & echo $! >{file}.tmp; mv {file}.tmp {file}); exit 0"),
+    );
+    assert_eq!(down(&mut d, "forker"), ("exit".into(), "0".into()));
+    let text = file_contains(Path::new(&file), "\n");
+    let orphan: i32 = text.trim().parse().expect("orphan pid");
+    let stat = proc_stat(orphan);
+    assert_eq!(stat[1], d.pid().to_string(), "orphan's parent");
+    // Gone entirely, not a zombie waiting for a parent that never reaps.
+    wait_for("the orphan to be reaped", || {
+        std::fs::metadata(format!("/proc/{orphan}")).is_err()
+    });
+    assert_eq!(d.cmd("echo\tstill here"), ["still here"]);
 }
