@@ -1,0 +1,156 @@
+# dp.sh: a small POSIX-sh library for daemonproxy controllers.
+#
+# A controller is a service whose descriptors are
+#     service.fds  NAME  control.event  control.cmd  stderr
+# so it reads events on stdin and writes commands on stdout. Source this
+# file, then talk to daemonproxy:
+#
+#     . /lib/dp/dp.sh
+#     dp_send service.args web /bin/httpd -f -i    # fields joined with TABs
+#     dp_send service.start web
+#     dp_wait "service.state${DP_TAB}web${DP_TAB}up${DP_TAB}*" 10 || dp_log "web did not start"
+#
+# Reading:
+#     dp_recv [SECS]     next event line: DP_LINE (exact text), DP_EVENT and
+#                        DP_1..DP_8 (its TAB-separated fields; TAB is IFS
+#                        whitespace, so empty fields collapse: use DP_LINE when
+#                        they matter). Non-zero on timeout or end of input.
+#     dp_wait GLOB [SECS]  read events until one matches GLOB (a `case`
+#                        pattern on DP_LINE). Every event read is also passed
+#                        to dp_on_event, so nothing is lost while waiting.
+#     dp_sync [SECS]     round trip: sends a unique `echo` and reads up to its
+#                        reply. Everything the earlier commands caused (replies,
+#                        errors, broadcasts) has been read when it returns.
+#     dp_statedump [SECS]  resync after a restart: runs `statedump`, keeps
+#                        its lines in $DP_STATE_FILE, and returns after the dump.
+#                        The dump is state, not news: its lines are not passed
+#                        to dp_on_event (look at them with dp_service, dp_fd).
+#     dp_service NAME    looks NAME up in the last dump: DP_STATE (start, up,
+#                        down), DP_PID, DP_TS. Non-zero if unknown.
+#     dp_fd NAME         looks NAME up in the last dump: DP_FDLINE (the fd.state
+#                        line). Non-zero if unknown.
+#
+# Hook: define dp_on_event to react to events read by dp_wait and dp_sync
+# (restart crashed services, count signals, ...). It sees the
+# same DP_LINE / DP_EVENT / DP_n variables. `overflow` means events were
+# dropped because the controller read too slowly: run dp_statedump.
+#
+# `read -t` (timeouts) is needed: busybox ash, bash, zsh and mksh have it.
+# The library forks nothing on the event path.
+
+DP_TAB=$(printf '\t')
+DP_SYNC_N=0
+DP_STATE_FILE=${DP_STATE_FILE:-/run/dp/statedump}
+
+# dp_send FIELD...: one command line, fields separated by TABs.
+dp_send() {
+    _dp_ifs=$IFS
+    IFS=$DP_TAB
+    printf '%s\n' "$*"
+    IFS=$_dp_ifs
+}
+
+# dp_log TEXT...: a line on stderr (the console, for a controller).
+dp_log() {
+    printf '%s\n' "$*" >&2
+}
+
+# dp_now: DP_NOW = whole seconds since boot (no fork).
+dp_now() {
+    read -r DP_NOW _dp_rest </proc/uptime
+    DP_NOW=${DP_NOW%.*}
+}
+
+dp_split() {
+    _dp_ifs=$IFS
+    IFS=$DP_TAB
+    set -f
+    # shellcheck disable=SC2086 # splitting at TABs is the point
+    set -- $DP_LINE
+    set +f
+    IFS=$_dp_ifs
+    DP_EVENT=$1 DP_1=$2 DP_2=$3 DP_3=$4 DP_4=$5 DP_5=$6 DP_6=$7 DP_7=$8 DP_8=$9
+}
+
+dp_recv() {
+    if [ -n "$1" ]; then
+        IFS= read -r -t "$1" DP_LINE || return 1
+    else
+        IFS= read -r DP_LINE || return 1
+    fi
+    dp_split
+}
+
+# Calls dp_on_event if the script defined it.
+dp_dispatch() {
+    if command -v dp_on_event >/dev/null 2>&1; then
+        dp_on_event
+    fi
+    return 0
+}
+
+dp_wait() {
+    _dp_glob=$1
+    dp_now
+    _dp_deadline=$((DP_NOW + ${2:-30}))
+    while :; do
+        dp_now
+        _dp_left=$((_dp_deadline - DP_NOW))
+        [ "$_dp_left" -gt 0 ] || return 1
+        dp_recv "$_dp_left" || return 1
+        dp_dispatch
+        # shellcheck disable=SC2254 # the pattern is the caller's glob
+        case $DP_LINE in
+        $_dp_glob) return 0 ;;
+        esac
+    done
+}
+
+dp_sync() {
+    DP_SYNC_N=$((DP_SYNC_N + 1))
+    _dp_token="dp-sync-$$-$DP_SYNC_N"
+    dp_send echo "$_dp_token"
+    dp_wait "$_dp_token" "${1:-30}"
+}
+
+dp_statedump() {
+    mkdir -p "${DP_STATE_FILE%/*}"
+    : >"$DP_STATE_FILE"
+    DP_SYNC_N=$((DP_SYNC_N + 1))
+    _dp_token="dp-dump-$$-$DP_SYNC_N"
+    dp_send statedump
+    dp_send echo "$_dp_token"
+    dp_now
+    _dp_deadline=$((DP_NOW + ${1:-30}))
+    while :; do
+        dp_now
+        _dp_left=$((_dp_deadline - DP_NOW))
+        [ "$_dp_left" -gt 0 ] || return 1
+        dp_recv "$_dp_left" || return 1
+        [ "$DP_LINE" = "$_dp_token" ] && return 0
+        printf '%s\n' "$DP_LINE" >>"$DP_STATE_FILE"
+    done
+}
+
+dp_service() {
+    DP_STATE= DP_PID= DP_TS=
+    while IFS= read -r DP_LINE; do
+        case $DP_LINE in
+        "service.state$DP_TAB$1$DP_TAB"*)
+            dp_split
+            DP_STATE=$DP_2 DP_TS=$DP_3 DP_PID=$DP_4
+            ;;
+        esac
+    done <"$DP_STATE_FILE"
+    [ -n "$DP_STATE" ]
+}
+
+dp_fd() {
+    DP_FDLINE=
+    while IFS= read -r DP_LINE; do
+        case $DP_LINE in
+        "fd.state$DP_TAB$1$DP_TAB"*) DP_FDLINE=$DP_LINE ;;
+        esac
+    done <"$DP_STATE_FILE"
+    [ -n "$DP_FDLINE" ]
+}

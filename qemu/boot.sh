@@ -1,0 +1,104 @@
+#!/bin/bash
+# boot.sh [options] ARCH INITRD: boots the kernel with INITRD under QEMU.
+#
+#   -i           interactive: serial console and QEMU monitor on this
+#                terminal (Ctrl-A X quits, Ctrl-A C toggles the monitor)
+#   -a TEXT      extra kernel command line (e.g. "dp.test=suite -- -v")
+#   -t SECS      wall-clock limit for a headless boot (default 600)
+#   -l LOG       headless: the console transcript goes to LOG (and to
+#                stdout as it arrives); exit status is QEMU's, 124 on timeout
+#
+# Headless boots give the guest a QEMU monitor: a console line
+# `dp-host: CMD` makes this script send CMD to the monitor (for example
+# `sendkey ctrl-alt-delete` or `system_powerdown`).
+#
+# The kernel is Debian's cloud kernel for ARCH, fetched into build/qemu/ARCH
+# with apt-get download; KERNEL=/path/to/image overrides it. Acceleration
+# is TCG unless KVM is usable for ARCH on this host (ACCEL=tcg|kvm forces).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+interactive=0 append="" timeout=600 log=""
+while getopts "ia:t:l:" o; do
+    case $o in
+    i) interactive=1 ;;
+    a) append=$OPTARG ;;
+    t) timeout=$OPTARG ;;
+    l) log=$OPTARG ;;
+    *) exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 2 ] || { echo "usage: boot.sh [-i] [-a APPEND] [-t SECS] [-l LOG] ARCH INITRD" >&2; exit 2; }
+arch=$1 initrd=$2
+
+case $arch in
+x86_64)
+    debarch=amd64 console=ttyS0
+    qemu=(qemu-system-x86_64 -M q35 -m 256)
+    ;;
+aarch64)
+    debarch=arm64 console=ttyAMA0
+    # A virtio keyboard, so the monitor can send Ctrl-Alt-Del.
+    qemu=(qemu-system-aarch64 -M virt -cpu cortex-a57 -m 256 -device virtio-keyboard-pci)
+    ;;
+*) echo "boot.sh: unknown architecture $arch" >&2; exit 2 ;;
+esac
+
+kernel=${KERNEL:-}
+if [ -z "$kernel" ]; then
+    sh "$repo/qemu/debfetch.sh" "$debarch" "$repo/build/qemu/$arch/deb" "linux-image-cloud-$debarch"
+    kernel=$(ls "$repo/build/qemu/$arch/deb/linux-image-cloud-$debarch"/boot/vmlinuz-* | head -n 1)
+fi
+
+accel=${ACCEL:-}
+if [ -z "$accel" ]; then
+    accel=tcg
+    if [ "$(uname -m)" = "$arch" ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
+        grep -qwE 'vmx|svm' /proc/cpuinfo 2>/dev/null; then
+        accel=kvm
+    fi
+    [ "$arch" = aarch64 ] && [ "$(uname -m)" = aarch64 ] && [ -w /dev/kvm ] && accel=kvm
+fi
+qemu+=(-accel "$accel")
+[ "$accel" = kvm ] && [ "$arch" = aarch64 ] && qemu=("${qemu[@]/cortex-a57/host}")
+
+qemu+=(-smp 1 -nodefaults -nographic -no-reboot
+    -kernel "$kernel" -initrd "$initrd"
+    -append "console=$console panic=-1 quiet rdinit=/sbin/init $append")
+
+if [ "$interactive" = 1 ]; then
+    exec "${qemu[@]}" -serial mon:stdio
+fi
+
+[ -n "$log" ] || { echo "boot.sh: headless boots need -l LOG" >&2; exit 2; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkfifo "$tmp/mon.in" "$tmp/mon.out"
+cat "$tmp/mon.out" >"$log.monitor" &
+: >"$log"
+"${qemu[@]}" -serial stdio -monitor "pipe:$tmp/mon" </dev/null >"$log" 2>&1 &
+qpid=$!
+tail -n +1 -f --pid=$qpid "$log" 2>/dev/null | sed -u "s/^/[$arch] /" &
+start=$SECONDS handled=0 rc=0
+while kill -0 $qpid 2>/dev/null; do
+    if [ $((SECONDS - start)) -ge "$timeout" ]; then
+        echo "boot.sh: timeout after ${timeout}s" | tee -a "$log"
+        kill $qpid 2>/dev/null || true
+        wait $qpid 2>/dev/null || true
+        rc=124
+        break
+    fi
+    requests=$(tr -d '\r' <"$log" | grep '^dp-host: ' || true)
+    count=$(printf '%s' "$requests" | grep -c . || true)
+    while [ "$handled" -lt "$count" ]; do
+        handled=$((handled + 1))
+        cmd=$(printf '%s\n' "$requests" | sed -n "${handled}p")
+        printf '%s\n' "${cmd#dp-host: }" >"$tmp/mon.in"
+    done
+    sleep 0.2
+done
+if [ $rc -eq 0 ]; then
+    wait $qpid || rc=$?
+fi
+sleep 0.3 # let tail print the last lines
+exit $rc

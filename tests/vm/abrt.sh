@@ -1,0 +1,1 @@
+. /lib/dp/tests/fatal.sh
