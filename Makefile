@@ -10,7 +10,15 @@ CARGO   ?= cargo
 HOST_TARGET ?= $(shell uname -m)-unknown-linux-musl
 MKINITRAMFS := target/$(HOST_TARGET)/release/mkinitramfs
 
-.PHONY: all build initramfs-tool test unit integration lint deps help clean
+# The PID 1 image: ARCH is x86_64 or aarch64.
+ARCH    ?= x86_64
+ARCHES  := x86_64 aarch64
+IMAGE    = build/qemu/$(ARCH)/initramfs.cpio
+# Reproducible builds: the daemon's build timestamp and every image entry's
+# mtime come from the last commit.
+export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+
+.PHONY: all build initramfs-tool initramfs qemu demo vmtest test unit integration lint deps help clean
 
 all: build
 
@@ -28,12 +36,40 @@ build: deps
 initramfs-tool: deps
 	$(CARGO) build --release --target $(HOST_TARGET) -p mkinitramfs
 
-## test: unit tests, the integration suite against the release binary, then
-## the image builder's tests
+## initramfs: the PID 1 image for ARCH at build/qemu/ARCH/initramfs.cpio
+initramfs: initramfs-tool
+	$(MAKE) --no-print-directory build TARGET=$(ARCH)-unknown-linux-musl
+	$(CARGO) build --release --target $(ARCH)-unknown-linux-musl --example serve
+	MKINITRAMFS=$(CURDIR)/$(MKINITRAMFS) sh initramfs/build-image.sh $(ARCH) $(IMAGE)
+
+## qemu: boot the image for ARCH interactively (Ctrl-A X quits)
+qemu: initramfs
+	qemu/boot.sh -i $(ARCH) $(IMAGE)
+
+## demo: build everything and boot the demo image as PID 1 (x86_64)
+demo: initramfs
+	@echo
+	@echo "Booting daemonproxy as PID 1 ($(ARCH), QEMU). In the guest: 'poweroff' or"
+	@echo "'reboot' shuts down through daemonproxy; Ctrl-A X quits QEMU at once."
+	@echo
+	qemu/boot.sh -i $(ARCH) $(IMAGE)
+
+## vmtest: the VM suites (daemonproxy as PID 1) on every architecture, and
+## a check that the image is reproducible
+vmtest:
+	@set -e; for a in $(ARCHES); do $(MAKE) --no-print-directory initramfs ARCH=$$a; \
+	  MKINITRAMFS=$(CURDIR)/$(MKINITRAMFS) sh initramfs/build-image.sh $$a build/qemu/$$a/initramfs.again.cpio; \
+	  cmp build/qemu/$$a/initramfs.cpio build/qemu/$$a/initramfs.again.cpio; \
+	  echo "image $$a: $$(sha256sum < build/qemu/$$a/initramfs.cpio | cut -c1-16)... reproducible, $$(wc -c < build/qemu/$$a/initramfs.cpio) bytes"; done
+	@failed=0; for a in $(ARCHES); do qemu/vmtest.sh $$a build/qemu/$$a/initramfs.cpio || failed=1; done; exit $$failed
+
+## test: unit tests, the integration suite against the release binary, the
+## image builder's tests, then the VM suites
 test: build
 	$(CARGO) test --release --target $(TARGET) --bins
 	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) $(CARGO) test --release --target $(TARGET) --test tests
 	$(CARGO) test --release --target $(HOST_TARGET) -p mkinitramfs
+	$(MAKE) --no-print-directory vmtest
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -48,6 +84,10 @@ clean:
 
 help:
 	@echo "make        build the static daemon ($(BIN))"
-	@echo "make test   run unit and integration tests (installs prerequisites)"
+	@echo "make demo   boot the demo image with daemonproxy as PID 1 in QEMU"
+	@echo "make test   unit, integration and VM tests (installs prerequisites)"
+	@echo "make initramfs [ARCH=aarch64]  the PID 1 image (build/qemu/ARCH/initramfs.cpio)"
+	@echo "make qemu [ARCH=aarch64]       boot that image interactively"
+	@echo "make vmtest  the VM suites on x86_64 and aarch64"
 	@echo "make lint   rustfmt and clippy"
 	@echo "make initramfs-tool  build the image builder ($(MKINITRAMFS))"
