@@ -50,8 +50,15 @@ impl CPath {
 // ---------------------------------------------------------------- time ---
 
 /// Monotonic time in 32.32 fixed point (seconds in the high half).
+/// Through musl, whose vDSO lookup is linked anyway (rustix would bring a
+/// second vDSO parser).
 pub fn now() -> u64 {
-    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid out pointer; CLOCK_MONOTONIC cannot fail.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ((ts.tv_sec as u64) << 32) | (((ts.tv_nsec as u64) << 32) / 1_000_000_000)
 }
 
