@@ -26,13 +26,15 @@ mod spawn;
 mod supervisor;
 mod sys;
 
-use controller::{Controller, Kind as CtlKind};
+use controller::{Controller, Kind as CtlKind, RECV_BUF, SEND_BUF, SLOTS};
 use fd_table::{FdObj, FdTable, Kind};
 use fmt::Buf;
 use log::{Level, Log};
 use options::{Options, early_fatal};
 use service::ServiceTable;
+use signal::Signals;
 use supervisor::Supervisor;
+use sys::Reservation;
 
 /// Default service count without `--service-pool` (the original had no
 /// limit; reserved but untouched memory costs nothing).
@@ -118,7 +120,12 @@ fn service_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
 }
 
 fn start(args: &[&[u8]]) -> ! {
-    let mut log = Log::new();
+    // The log is needed before the options size everything else.
+    let Some(log_buf) = Reservation::new(log::LOG_BUF).and_then(|mut r| r.take(log::LOG_BUF))
+    else {
+        sys::exit(3)
+    };
+    let mut log = Log::new(log_buf);
     let pid1 = sys::getpid() == 1;
     let mut opts = Options::default();
     if pid1 {
@@ -142,12 +149,57 @@ fn start(args: &[&[u8]]) -> ! {
         opts.config = None;
     }
 
-    let fds = match opts.fd_pool {
+    let (fd_count, fd_desc, fd_obj_size) = match opts.fd_pool {
         Some(p) => {
             let (n, m) = fd_pool_size(&mut log, p);
-            FdTable::new(n, n * (m + 64), Some(m))
+            (n, n * (m + 64), Some(m))
         }
-        None => FdTable::new(DEFAULT_FDS, DEFAULT_FDS * DEFAULT_DESC_PER_FD, None),
+        None => (DEFAULT_FDS, DEFAULT_FDS * DEFAULT_DESC_PER_FD, None),
+    };
+    let (svc_count, svc_bytes, svc_arena) = match opts.service_pool {
+        Some(p) => {
+            let (n, m) = service_pool_size(&mut log, p);
+            (n, m, n * m)
+        }
+        None => (
+            DEFAULT_SERVICES,
+            DEFAULT_SERVICE_BYTES,
+            DEFAULT_SERVICES * DEFAULT_ARENA_PER_SERVICE,
+        ),
+    };
+    // One reservation for everything. What an idle daemon touches comes
+    // first, packed: the supervisor, the first controller's send buffer
+    // (the interactive banner) and the head of the fd table.
+    let size = Reservation::size_of::<Supervisor>(1)
+        + SLOTS * Reservation::size_of::<u8>(SEND_BUF + RECV_BUF)
+        + FdTable::size(fd_count, fd_desc)
+        + Signals::size()
+        + ServiceTable::size(svc_count, svc_arena);
+    let mut res = Reservation::new(size);
+    let mut carve = || {
+        let res = res.as_mut()?;
+        let sup = res.uninit::<Supervisor>()?;
+        let send0 = res.take(SEND_BUF)?;
+        let fds = FdTable::new(res, fd_count, fd_desc, fd_obj_size);
+        let recv0 = res.take(RECV_BUF)?;
+        let ctl1 = Controller::new(res.take(RECV_BUF)?, res.take(SEND_BUF)?);
+        let signals = Signals::new(res)?;
+        let services = ServiceTable::new(res, svc_count, svc_bytes, svc_arena);
+        Some((
+            sup,
+            [Controller::new(recv0, send0), ctl1],
+            signals,
+            fds,
+            services,
+        ))
+    };
+    let Some((sup, ctl, signals, fds, services)) = carve() else {
+        early_fatal(
+            &mut log,
+            3,
+            b"Unable to preallocate file descriptor objects",
+        );
+        sys::exit(3)
     };
     let Some(fds) = fds else {
         early_fatal(
@@ -157,28 +209,17 @@ fn start(args: &[&[u8]]) -> ! {
         );
         sys::exit(3)
     };
-    let services = match opts.service_pool {
-        Some(p) => {
-            let (n, m) = service_pool_size(&mut log, p);
-            ServiceTable::new(n, m, n * m)
-        }
-        None => ServiceTable::new(
-            DEFAULT_SERVICES,
-            DEFAULT_SERVICE_BYTES,
-            DEFAULT_SERVICES * DEFAULT_ARENA_PER_SERVICE,
-        ),
-    };
     let Some(services) = services else {
         early_fatal(&mut log, 3, b"Unable to preallocate service objects");
         sys::exit(3)
     };
-    let mut sup = Supervisor {
+    let sup = sup.write(Supervisor {
         now: sys::now(),
         log,
         services,
         fds,
-        ctl: [Controller::new(), Controller::new()],
-        signals: signal::Signals::new(),
+        ctl,
+        signals,
         terminate: None,
         ctl_socket: -1,
         ctl_socket_path: Buf::new(),
@@ -186,8 +227,8 @@ fn start(args: &[&[u8]]) -> ! {
         pending_starts: 0,
         busy: false,
         pid1,
-    };
-    startup(&mut sup, &opts);
+    });
+    startup(sup, &opts);
     sup.run_loop()
 }
 
@@ -200,6 +241,7 @@ fn special(name: &[u8], flags: u16, fd: sys::Fd) -> FdObj {
         flags,
         listen: 0,
         peer: 0,
+        inherited: false,
         fd,
     }
 }
@@ -220,9 +262,9 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
             -1
         }
     };
-    for (i, &(name, flags, desc)) in fd_table::SPECIALS.iter().enumerate() {
+    for (i, &(name, flags, _)) in fd_table::SPECIALS.iter().enumerate() {
         let fd = if i == 0 { null } else { -1 };
-        match sup.fds.alloc(special(name, flags, fd), desc) {
+        match sup.fds.alloc(special(name, flags, fd), b"") {
             Some(slot) => {
                 sup.fds.publish(slot);
             }
@@ -255,7 +297,7 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
         } else if fd > 2 {
             let _ = sys::set_cloexec(fd, true);
         }
-        match sup.fds.alloc(obj, b"unknown") {
+        match sup.fds.alloc(obj, b"") {
             Some(slot) => {
                 sup.fds.publish(slot);
             }

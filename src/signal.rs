@@ -4,6 +4,8 @@
 //! (in `sys`-level code in `event_loop`) has written their numbers to the
 //! self-pipe.
 
+use crate::sys::Reservation;
+
 /// Name table in the original's list order; number → name uses the first
 /// match, so 6 prints as ABRT and 31 as SYS.
 const TABLE: [(&[u8], i32); 36] = [
@@ -143,28 +145,29 @@ pub const FATAL: [i32; 6] = [
 
 /// Pending counts and last-arrival times of the recorded signals.
 pub struct Signals {
-    count: [u32; MAX_SIG + 1],
-    last: [u64; MAX_SIG + 1],
+    count: &'static mut [u32; MAX_SIG + 1],
+    last: &'static mut [u64; MAX_SIG + 1],
     stamp: u64,
     /// Bit per signal that arrived since the service triggers last looked.
     pub fresh: u64,
 }
 
-impl Default for Signals {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Signals {
-    /// No signal pending.
-    pub const fn new() -> Self {
-        Signals {
-            count: [0; MAX_SIG + 1],
-            last: [0; MAX_SIG + 1],
+    /// Bytes `new` takes from a reservation.
+    pub const fn size() -> usize {
+        Reservation::size_of::<[u32; MAX_SIG + 1]>(1)
+            + Reservation::size_of::<[u64; MAX_SIG + 1]>(1)
+    }
+
+    /// No signal pending; the tables come from `res` and stay untouched
+    /// until a signal arrives.
+    pub fn new(res: &mut Reservation) -> Option<Self> {
+        Some(Signals {
+            count: res.take::<[u32; MAX_SIG + 1]>(1)?.first_mut()?,
+            last: res.take::<[u64; MAX_SIG + 1]>(1)?.first_mut()?,
             stamp: 0,
             fresh: 0,
-        }
+        })
     }
 
     /// Counts one arrival at `now`; two arrivals never share a timestamp and
@@ -252,7 +255,7 @@ mod tests {
 
     #[test]
     fn counting_and_order() {
-        let mut s = Signals::new();
+        let mut s = Signals::new(&mut Reservation::new(Signals::size()).unwrap()).unwrap();
         s.record(10, 5 << 32);
         s.record(1, 5 << 32);
         s.record(10, 5 << 32);

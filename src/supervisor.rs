@@ -187,10 +187,10 @@ impl Supervisor {
                     } else {
                         self.fds.position_after(d.name.as_bytes())
                     };
-                    match self.fds.ordered().get(pos) {
-                        Some(&slot) => {
-                            self.fds.write_state(slot as usize, &mut b);
-                            d.name = self.fds.get(slot as usize).name;
+                    match self.fds.sorted(pos) {
+                        Some(slot) => {
+                            self.fds.write_state(slot, &mut b);
+                            d.name = self.fds.get(slot).name;
                         }
                         None => {
                             d = Dump {
@@ -215,7 +215,7 @@ impl Supervisor {
                                 self.services.position_after(d.name.as_bytes())
                             };
                             d.line = 0;
-                            self.services.ordered().get(pos).map(|&s| s as usize)
+                            self.services.sorted(pos)
                         }
                     };
                     match slot {
@@ -257,8 +257,9 @@ impl Supervisor {
     /// Logs `warning: service 'NAME' running as pid PID` for each running
     /// service, in name order.
     pub fn log_running(&mut self) {
-        for pos in 0..self.services.ordered().len() {
-            let slot = self.services.ordered()[pos] as usize;
+        let mut pos = 0;
+        while let Some(slot) = self.services.sorted(pos) {
+            pos += 1;
             let svc = *self.services.get(slot);
             if svc.state == State::Up {
                 let mut pid = [0u8; 20];

@@ -406,30 +406,75 @@ pub fn poll(set: &mut [PollEntry], timeout_ms: i64) {
 /// whose zero discriminant is a variant.
 pub unsafe trait Zeroable {}
 
-/// Reserves zeroed memory for `n` values of `T`, once, at startup. Pages are
-/// only backed by RAM when first written. Returns None when mmap fails.
-pub fn reserve<T: Zeroable>(n: usize) -> Option<&'static mut [T]> {
-    let bytes = n.checked_mul(core::mem::size_of::<T>())?;
-    if bytes == 0 {
-        return Some(&mut []);
+/// One private anonymous mapping, reserved once at startup and carved into
+/// the daemon's state and pools. Pages are only backed by RAM when first
+/// written, so what is carved next to each other shares pages: the caller
+/// orders the pieces so that an idle daemon touches as few pages as possible.
+pub struct Reservation {
+    next: *mut u8,
+    left: usize,
+}
+
+impl Reservation {
+    /// Bytes `take::<T>(n)` may consume, alignment included.
+    pub const fn size_of<T>(n: usize) -> usize {
+        n * core::mem::size_of::<T>() + core::mem::align_of::<T>()
     }
-    // SAFETY: a fresh private anonymous mapping, never unmapped; zeroed memory
-    // is a valid [T] because T: Zeroable; alignment is page alignment.
-    unsafe {
-        let p = rustix::mm::mmap_anonymous(
-            core::ptr::null_mut(),
-            bytes,
-            rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
-            rustix::mm::MapFlags::PRIVATE | rustix::mm::MapFlags::NORESERVE,
-        )
+
+    /// Maps `bytes` of zeroed memory; None when mmap fails.
+    pub fn new(bytes: usize) -> Option<Reservation> {
+        // SAFETY: a fresh private anonymous mapping that is never unmapped.
+        let p = unsafe {
+            rustix::mm::mmap_anonymous(
+                core::ptr::null_mut(),
+                bytes.max(1),
+                rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
+                rustix::mm::MapFlags::PRIVATE | rustix::mm::MapFlags::NORESERVE,
+            )
+        }
         .ok()?;
-        Some(core::slice::from_raw_parts_mut(p.cast::<T>(), n))
+        Some(Reservation {
+            next: p.cast(),
+            left: bytes,
+        })
+    }
+
+    fn carve<T>(&mut self, n: usize) -> Option<*mut T> {
+        let pad = self.next.align_offset(core::mem::align_of::<T>());
+        let bytes = n.checked_mul(core::mem::size_of::<T>())?.checked_add(pad)?;
+        if bytes > self.left {
+            return None;
+        }
+        // SAFETY: stays within the mapping (checked above).
+        let p = unsafe { self.next.add(pad) };
+        // SAFETY: as above.
+        self.next = unsafe { self.next.add(bytes) };
+        self.left -= bytes;
+        Some(p.cast())
+    }
+
+    /// The next `n` values of `T`, still zero (so untouched).
+    pub fn take<T: Zeroable>(&mut self, n: usize) -> Option<&'static mut [T]> {
+        let p = self.carve::<T>(n)?;
+        // SAFETY: aligned, in bounds, handed out once, never unmapped; zeroed
+        // memory is a valid [T] because T: Zeroable.
+        Some(unsafe { core::slice::from_raw_parts_mut(p, n) })
+    }
+
+    /// Room for one `T`, to be written later.
+    pub fn uninit<T>(&mut self) -> Option<&'static mut MaybeUninit<T>> {
+        let p = self.carve::<MaybeUninit<T>>(1)?;
+        // SAFETY: aligned, in bounds, handed out once, never unmapped; any
+        // bytes are a valid MaybeUninit.
+        Some(unsafe { &mut *p })
     }
 }
 
 unsafe impl Zeroable for u8 {}
 unsafe impl Zeroable for u16 {}
 unsafe impl Zeroable for u32 {}
+unsafe impl Zeroable for u64 {}
+unsafe impl<T: Zeroable, const N: usize> Zeroable for [T; N] {}
 
 /// mlockall(MCL_CURRENT|MCL_FUTURE).
 pub fn mlockall() -> Res<()> {
@@ -773,12 +818,6 @@ pub fn cstr_bytes<'a>(p: *const c_char) -> &'a [u8] {
     }
     // SAFETY: p points to a NUL-terminated string that outlives the use.
     unsafe { CStr::from_ptr(p).to_bytes() }
-}
-
-/// Views an array of atomic pointers as plain pointers, for exec.
-pub fn ptr_slice(a: &[core::sync::atomic::AtomicPtr<c_char>]) -> &[*const c_char] {
-    // SAFETY: AtomicPtr<T> has the same in-memory representation as *mut T.
-    unsafe { core::slice::from_raw_parts(a.as_ptr().cast(), a.len()) }
 }
 
 /// Current errno, for handlers to preserve it.
