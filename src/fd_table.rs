@@ -152,16 +152,14 @@ impl FdTable {
     /// None when the pool or the description store is full.
     pub fn alloc(&mut self, obj: FdObj, desc: &[u8]) -> Option<usize> {
         let slot = self.obj.alloc()?;
-        let mut tmp = Buf::<{ sys::PATH_MAX + 4 }>::new();
-        let desc = match self.trunc {
+        let stored = match self.trunc {
             Some(t) if desc.len() >= t.capacity(obj.name.len()) => {
                 let keep = t.capacity(obj.name.len()).saturating_sub(4);
-                tmp.s(&desc[..keep]).s(b"...");
-                tmp.as_bytes()
+                self.desc.set_parts(slot, &[&desc[..keep], b"..."])
             }
-            _ => desc,
+            _ => self.desc.set(slot, desc),
         };
-        if self.desc.set(slot, desc).is_err() {
+        if stored.is_err() {
             self.obj.release(slot);
             return None;
         }

@@ -65,13 +65,8 @@ pub extern "C" fn main(
     argc: core::ffi::c_int,
     argv: *const *const core::ffi::c_char,
 ) -> core::ffi::c_int {
-    let mut args: [&[u8]; 64] = [b""; 64];
-    let n = (argc.max(0) as usize).min(args.len());
-    for (i, a) in args[..n].iter_mut().enumerate() {
-        // SAFETY: the C runtime passes argc valid strings.
-        *a = unsafe { sys::arg(argv, i) };
-    }
-    start(&args[..n])
+    // SAFETY: the C runtime passes argc valid strings that outlive main.
+    start(unsafe { sys::Args::new(argc, argv) })
 }
 
 fn warn(log: &mut Log, text: &[u8]) {
@@ -119,7 +114,7 @@ fn service_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
     (n as usize, (m as usize).min(1 << 20))
 }
 
-fn start(args: &[&[u8]]) -> ! {
+fn start(args: sys::Args) -> ! {
     // The log is needed before the options size everything else.
     let Some(log_buf) = Reservation::new(log::LOG_BUF).and_then(|mut r| r.take(log::LOG_BUF))
     else {
@@ -133,7 +128,7 @@ fn start(args: &[&[u8]]) -> ! {
         exit::set_guard(1);
     }
     sys::umask(0o077);
-    if let Some(act) = args.first().and_then(|a| pid1::Action::by_program_name(a)) {
+    if let Some(act) = args.get(0).and_then(pid1::Action::by_program_name) {
         pid1::final_stage(act);
     }
     options::parse(args, &mut log, &mut opts);
@@ -141,11 +136,11 @@ fn start(args: &[&[u8]]) -> ! {
         pid1::final_stage(act);
     }
     if !opts.interactive && opts.config.is_none() && opts.socket.is_none() {
-        early_fatal(&mut log, 2, b"require -i or -c or -S");
+        early_fatal(&mut log, 2, &[b"require -i or -c or -S"]);
     }
     if opts.interactive && opts.config == Some(b"-") {
         log.put(Level::Error, &[b"stdin not available"], 0);
-        early_fatal(&mut log, 3, b"Unable to process config file");
+        early_fatal(&mut log, 3, &[b"Unable to process config file"]);
         opts.config = None;
     }
 
@@ -197,7 +192,7 @@ fn start(args: &[&[u8]]) -> ! {
         early_fatal(
             &mut log,
             3,
-            b"Unable to preallocate file descriptor objects",
+            &[b"Unable to preallocate file descriptor objects"],
         );
         sys::exit(3)
     };
@@ -205,12 +200,12 @@ fn start(args: &[&[u8]]) -> ! {
         early_fatal(
             &mut log,
             3,
-            b"Unable to preallocate file descriptor objects",
+            &[b"Unable to preallocate file descriptor objects"],
         );
         sys::exit(3)
     };
     let Some(services) = services else {
-        early_fatal(&mut log, 3, b"Unable to preallocate service objects");
+        early_fatal(&mut log, 3, &[b"Unable to preallocate service objects"]);
         sys::exit(3)
     };
     let sup = sup.write(Supervisor {
@@ -249,12 +244,10 @@ fn special(name: &[u8], flags: u16, fd: sys::Fd) -> FdObj {
 /// Startup steps 7–15 (§2).
 fn startup(sup: &mut Supervisor, opts: &Options) {
     // 7: /dev/null and the constant handles.
-    let null = match sys::open(b"/dev/null", sys::oflag::RDWR, 0) {
+    let null = match sys::open_dev_null() {
         Ok(fd) => fd,
         Err(e) => {
-            let mut m = Buf::<128>::new();
-            m.s(b"Can't open /dev/null: ").s(sys::strerror(e));
-            sup.fatal(3, m.as_bytes());
+            fatal_errno(sup, 3, b"Can't open /dev/null: ", e);
             sup.log(
                 Level::Error,
                 &[b"Services using 'null' descriptor will get closed handles instead!"],
@@ -314,15 +307,11 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
             exit::set_wake_fd(w);
         }
         Err(e) => {
-            let mut m = Buf::<128>::new();
-            m.s(b"signal pipe setup: ").s(sys::strerror(e));
-            sup.fatal(5, m.as_bytes());
+            fatal_errno(sup, 5, b"signal pipe setup: ", e);
         }
     }
     if let Err(e) = exit::install_handlers() {
-        let mut m = Buf::<128>::new();
-        m.s(b"signal handler setup: ").s(sys::strerror(e));
-        sup.fatal(5, m.as_bytes());
+        fatal_errno(sup, 5, b"signal handler setup: ", e);
     }
     if sup.pid1 {
         sys::disable_cad();
@@ -358,6 +347,14 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
     }
 }
 
+/// fatal() with `what` and the text of `e`.
+#[inline(never)]
+fn fatal_errno(sup: &mut Supervisor, code: i32, what: &[u8], e: sys::Errno) {
+    let mut m = Buf::<128>::new();
+    m.s(what).s(sys::strerror(e));
+    sup.fatal(code, m.as_bytes());
+}
+
 fn setup_interactive(sup: &mut Supervisor) {
     let Some(i) = sup.free_slot() else {
         sup.fatal(3, b"stdin/stdout are not usable!");
@@ -370,7 +367,8 @@ fn setup_interactive(sup: &mut Supervisor) {
     sup.ctl[i].open(CtlKind::Interactive, 0, 1);
     sup.repoint_to_null(b"stdin");
     sup.repoint_to_null(b"stdout");
-    let mut b = supervisor::Line::new();
+    // The banner's lines are short: no need for a full Line on the stack.
+    let mut b = Buf::<128>::new();
     b.s(b"info\tdaemonproxy version ")
         .s(options::VERSION)
         .s(b" (git ");
@@ -444,9 +442,7 @@ fn daemonize(sup: &mut Supervisor) {
             sys::exit_now(0);
         }
         Err(e) => {
-            let mut m = Buf::<128>::new();
-            m.s(b"fork: ").s(sys::strerror(e));
-            sup.fatal(3, m.as_bytes());
+            fatal_errno(sup, 3, b"fork: ", e);
             return;
         }
     }
@@ -457,8 +453,6 @@ fn daemonize(sup: &mut Supervisor) {
         }
     }
     if let Err(e) = sys::setsid() {
-        let mut m = Buf::<128>::new();
-        m.s(b"setsid: ").s(sys::strerror(e));
-        sup.fatal(3, m.as_bytes());
+        fatal_errno(sup, 3, b"setsid: ", e);
     }
 }

@@ -198,31 +198,39 @@ impl Arena {
     /// Replaces the value of `key`; Err(()) when the arena is full (the old
     /// value is then kept).
     pub fn set(&mut self, key: usize, val: &[u8]) -> Result<(), ()> {
-        if !self.fits(key, val.len()) {
+        self.set_parts(key, &[val])
+    }
+
+    /// Replaces the value of `key` with the concatenation of `parts`.
+    pub fn set_parts(&mut self, key: usize, parts: &[&[u8]]) -> Result<(), ()> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if !self.fits(key, len) {
             return Err(());
         }
         let old = self.spans[key];
-        if old.len as usize == val.len() {
-            self.buf[old.off as usize..old.off as usize + val.len()].copy_from_slice(val);
-            return Ok(());
-        }
-        if old.len > 0 {
-            let (o, l) = (old.off as usize, old.len as usize);
-            self.buf.copy_within(o + l..self.used, o);
-            self.used -= l;
-            for s in &mut self.spans[..self.keys_high] {
-                if s.off as usize > o {
-                    s.off -= l as u32;
+        if old.len as usize != len {
+            if old.len > 0 {
+                let (o, l) = (old.off as usize, old.len as usize);
+                self.buf.copy_within(o + l..self.used, o);
+                self.used -= l;
+                for s in &mut self.spans[..self.keys_high] {
+                    if s.off as usize > o {
+                        s.off -= l as u32;
+                    }
                 }
             }
+            self.spans[key] = Span {
+                off: self.used as u32,
+                len: len as u32,
+            };
+            self.used += len;
+            self.keys_high = self.keys_high.max(key + 1);
         }
-        self.buf[self.used..self.used + val.len()].copy_from_slice(val);
-        self.spans[key] = Span {
-            off: self.used as u32,
-            len: val.len() as u32,
-        };
-        self.used += val.len();
-        self.keys_high = self.keys_high.max(key + 1);
+        let mut at = self.spans[key].off as usize;
+        for p in parts {
+            self.buf[at..at + p.len()].copy_from_slice(p);
+            at += p.len();
+        }
         Ok(())
     }
 

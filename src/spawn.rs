@@ -29,6 +29,7 @@ struct Plan {
 
 impl Supervisor {
     /// Forks a start-pending service whose time has come.
+    #[inline(never)]
     pub fn launch(&mut self, slot: usize) {
         let svc = *self.services.get(slot);
         let mut ctl = None;

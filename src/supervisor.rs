@@ -101,6 +101,7 @@ impl Supervisor {
     }
 
     /// Broadcasts a service's `service.state`.
+    #[inline(never)]
     pub fn broadcast_state(&mut self, slot: usize) {
         let mut b = Line::new();
         self.services.get(slot).write_state(&mut b, self.now);
@@ -108,6 +109,7 @@ impl Supervisor {
     }
 
     /// Broadcasts `fd.state` of a named descriptor.
+    #[inline(never)]
     pub fn broadcast_fd(&mut self, slot: usize) {
         let mut b = Line::new();
         self.fds.write_state(slot, &mut b);
@@ -150,6 +152,7 @@ impl Supervisor {
     }
 
     /// Broadcasts one configuration line of a service.
+    #[inline(never)]
     pub fn broadcast_var(&mut self, slot: usize, v: Var) {
         let mut b = Line::new();
         self.write_var(slot, v, &mut b);
@@ -163,13 +166,21 @@ impl Supervisor {
                 break;
             };
             self.ctl[i].last_signal = ts;
-            let mut b = Line::new();
-            crate::signal::write_event(&mut b, sig, ts, count);
-            self.reply(i, b.as_bytes());
+            self.reply_signal(i, sig, ts, count);
         }
     }
 
+    /// Sends one `signal` event to controller `i`. Out of line (as every
+    /// function with a Line is), so the idle loop's stack stays shallow.
+    #[inline(never)]
+    fn reply_signal(&mut self, i: usize, sig: i32, ts: u64, count: u32) {
+        let mut b = Line::new();
+        crate::signal::write_event(&mut b, sig, ts, count);
+        self.reply(i, b.as_bytes());
+    }
+
     /// Continues controller `i`'s statedump; true when it is finished.
+    #[inline(never)]
     pub fn continue_dump(&mut self, i: usize) -> bool {
         let Some(mut d) = self.ctl[i].dump else {
             return true;

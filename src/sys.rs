@@ -28,22 +28,16 @@ fn raw(fd: OwnedFd) -> Fd {
     fd.into_raw_fd()
 }
 
-/// A NUL-terminated copy of `path` on the stack, for calls that take a C path.
-struct CPath {
-    buf: [u8; PATH_MAX + 1],
-}
-
-impl CPath {
-    fn new(path: &[u8]) -> Res<CPath> {
-        if path.len() > PATH_MAX || path.contains(&0) {
-            return Err(Errno::NAMETOOLONG);
-        }
-        let mut buf = [0u8; PATH_MAX + 1];
-        buf[..path.len()].copy_from_slice(path);
-        Ok(CPath { buf })
-    }
-    fn as_cstr(&self) -> &CStr {
-        CStr::from_bytes_until_nul(&self.buf).unwrap_or(c"")
+/// Calls `f` with a NUL-terminated copy of `path` made on the stack.
+fn with_cpath<R>(path: &[u8], f: impl FnOnce(&CStr) -> Res<R>) -> Res<R> {
+    let mut buf = [0u8; PATH_MAX + 1];
+    let Some(dst) = buf.get_mut(..path.len()) else {
+        return Err(Errno::NAMETOOLONG);
+    };
+    dst.copy_from_slice(path);
+    match CStr::from_bytes_until_nul(&buf) {
+        Ok(c) if c.count_bytes() == path.len() => f(c),
+        _ => Err(Errno::NAMETOOLONG),
     }
 }
 
@@ -138,37 +132,40 @@ pub fn set_cloexec(fd: Fd, on: bool) -> Res<()> {
 
 /// open(2) with O_NOCTTY|O_CLOEXEC added; `flags` are raw O_* bits.
 pub fn open(path: &[u8], flags: u32, mode: u32) -> Res<Fd> {
-    let p = CPath::new(path)?;
     let fl = rustix::fs::OFlags::from_bits_retain(flags)
         | rustix::fs::OFlags::NOCTTY
         | rustix::fs::OFlags::CLOEXEC;
-    rustix::fs::open(p.as_cstr(), fl, rustix::fs::Mode::from_raw_mode(mode)).map(raw)
+    with_cpath(path, |p| {
+        rustix::fs::open(p, fl, rustix::fs::Mode::from_raw_mode(mode)).map(raw)
+    })
+}
+
+/// open("/dev/null", O_RDWR|O_NOCTTY|O_CLOEXEC), without a path copy.
+pub fn open_dev_null() -> Res<Fd> {
+    let fl = rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NOCTTY | rustix::fs::OFlags::CLOEXEC;
+    rustix::fs::open(c"/dev/null", fl, rustix::fs::Mode::empty()).map(raw)
 }
 
 /// mkdir(2).
 pub fn mkdir(path: &[u8], mode: u32) -> Res<()> {
-    let p = CPath::new(path)?;
-    rustix::fs::mkdir(p.as_cstr(), rustix::fs::Mode::from_raw_mode(mode))
+    with_cpath(path, |p| {
+        rustix::fs::mkdir(p, rustix::fs::Mode::from_raw_mode(mode))
+    })
 }
 
 /// unlink(2).
 pub fn unlink(path: &[u8]) -> Res<()> {
-    let p = CPath::new(path)?;
-    rustix::fs::unlink(p.as_cstr())
+    with_cpath(path, |p| rustix::fs::unlink(p))
 }
 
 /// stat(2): does the path exist?
 pub fn exists(path: &[u8]) -> bool {
-    match CPath::new(path) {
-        Ok(p) => rustix::fs::stat(p.as_cstr()).is_ok(),
-        Err(_) => false,
-    }
+    with_cpath(path, |p| rustix::fs::stat(p)).is_ok()
 }
 
 /// What lstat(2) says about a path: (is a socket, owner uid).
 pub fn lstat_socket_owner(path: &[u8]) -> Res<(bool, u32)> {
-    let p = CPath::new(path)?;
-    let st = rustix::fs::lstat(p.as_cstr())?;
+    let st = with_cpath(path, |p| rustix::fs::lstat(p))?;
     let is_sock = rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Socket;
     Ok((is_sock, st.st_uid))
 }
@@ -180,8 +177,7 @@ pub fn geteuid() -> u32 {
 
 /// chdir(2).
 pub fn chdir(path: &[u8]) -> Res<()> {
-    let p = CPath::new(path)?;
-    rustix::process::chdir(p.as_cstr())
+    with_cpath(path, |p| rustix::process::chdir(p))
 }
 
 /// umask(2).
@@ -251,8 +247,7 @@ pub fn set_reuseaddr(fd: Fd) -> Res<()> {
 
 /// bind(2) to a unix path.
 pub fn bind_unix(fd: Fd, path: &[u8]) -> Res<()> {
-    let p = CPath::new(path)?;
-    let addr = rustix::net::SocketAddrUnix::new(p.as_cstr())?;
+    let addr = with_cpath(path, |p| rustix::net::SocketAddrUnix::new(p))?;
     rustix::net::bind(bfd(fd), &addr)
 }
 
@@ -796,13 +791,32 @@ pub fn disable_cad() {
     let _ = rustix::system::reboot(rustix::system::RebootCommand::CadOff);
 }
 
-/// Turns the raw argv into a slice iterator of byte strings.
-///
-/// # Safety
-/// `argv` must point to `argc` valid NUL-terminated strings.
-pub unsafe fn arg<'a>(argv: *const *const c_char, i: usize) -> &'a [u8] {
-    // SAFETY: guaranteed by the caller.
-    unsafe { CStr::from_ptr(*argv.add(i)).to_bytes() }
+/// The command line as the C runtime passed it (at most 64 arguments are
+/// looked at), read in place rather than copied.
+#[derive(Clone, Copy)]
+pub struct Args {
+    argc: usize,
+    argv: *const *const c_char,
+}
+
+impl Args {
+    /// Wraps `main`'s arguments.
+    ///
+    /// # Safety
+    /// `argv` must point to `argc` valid NUL-terminated strings that live
+    /// for the rest of the process.
+    pub unsafe fn new(argc: c_int, argv: *const *const c_char) -> Args {
+        Args {
+            argc: (argc.max(0) as usize).min(64),
+            argv,
+        }
+    }
+
+    /// Argument `i`.
+    pub fn get(&self, i: usize) -> Option<&'static [u8]> {
+        // SAFETY: i < argc, and the strings live as long as the process.
+        (i < self.argc).then(|| unsafe { CStr::from_ptr(*self.argv.add(i)).to_bytes() })
+    }
 }
 
 /// The `i`th entry of a NULL-terminated C pointer array.
@@ -868,9 +882,9 @@ pub fn unmount_all() {
         if target == b"/" || target.is_empty() {
             continue;
         }
-        if let Ok(p) = CPath::new(target) {
-            let _ = rustix::mount::unmount(p.as_cstr(), rustix::mount::UnmountFlags::DETACH);
-        }
+        let _ = with_cpath(target, |p| {
+            rustix::mount::unmount(p, rustix::mount::UnmountFlags::DETACH)
+        });
     }
     let _ = rustix::mount::mount_remount(c"/", rustix::mount::MountFlags::RDONLY, c"");
 }
