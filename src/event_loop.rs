@@ -349,6 +349,7 @@ impl Supervisor {
     }
 
     /// Ends the process after `terminate` or the interactive EOF (§11).
+    #[cold]
     pub fn finish(&mut self, code: i64) -> ! {
         let now = self.now;
         for c in &mut self.ctl {

@@ -56,6 +56,7 @@ pub fn set_log_fd(fd: sys::Fd) {
     LOG_FD.store(fd, Relaxed);
 }
 
+#[cold]
 fn log_direct(parts: &[&[u8]]) {
     let fd = LOG_FD.load(Relaxed);
     if fd < 0 {
@@ -70,6 +71,7 @@ fn log_direct(parts: &[&[u8]]) {
 }
 
 /// Joins `parts` into `dst` as a C string, cut to fit.
+#[cold]
 fn store(dst: &mut [u8], parts: &[&[u8]]) {
     let mut i = 0;
     for p in parts {
@@ -86,6 +88,7 @@ fn store(dst: &mut [u8], parts: &[&[u8]]) {
 /// Execs the exec-on-exit program with DAEMONPROXY_EXITCODE and
 /// DAEMONPROXY_ERROR set (§11.3 step 1). Returns only if the exec failed,
 /// with the signal handling reinstalled.
+#[cold]
 pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
     let len = EXEC_LEN.load(Relaxed);
     if len == 0 {
@@ -181,6 +184,7 @@ extern "C" fn on_signal(sig: core::ffi::c_int) {
     sys::errno_set(saved);
 }
 
+#[cold]
 extern "C" fn on_fatal(sig: core::ffi::c_int) {
     let saved = sys::errno_get();
     if forward_in_child(sig) {
@@ -204,6 +208,7 @@ extern "C" fn on_fatal(sig: core::ffi::c_int) {
 }
 
 /// Installs the daemon's handlers (§9.1).
+#[cold]
 pub fn install_handlers() -> Result<(), Errno> {
     for &s in signal::RECORDED.iter().chain(signal::WAKE_ONLY.iter()) {
         sys::set_handler(s, on_signal)?;
@@ -216,6 +221,7 @@ pub fn install_handlers() -> Result<(), Errno> {
 
 /// Resets every handled signal to its default and unblocks all signals,
 /// as a service child or the exec-on-exit program needs.
+#[cold]
 pub fn reset_handlers() {
     for &s in signal::RECORDED
         .iter()
@@ -228,6 +234,7 @@ pub fn reset_handlers() {
 }
 
 /// The exec-on-exit program's name, for the announcement.
+#[cold]
 pub fn exec_argv0(out: &mut Buf<256>) {
     let len = EXEC_LEN.load(Relaxed);
     for a in &EXEC_ARGS[..len] {

@@ -125,6 +125,7 @@ impl FdTable {
 
     /// Room for `count` objects and `desc_bytes` of descriptions; with
     /// `obj_size`, descriptions are truncated as the original's pool did.
+    #[cold]
     pub fn new(
         res: &mut Reservation,
         count: usize,

@@ -69,11 +69,13 @@ pub extern "C" fn main(
     start(unsafe { sys::Args::new(argc, argv) })
 }
 
+#[cold]
 fn warn(log: &mut Log, text: &[u8]) {
     log.put(Level::Warning, &[text], 0);
 }
 
 /// Pool sizes after clamping (§1.6).
+#[cold]
 fn fd_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
     let (mut n, m) = p;
     let mut m = m.unwrap_or(96);
@@ -97,6 +99,7 @@ fn fd_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
     (n as usize, m as usize)
 }
 
+#[cold]
 fn service_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
     let (mut n, m) = p;
     let mut m = m.unwrap_or(512);
@@ -114,6 +117,8 @@ fn service_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
     (n as usize, (m as usize).min(1 << 20))
 }
 
+/// Options, pools and startup steps (§1, §2), then the loop.
+#[cold]
 fn start(args: sys::Args) -> ! {
     // The log is needed before the options size everything else.
     let Some(log_buf) = Reservation::new(log::LOG_BUF).and_then(|mut r| r.take(log::LOG_BUF))
@@ -224,9 +229,22 @@ fn start(args: sys::Args) -> ! {
         pid1,
     });
     startup(sup, &opts);
+    run(sup, opts.mlockall)
+}
+
+/// Lets go of the code only startup needed and enters the loop. Out of
+/// line and calling nothing cold, so it is hot code itself (the compiler
+/// treats code that always reaches cold code as cold): execution never
+/// returns to the cold code that called it.
+#[inline(never)]
+fn run(sup: &'static mut Supervisor, mlockall: bool) -> ! {
+    if !mlockall {
+        sys::release_cold_text();
+    }
     sup.run_loop()
 }
 
+#[cold]
 fn special(name: &[u8], flags: u16, fd: sys::Fd) -> FdObj {
     FdObj {
         name: name::Name::new(name),
@@ -242,6 +260,7 @@ fn special(name: &[u8], flags: u16, fd: sys::Fd) -> FdObj {
 }
 
 /// Startup steps 7–15 (§2).
+#[cold]
 fn startup(sup: &mut Supervisor, opts: &Options) {
     // 7: /dev/null and the constant handles.
     let null = match sys::open_dev_null() {
@@ -349,12 +368,14 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
 
 /// fatal() with `what` and the text of `e`.
 #[inline(never)]
+#[cold]
 fn fatal_errno(sup: &mut Supervisor, code: i32, what: &[u8], e: sys::Errno) {
     let mut m = Buf::<128>::new();
     m.s(what).s(sys::strerror(e));
     sup.fatal(code, m.as_bytes());
 }
 
+#[cold]
 fn setup_interactive(sup: &mut Supervisor) {
     let Some(i) = sup.free_slot() else {
         sup.fatal(3, b"stdin/stdout are not usable!");
@@ -397,6 +418,7 @@ fn setup_interactive(sup: &mut Supervisor) {
     );
 }
 
+#[cold]
 fn setup_config(sup: &mut Supervisor, path: &[u8]) {
     let fd = if path == b"-" {
         if sup.fds.fd_of(b"stdin") != Some(0) {
@@ -432,6 +454,7 @@ fn setup_config(sup: &mut Supervisor, path: &[u8]) {
     sup.ctl[i].auto_final_newline = true;
 }
 
+#[cold]
 fn daemonize(sup: &mut Supervisor) {
     match sys::fork() {
         Ok(0) => {}

@@ -34,6 +34,7 @@ pub struct Options<'a> {
 /// unless the terminate guard is set. The message is joined from `parts`
 /// (at most 300 bytes).
 #[inline(never)]
+#[cold]
 pub fn early_fatal(log: &mut Log, code: i32, parts: &[&[u8]]) {
     let mut m = Buf::<300>::new();
     for p in parts {
@@ -166,6 +167,7 @@ fn pad(b: &mut Buf<2048>, s: &[u8], width: usize) {
 }
 
 #[inline(never)]
+#[cold]
 fn print_help() {
     let mut b = Buf::<2048>::new();
     b.s(b"daemonproxy version ").s(VERSION).s(b"\noptions:\n");
@@ -187,6 +189,7 @@ fn print_help() {
 }
 
 #[inline(never)]
+#[cold]
 fn print_version() {
     let mut b = Buf::<1024>::new();
     b.s(b"daemonproxy version ").s(VERSION).c(b'\n');
@@ -210,6 +213,7 @@ pub const COPYRIGHT: &[u8] =
 pub const LICENSE_LINE: &[u8] = b"Distributed under the MIT license.  See LICENSE.";
 
 /// Parses `N[xM]` (§1.6).
+#[cold]
 pub fn parse_pool(s: &[u8]) -> Option<(i64, Option<i64>)> {
     let (n_text, m_text) = match memchr::memchr(b'x', s) {
         Some(i) => (&s[..i], Some(&s[i + 1..])),
@@ -223,6 +227,7 @@ pub fn parse_pool(s: &[u8]) -> Option<(i64, Option<i64>)> {
     Some((n, m))
 }
 
+#[cold]
 fn parse_size(t: &[u8]) -> Option<i64> {
     let digits = t.iter().take_while(|b| b.is_ascii_digit()).count();
     if digits == 0 {
@@ -256,6 +261,7 @@ fn parse_size(t: &[u8]) -> Option<i64> {
 
 /// Parses argv (§1.1) into Options; `--help`, `--version` and errors end in
 /// fatal() here.
+#[cold]
 pub fn parse(args: sys::Args, log: &mut Log, opts: &mut Options<'static>) {
     let mut i = 1;
     while let Some(a) = args.get(i) {
@@ -286,6 +292,7 @@ pub fn parse(args: sys::Args, log: &mut Log, opts: &mut Options<'static>) {
     }
 }
 
+#[cold]
 fn apply(
     k: usize,
     spelled: &[u8],
@@ -349,6 +356,7 @@ fn apply(
 
 /// strtol base 10 consuming the whole string: leading blanks and a sign are
 /// allowed, and the empty string is 0.
+#[cold]
 fn parse_strtol(s: &[u8]) -> Option<i64> {
     let t = s
         .iter()

@@ -42,6 +42,7 @@ impl<T: sys::Zeroable + Named> Table<T> {
     }
 
     /// Room for `cap` slots (at most 65536).
+    #[cold]
     pub fn new(res: &mut Reservation, cap: usize) -> Option<Table<T>> {
         Some(Table {
             cells: res.take(cap)?,
@@ -175,6 +176,7 @@ impl Arena {
     }
 
     /// `bytes` of storage for `keys` values.
+    #[cold]
     pub fn new(res: &mut Reservation, keys: usize, bytes: usize) -> Option<Arena> {
         Some(Arena {
             spans: res.take(keys)?,

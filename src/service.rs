@@ -238,6 +238,7 @@ impl ServiceTable {
 
     /// Room for `count` services storing up to `per_service` bytes each and
     /// `arena` bytes in all.
+    #[cold]
     pub fn new(
         res: &mut Reservation,
         count: usize,

@@ -161,6 +161,7 @@ impl Signals {
 
     /// No signal pending; the tables come from `res` and stay untouched
     /// until a signal arrives.
+    #[cold]
     pub fn new(res: &mut Reservation) -> Option<Self> {
         Some(Signals {
             count: res.take::<[u32; MAX_SIG + 1]>(1)?.first_mut()?,

@@ -267,6 +267,7 @@ impl Supervisor {
 
     /// Logs `warning: service 'NAME' running as pid PID` for each running
     /// service, in name order.
+    #[cold]
     pub fn log_running(&mut self) {
         let mut pos = 0;
         while let Some(slot) = self.services.sorted(pos) {
@@ -285,6 +286,7 @@ impl Supervisor {
 
     /// fatal(code, msg) (§11.3): exec-on-exit if configured, otherwise log
     /// and exit unless the terminate guard is set (then return).
+    #[cold]
     pub fn fatal(&mut self, code: i32, msg: &[u8]) {
         if exit::exec_configured() {
             self.fatal_exec(code, msg);
@@ -304,6 +306,7 @@ impl Supervisor {
 
     /// fatal()'s exec step: announce, list running services, exec; returns
     /// if the exec failed.
+    #[cold]
     pub fn fatal_exec(&mut self, code: i32, msg: &[u8]) {
         let mut argv0 = Buf::<256>::new();
         exit::exec_argv0(&mut argv0);
@@ -318,6 +321,7 @@ impl Supervisor {
 
     /// Makes every named and controller descriptor inheritable, as the
     /// exec-on-exit program expects (§7.6); the log is flushed first.
+    #[cold]
     fn prepare_exec(&mut self) {
         let now = self.now;
         self.log.run(now, |_| None);

@@ -141,6 +141,7 @@ pub fn open(path: &[u8], flags: u32, mode: u32) -> Res<Fd> {
 }
 
 /// open("/dev/null", O_RDWR|O_NOCTTY|O_CLOEXEC), without a path copy.
+#[cold]
 pub fn open_dev_null() -> Res<Fd> {
     let fl = rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NOCTTY | rustix::fs::OFlags::CLOEXEC;
     rustix::fs::open(c"/dev/null", fl, rustix::fs::Mode::empty()).map(raw)
@@ -181,6 +182,7 @@ pub fn chdir(path: &[u8]) -> Res<()> {
 }
 
 /// umask(2).
+#[cold]
 pub fn umask(mask: u32) {
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask));
 }
@@ -417,6 +419,7 @@ impl Reservation {
     }
 
     /// Maps `bytes` of zeroed memory; None when mmap fails.
+    #[cold]
     pub fn new(bytes: usize) -> Option<Reservation> {
         // SAFETY: a fresh private anonymous mapping that is never unmapped.
         let p = unsafe {
@@ -471,7 +474,39 @@ unsafe impl Zeroable for u32 {}
 unsafe impl Zeroable for u64 {}
 unsafe impl<T: Zeroable, const N: usize> Zeroable for [T; N] {}
 
+/// Drops the pages of the cold text segment from this process's page
+/// tables once startup is over (see link.ld): code only startup, the exit
+/// paths and forked children run should not stay resident in an idle
+/// daemon. madvise(MADV_DONTNEED) on a private file mapping only forgets
+/// the mapping of clean page-cache pages; cold code that runs later faults
+/// them back in. Not done under mlockall, which wants everything resident.
+pub fn release_cold_text() {
+    unsafe extern "C" {
+        static __cold_text_start: u8;
+        static __cold_text_end: u8;
+    }
+    const PAGE: usize = 4096;
+    // Only the addresses of the linker-defined symbols are taken.
+    let start = core::ptr::addr_of!(__cold_text_start) as usize;
+    let end = core::ptr::addr_of!(__cold_text_end) as usize;
+    // The cold segment is a mapping of its own: whole pages may go.
+    let first = start & !(PAGE - 1);
+    let last = (end + PAGE - 1) & !(PAGE - 1);
+    if last > first {
+        // SAFETY: the range lies in the cold segment's mapping; dropping
+        // clean file-backed pages does not change its contents.
+        let _ = unsafe {
+            rustix::mm::madvise(
+                first as *mut core::ffi::c_void,
+                last - first,
+                rustix::mm::Advice::LinuxDontNeed,
+            )
+        };
+    }
+}
+
 /// mlockall(MCL_CURRENT|MCL_FUTURE).
+#[cold]
 pub fn mlockall() -> Res<()> {
     rustix::mm::mlockall(rustix::mm::MlockAllFlags::CURRENT | rustix::mm::MlockAllFlags::FUTURE)
 }
@@ -484,6 +519,7 @@ pub fn getpid() -> i32 {
 }
 
 /// setsid(2).
+#[cold]
 pub fn setsid() -> Res<()> {
     rustix::process::setsid().map(|_| ())
 }
@@ -524,6 +560,7 @@ pub fn abort() -> ! {
 
 /// execvp(3) with a NULL-terminated argv of NUL-terminated strings; returns
 /// only on failure.
+#[cold]
 pub fn execvp(argv: &[*const c_char]) -> Errno {
     // SAFETY: argv[0] and every element are NUL-terminated, argv ends in NULL.
     unsafe { libc::execvp(argv[0], argv.as_ptr()) };
@@ -749,6 +786,7 @@ pub fn alarm_usec(usec: i64) {
 // ------------------------------------------------------------ the child ---
 
 /// In a forked child: dup2(src, dst), clearing close-on-exec on dst.
+#[cold]
 pub fn child_dup2(src: Fd, dst: Fd) -> bool {
     // SAFETY: plain syscalls on numbers the child owns.
     unsafe {
@@ -763,12 +801,14 @@ pub fn child_dup2(src: Fd, dst: Fd) -> bool {
 
 /// In a forked child: F_DUPFD (not close-on-exec is irrelevant, it is moved
 /// again) to a number at or above `min`.
+#[cold]
 pub fn child_dup_above(src: Fd, min: Fd) -> Fd {
     // SAFETY: plain syscall.
     unsafe { libc::fcntl(src, libc::F_DUPFD_CLOEXEC, min) }
 }
 
 /// close_range(first, ~0): closes every descriptor from `first` up.
+#[cold]
 pub fn close_from(first: Fd) {
     // SAFETY: plain syscall; the caller wants all of these closed.
     let r = unsafe { libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0u32) };
@@ -782,11 +822,13 @@ pub fn close_from(first: Fd) {
 // ------------------------------------------------------------------ pid1 ---
 
 /// prctl(PR_SET_CHILD_SUBREAPER, 1).
+#[cold]
 pub fn become_subreaper() {
     let _ = rustix::process::set_child_subreaper(Some(rustix::process::Pid::from_raw(1).unwrap()));
 }
 
 /// reboot(RB_DISABLE_CAD): Ctrl-Alt-Del sends SIGINT to PID 1.
+#[cold]
 pub fn disable_cad() {
     let _ = rustix::system::reboot(rustix::system::RebootCommand::CadOff);
 }
@@ -805,6 +847,7 @@ impl Args {
     /// # Safety
     /// `argv` must point to `argc` valid NUL-terminated strings that live
     /// for the rest of the process.
+    #[cold]
     pub unsafe fn new(argc: c_int, argv: *const *const c_char) -> Args {
         Args {
             argc: (argc.max(0) as usize).min(64),
@@ -846,6 +889,7 @@ pub fn errno_set(v: i32) {
 }
 
 /// Sleeps for `ms` milliseconds.
+#[cold]
 pub fn sleep_ms(ms: u64) {
     let ts = rustix::time::Timespec {
         tv_sec: (ms / 1000) as i64,
@@ -855,12 +899,14 @@ pub fn sleep_ms(ms: u64) {
 }
 
 /// sync(2).
+#[cold]
 pub fn sync() {
     rustix::fs::sync();
 }
 
 /// Unmounts every mount in /proc/self/mounts, newest first (lazily), then
 /// remounts / read-only.
+#[cold]
 pub fn unmount_all() {
     let mut buf = [0u8; 16384];
     let mut len = 0;
@@ -890,6 +936,7 @@ pub fn unmount_all() {
 }
 
 /// reboot(2) with the final stage's action.
+#[cold]
 pub fn reboot(action: crate::pid1::Action) {
     use rustix::system::RebootCommand;
     let cmd = match action {
