@@ -636,95 +636,102 @@ pub fn reap_any() -> Option<(i32, ExitHow)> {
 }
 
 /// glibc's strerror texts, which the protocol quotes (musl words some
-/// differently); indexed by errno.
-const ERRNO_TEXT: [(u16, &str); 78] = [
-    (1, "Operation not permitted"),
-    (2, "No such file or directory"),
-    (3, "No such process"),
-    (4, "Interrupted system call"),
-    (5, "Input/output error"),
-    (6, "No such device or address"),
-    (7, "Argument list too long"),
-    (8, "Exec format error"),
-    (9, "Bad file descriptor"),
-    (10, "No child processes"),
-    (11, "Resource temporarily unavailable"),
-    (12, "Cannot allocate memory"),
-    (13, "Permission denied"),
-    (14, "Bad address"),
-    (15, "Block device required"),
-    (16, "Device or resource busy"),
-    (17, "File exists"),
-    (18, "Invalid cross-device link"),
-    (19, "No such device"),
-    (20, "Not a directory"),
-    (21, "Is a directory"),
-    (22, "Invalid argument"),
-    (23, "Too many open files in system"),
-    (24, "Too many open files"),
-    (25, "Inappropriate ioctl for device"),
-    (26, "Text file busy"),
-    (27, "File too large"),
-    (28, "No space left on device"),
-    (29, "Illegal seek"),
-    (30, "Read-only file system"),
-    (31, "Too many links"),
-    (32, "Broken pipe"),
-    (33, "Numerical argument out of domain"),
-    (34, "Numerical result out of range"),
-    (35, "Resource deadlock avoided"),
-    (36, "File name too long"),
-    (37, "No locks available"),
-    (38, "Function not implemented"),
-    (39, "Directory not empty"),
-    (40, "Too many levels of symbolic links"),
-    (42, "No message of desired type"),
-    (43, "Identifier removed"),
-    (61, "No data available"),
-    (62, "Timer expired"),
-    (71, "Protocol error"),
-    (74, "Bad message"),
-    (75, "Value too large for defined data type"),
-    (84, "Invalid or incomplete multibyte or wide character"),
-    (88, "Socket operation on non-socket"),
-    (89, "Destination address required"),
-    (90, "Message too long"),
-    (91, "Protocol wrong type for socket"),
-    (92, "Protocol not available"),
-    (93, "Protocol not supported"),
-    (94, "Socket type not supported"),
-    (95, "Operation not supported"),
-    (96, "Protocol family not supported"),
-    (97, "Address family not supported by protocol"),
-    (98, "Address already in use"),
-    (99, "Cannot assign requested address"),
-    (100, "Network is down"),
-    (101, "Network is unreachable"),
-    (102, "Network dropped connection on reset"),
-    (103, "Software caused connection abort"),
-    (104, "Connection reset by peer"),
-    (105, "No buffer space available"),
-    (106, "Transport endpoint is already connected"),
-    (107, "Transport endpoint is not connected"),
-    (108, "Cannot send after transport endpoint shutdown"),
-    (110, "Connection timed out"),
-    (111, "Connection refused"),
-    (112, "Host is down"),
-    (113, "No route to host"),
-    (114, "Operation already in progress"),
-    (115, "Operation now in progress"),
-    (116, "Stale file handle"),
-    (122, "Disk quota exceeded"),
-    (125, "Operation canceled"),
+/// differently): the errno values, and their texts in the same order, each
+/// ended by a NUL (one string rather than a table of pointers).
+const ERRNO_CODES: [u8; 78] = [
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26,
+    27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 42, 43, 61, 62, 71, 74, 75, 84, 88, 89,
+    90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 110, 111,
+    112, 113, 114, 115, 116, 122, 125,
 ];
+const ERRNO_TEXTS: &[u8] = b"\
+    Operation not permitted\0\
+    No such file or directory\0\
+    No such process\0\
+    Interrupted system call\0\
+    Input/output error\0\
+    No such device or address\0\
+    Argument list too long\0\
+    Exec format error\0\
+    Bad file descriptor\0\
+    No child processes\0\
+    Resource temporarily unavailable\0\
+    Cannot allocate memory\0\
+    Permission denied\0\
+    Bad address\0\
+    Block device required\0\
+    Device or resource busy\0\
+    File exists\0\
+    Invalid cross-device link\0\
+    No such device\0\
+    Not a directory\0\
+    Is a directory\0\
+    Invalid argument\0\
+    Too many open files in system\0\
+    Too many open files\0\
+    Inappropriate ioctl for device\0\
+    Text file busy\0\
+    File too large\0\
+    No space left on device\0\
+    Illegal seek\0\
+    Read-only file system\0\
+    Too many links\0\
+    Broken pipe\0\
+    Numerical argument out of domain\0\
+    Numerical result out of range\0\
+    Resource deadlock avoided\0\
+    File name too long\0\
+    No locks available\0\
+    Function not implemented\0\
+    Directory not empty\0\
+    Too many levels of symbolic links\0\
+    No message of desired type\0\
+    Identifier removed\0\
+    No data available\0\
+    Timer expired\0\
+    Protocol error\0\
+    Bad message\0\
+    Value too large for defined data type\0\
+    Invalid or incomplete multibyte or wide character\0\
+    Socket operation on non-socket\0\
+    Destination address required\0\
+    Message too long\0\
+    Protocol wrong type for socket\0\
+    Protocol not available\0\
+    Protocol not supported\0\
+    Socket type not supported\0\
+    Operation not supported\0\
+    Protocol family not supported\0\
+    Address family not supported by protocol\0\
+    Address already in use\0\
+    Cannot assign requested address\0\
+    Network is down\0\
+    Network is unreachable\0\
+    Network dropped connection on reset\0\
+    Software caused connection abort\0\
+    Connection reset by peer\0\
+    No buffer space available\0\
+    Transport endpoint is already connected\0\
+    Transport endpoint is not connected\0\
+    Cannot send after transport endpoint shutdown\0\
+    Connection timed out\0\
+    Connection refused\0\
+    Host is down\0\
+    No route to host\0\
+    Operation already in progress\0\
+    Operation now in progress\0\
+    Stale file handle\0\
+    Disk quota exceeded\0\
+    Operation canceled\0";
 
 /// The text of an errno, worded as glibc's strerror(3).
 pub fn strerror(e: Errno) -> &'static [u8] {
     let n = e.raw_os_error();
-    ERRNO_TEXT
+    ERRNO_CODES
         .iter()
-        .find(|&&(k, _)| k as i32 == n)
-        .map_or(b"Unknown error", |&(_, t)| t.as_bytes())
+        .position(|&k| k as i32 == n)
+        .and_then(|i| ERRNO_TEXTS.split(|&b| b == 0).nth(i))
+        .unwrap_or(b"Unknown error")
 }
 
 // -------------------------------------------------------------- signals ---
@@ -945,4 +952,21 @@ pub fn reboot(action: crate::pid1::Action) {
         crate::pid1::Action::Reboot => RebootCommand::Restart,
     };
     let _ = rustix::system::reboot(cmd);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_texts() {
+        assert_eq!(strerror(Errno::PERM), b"Operation not permitted");
+        assert_eq!(strerror(Errno::NOENT), b"No such file or directory");
+        assert_eq!(
+            strerror(Errno::ILSEQ),
+            b"Invalid or incomplete multibyte or wide character"
+        );
+        assert_eq!(strerror(Errno::CANCELED), b"Operation canceled");
+        assert_eq!(strerror(Errno::from_raw_os_error(41)), b"Unknown error");
+    }
 }
