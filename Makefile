@@ -22,7 +22,8 @@ export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 
 
 all: build
 
-# The unwind tables are dead weight in a panic=abort binary: drop them.
+# The unwind tables are dead weight in a panic=abort binary: link.ld drops
+# them at link time except crtbegin.o's own entry, which goes here.
 OBJCOPY_x86_64-unknown-linux-musl  ?= objcopy
 OBJCOPY_aarch64-unknown-linux-musl ?= aarch64-linux-gnu-objcopy
 

@@ -51,6 +51,15 @@ fn main() {
         "cargo:rustc-env=DP_GIT_DIRTY={}",
         if dirty { "1" } else { "" }
     );
+    // The daemon's own additions to the linker script (see link.ld); rust-lld
+    // (aarch64) is called directly, cc (x86_64) needs -Wl.
+    let script = format!("{}/link.ld", env!("CARGO_MANIFEST_DIR"));
+    if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("aarch64") {
+        println!("cargo:rustc-link-arg-bins=-T{script}");
+    } else {
+        println!("cargo:rustc-link-arg-bins=-Wl,-T,{script}");
+    }
+    println!("cargo:rerun-if-changed=link.ld");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/index");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");

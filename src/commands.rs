@@ -76,6 +76,7 @@ fn new_obj(name: &[u8], kind: Kind, flags: u16, fd: sys::Fd) -> FdObj {
         flags,
         listen: 0,
         peer: 0,
+        inherited: false,
         fd,
     }
 }
@@ -740,7 +741,7 @@ impl Supervisor {
                 return Err(m);
             }
         };
-        let Some(slot) = self.fds.alloc(fd_table::introspect(name, fd), b"unknown") else {
+        let Some(slot) = self.fds.alloc(fd_table::introspect(name, fd), b"") else {
             sys::close(fd);
             return fail(b"Unable to allocate new file descriptor object");
         };

@@ -84,12 +84,12 @@ pub struct Controller {
     pub line_overflow: bool,
     /// Output lines were dropped; `overflow` is owed once drained.
     pub overflow: bool,
-    /// Received bytes.
-    pub recv: [u8; RECV_BUF],
+    /// Received bytes (RECV_BUF of them, reserved at startup).
+    pub recv: &'static mut [u8],
     /// Bytes in `recv`.
     pub recv_len: usize,
-    /// Pending output.
-    pub send: [u8; SEND_BUF],
+    /// Pending output (SEND_BUF bytes, reserved at startup).
+    pub send: &'static mut [u8],
     /// Bytes in `send`.
     pub send_len: usize,
     /// When output first hit EAGAIN (0: not blocked).
@@ -111,8 +111,8 @@ pub struct Controller {
 }
 
 impl Controller {
-    /// A free slot.
-    pub const fn new() -> Controller {
+    /// A free slot using the given buffers.
+    pub fn new(recv: &'static mut [u8], send: &'static mut [u8]) -> Controller {
         Controller {
             kind: Kind::Free,
             in_fd: -1,
@@ -122,9 +122,9 @@ impl Controller {
             in_eof: false,
             line_overflow: false,
             overflow: false,
-            recv: [0; RECV_BUF],
+            recv,
             recv_len: 0,
-            send: [0; SEND_BUF],
+            send,
             send_len: 0,
             blocked_since: 0,
             warn_at: 0,
@@ -137,9 +137,16 @@ impl Controller {
         }
     }
 
+    /// Frees the slot, keeping its buffers.
+    fn reset(&mut self) {
+        let recv = core::mem::take(&mut self.recv);
+        let send = core::mem::take(&mut self.send);
+        *self = Controller::new(recv, send);
+    }
+
     /// Sets up a slot for a new stream; both descriptors become non-blocking.
     pub fn open(&mut self, kind: Kind, in_fd: Fd, out_fd: Fd) {
-        *self = Controller::new();
+        self.reset();
         self.kind = kind;
         self.in_fd = in_fd;
         self.out_fd = out_fd;
@@ -275,7 +282,7 @@ impl Controller {
         if self.in_fd >= 0 {
             sys::close(self.in_fd);
         }
-        *self = Controller::new();
+        self.reset();
         left
     }
 
@@ -288,11 +295,5 @@ impl Controller {
         self.anc.copy_within(1.., 0);
         self.anc_len -= 1;
         Some(fd)
-    }
-}
-
-impl Default for Controller {
-    fn default() -> Self {
-        Self::new()
     }
 }

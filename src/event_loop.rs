@@ -220,23 +220,7 @@ impl Supervisor {
                 continue;
             }
             if let Some(n) = self.ctl[i].line_len() {
-                let mut line = Buf::<{ controller::RECV_BUF }>::new();
-                line.s(&self.ctl[i].recv[..n]);
-                self.ctl[i].consume(n + 1);
-                if self.ctl[i].line_overflow {
-                    self.ctl[i].line_overflow = false;
-                    if line.as_bytes().first() != Some(&b'#') {
-                        self.reply(i, b"error\tline too long");
-                        let mut tmp = [0u8; 20];
-                        let n = num(i as u64, &mut tmp);
-                        self.log(
-                            Level::Error,
-                            &[b"controller[", n, b"] command exceeds buffer size"],
-                        );
-                    }
-                    continue;
-                }
-                self.execute(i, line.as_bytes());
+                self.run_line(i, n);
                 continue;
             }
             let c = &mut self.ctl[i];
@@ -262,7 +246,32 @@ impl Supervisor {
         }
     }
 
+    /// Takes the `n`-byte line (and its LF) out of controller `i`'s buffer
+    /// and runs it. Out of line, so the idle loop's stack does not reach
+    /// as deep as the line copy.
+    #[inline(never)]
+    fn run_line(&mut self, i: usize, n: usize) {
+        let mut line = Buf::<{ controller::RECV_BUF }>::new();
+        line.s(&self.ctl[i].recv[..n]);
+        self.ctl[i].consume(n + 1);
+        if self.ctl[i].line_overflow {
+            self.ctl[i].line_overflow = false;
+            if line.as_bytes().first() != Some(&b'#') {
+                self.reply(i, b"error\tline too long");
+                let mut tmp = [0u8; 20];
+                let n = num(i as u64, &mut tmp);
+                self.log(
+                    Level::Error,
+                    &[b"controller[", n, b"] command exceeds buffer size"],
+                );
+            }
+            return;
+        }
+        self.execute(i, line.as_bytes());
+    }
+
     /// Input ended and every complete line ran (§3.6).
+    #[inline(never)]
     fn end_of_input(&mut self, i: usize) {
         if self.ctl[i].recv_len > 0 {
             let c = &mut self.ctl[i];
@@ -340,6 +349,7 @@ impl Supervisor {
     }
 
     /// Ends the process after `terminate` or the interactive EOF (§11).
+    #[cold]
     pub fn finish(&mut self, code: i64) -> ! {
         let now = self.now;
         for c in &mut self.ctl {

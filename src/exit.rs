@@ -1,13 +1,13 @@
 //! Signal dispositions, the terminate guard and exec-on-exit (§9.1, §11).
 //!
 //! The state here is read by signal handlers, so it lives in atomics: the
-//! exec-on-exit argv, the guard, the log descriptor and the self-pipe.
+//! exec-on-exit text, the guard, the log descriptor and the self-pipe. The
+//! argv and environment for the exec are built on the stack of the exiting
+//! path, so no memory is set aside for them while the daemon runs.
 
 use core::ffi::c_char;
 use core::ptr;
-use core::sync::atomic::{
-    AtomicI32, AtomicI64, AtomicPtr, AtomicU8, AtomicUsize, Ordering::Relaxed,
-};
+use core::sync::atomic::{AtomicI32, AtomicI64, AtomicU8, AtomicUsize, Ordering::Relaxed};
 
 use crate::fmt::Buf;
 use crate::signal;
@@ -19,12 +19,6 @@ const MAX_ENV: usize = 256;
 
 static EXEC_ARGS: [AtomicU8; EXEC_ARGS_MAX + 1] = [const { AtomicU8::new(0) }; EXEC_ARGS_MAX + 1];
 static EXEC_LEN: AtomicUsize = AtomicUsize::new(0);
-static ARGV: [AtomicPtr<c_char>; EXEC_ARGS_MAX + 2] =
-    [const { AtomicPtr::new(ptr::null_mut()) }; EXEC_ARGS_MAX + 2];
-static ENVP: [AtomicPtr<c_char>; MAX_ENV + 3] =
-    [const { AtomicPtr::new(ptr::null_mut()) }; MAX_ENV + 3];
-static VAR_CODE: [AtomicU8; 48] = [const { AtomicU8::new(0) }; 48];
-static VAR_ERROR: [AtomicU8; 1200] = [const { AtomicU8::new(0) }; 1200];
 static GUARD: AtomicI64 = AtomicI64::new(0);
 static LOG_FD: AtomicI32 = AtomicI32::new(2);
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
@@ -62,6 +56,7 @@ pub fn set_log_fd(fd: sys::Fd) {
     LOG_FD.store(fd, Relaxed);
 }
 
+#[cold]
 fn log_direct(parts: &[&[u8]]) {
     let fd = LOG_FD.load(Relaxed);
     if fd < 0 {
@@ -75,48 +70,56 @@ fn log_direct(parts: &[&[u8]]) {
     sys::write_all(fd, b.as_bytes());
 }
 
-fn store(dst: &[AtomicU8], parts: &[&[u8]]) {
+/// Joins `parts` into `dst` as a C string, cut to fit.
+#[cold]
+fn store(dst: &mut [u8], parts: &[&[u8]]) {
     let mut i = 0;
     for p in parts {
         for &b in p.iter() {
             if i + 1 < dst.len() {
-                dst[i].store(b, Relaxed);
+                dst[i] = b;
                 i += 1;
             }
         }
     }
-    dst[i].store(0, Relaxed);
-}
-
-fn cptr(a: &[AtomicU8]) -> *mut c_char {
-    a.as_ptr() as *mut c_char
+    dst[i] = 0;
 }
 
 /// Execs the exec-on-exit program with DAEMONPROXY_EXITCODE and
 /// DAEMONPROXY_ERROR set (§11.3 step 1). Returns only if the exec failed,
 /// with the signal handling reinstalled.
+#[cold]
 pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
     let len = EXEC_LEN.load(Relaxed);
     if len == 0 {
         return None;
     }
     // argv: the TSV text with TABs turned into NULs.
+    let mut text = [0u8; EXEC_ARGS_MAX + 1];
+    let mut argv = [ptr::null::<c_char>(); EXEC_ARGS_MAX + 2];
     let mut argc = 0;
     let mut start = 0;
-    for (i, a) in EXEC_ARGS.iter().enumerate().take(len + 1) {
-        let b = if i < len { a.load(Relaxed) } else { b'\t' };
+    for i in 0..=len {
+        let b = if i < len {
+            EXEC_ARGS[i].load(Relaxed)
+        } else {
+            b'\t'
+        };
         if b == b'\t' {
-            a.store(0, Relaxed);
-            ARGV[argc].store(cptr(&EXEC_ARGS[start..]), Relaxed);
+            argv[argc] = text[start..].as_ptr().cast();
             argc += 1;
             start = i + 1;
+        } else {
+            text[i] = b;
         }
     }
-    ARGV[argc].store(ptr::null_mut(), Relaxed);
     let mut num = [0u8; 20];
     let code_text = crate::fmt::fmt_u64(code as u64 & 0xFFFF_FFFF, &mut num);
-    store(&VAR_CODE, &[b"DAEMONPROXY_EXITCODE=", code_text]);
-    store(&VAR_ERROR, &[b"DAEMONPROXY_ERROR=", msg]);
+    let mut var_code = [0u8; 48];
+    let mut var_error = [0u8; 1200];
+    store(&mut var_code, &[b"DAEMONPROXY_EXITCODE=", code_text]);
+    store(&mut var_error, &[b"DAEMONPROXY_ERROR=", msg]);
+    let mut envp = [ptr::null::<c_char>(); MAX_ENV + 3];
     let env = sys::environ();
     let mut n = 0;
     let mut i = 0;
@@ -130,24 +133,17 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
         if s.starts_with(b"DAEMONPROXY_EXITCODE=") || s.starts_with(b"DAEMONPROXY_ERROR=") {
             continue;
         }
-        ENVP[n].store(p as *mut c_char, Relaxed);
+        envp[n] = p;
         n += 1;
     }
-    ENVP[n].store(cptr(&VAR_CODE), Relaxed);
-    ENVP[n + 1].store(cptr(&VAR_ERROR), Relaxed);
-    ENVP[n + 2].store(ptr::null_mut(), Relaxed);
-    let argv0 = sys::cstr_bytes(ARGV[0].load(Relaxed));
+    envp[n] = var_code.as_ptr().cast();
+    envp[n + 1] = var_error.as_ptr().cast();
+    let argv0 = sys::cstr_bytes(argv[0]);
     reset_handlers();
     if announce {
         log_direct(&[b"warning: daemonproxy exec_on_exit to '", argv0, b"'"]);
     }
-    let e = sys::execvpe(atomic_ptrs(&ARGV), atomic_ptrs(&ENVP));
-    // Put the TABs back so a later attempt sees the same text.
-    for a in &EXEC_ARGS[..len] {
-        if a.load(Relaxed) == 0 {
-            a.store(b'\t', Relaxed);
-        }
-    }
+    let e = sys::execvpe(&argv, &envp);
     let _ = install_handlers();
     log_direct(&[
         b"error: Unable to exec \"",
@@ -156,10 +152,6 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
         sys::strerror(e),
     ]);
     Some(e)
-}
-
-fn atomic_ptrs(a: &[AtomicPtr<c_char>]) -> &[*const c_char] {
-    sys::ptr_slice(a)
 }
 
 /// Remembers the self-pipe's write end for the handlers.
@@ -192,6 +184,7 @@ extern "C" fn on_signal(sig: core::ffi::c_int) {
     sys::errno_set(saved);
 }
 
+#[cold]
 extern "C" fn on_fatal(sig: core::ffi::c_int) {
     let saved = sys::errno_get();
     if forward_in_child(sig) {
@@ -215,6 +208,7 @@ extern "C" fn on_fatal(sig: core::ffi::c_int) {
 }
 
 /// Installs the daemon's handlers (§9.1).
+#[cold]
 pub fn install_handlers() -> Result<(), Errno> {
     for &s in signal::RECORDED.iter().chain(signal::WAKE_ONLY.iter()) {
         sys::set_handler(s, on_signal)?;
@@ -227,6 +221,7 @@ pub fn install_handlers() -> Result<(), Errno> {
 
 /// Resets every handled signal to its default and unblocks all signals,
 /// as a service child or the exec-on-exit program needs.
+#[cold]
 pub fn reset_handlers() {
     for &s in signal::RECORDED
         .iter()
@@ -239,6 +234,7 @@ pub fn reset_handlers() {
 }
 
 /// The exec-on-exit program's name, for the announcement.
+#[cold]
 pub fn exec_argv0(out: &mut Buf<256>) {
     let len = EXEC_LEN.load(Relaxed);
     for a in &EXEC_ARGS[..len] {

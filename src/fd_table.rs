@@ -3,8 +3,8 @@
 
 use crate::fmt::Buf;
 use crate::name::Name;
-use crate::pool::{Arena, NameIndex, Slots};
-use crate::sys::{self, Domain, Fd, SockType};
+use crate::pool::{Arena, Named, Table};
+use crate::sys::{self, Domain, Fd, Reservation, SockType};
 
 /// What kind of object a name refers to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -50,12 +50,20 @@ pub struct FdObj {
     pub listen: u16,
     /// Pipe peer slot + 1; 0 once the peer is gone.
     pub peer: u16,
+    /// Inherited or received: the description is `unknown`.
+    pub inherited: bool,
     /// The descriptor number (-1 for none).
     pub fd: Fd,
 }
 
-// SAFETY: integers, a Name and an enum whose zero is a variant.
+// SAFETY: integers, a bool, a Name and an enum whose zero is a variant.
 unsafe impl sys::Zeroable for FdObj {}
+
+impl Named for FdObj {
+    fn name(&self) -> &[u8] {
+        self.name.as_bytes()
+    }
+}
 
 /// Encodes a domain for `FdObj::domain`.
 pub fn domain_code(d: Domain) -> u8 {
@@ -104,135 +112,138 @@ impl Truncation {
 
 /// All named descriptors.
 pub struct FdTable {
-    obj: &'static mut [FdObj],
-    slots: Slots,
-    index: NameIndex,
+    obj: Table<FdObj>,
     desc: Arena,
     trunc: Option<Truncation>,
 }
 
 impl FdTable {
+    /// Bytes `new` takes from a reservation.
+    pub const fn size(count: usize, desc_bytes: usize) -> usize {
+        Table::<FdObj>::size(count) + Arena::size(count, desc_bytes)
+    }
+
     /// Room for `count` objects and `desc_bytes` of descriptions; with
     /// `obj_size`, descriptions are truncated as the original's pool did.
-    pub fn new(count: usize, desc_bytes: usize, obj_size: Option<usize>) -> Option<FdTable> {
+    #[cold]
+    pub fn new(
+        res: &mut Reservation,
+        count: usize,
+        desc_bytes: usize,
+        obj_size: Option<usize>,
+    ) -> Option<FdTable> {
         Some(FdTable {
-            obj: sys::reserve(count)?,
-            slots: Slots::new(count)?,
-            index: NameIndex::new(count)?,
-            desc: Arena::new(count, desc_bytes)?,
+            obj: Table::new(res, count)?,
+            desc: Arena::new(res, count, desc_bytes)?,
             trunc: obj_size.map(|obj_size| Truncation { obj_size }),
         })
     }
 
     /// Looks up a name.
     pub fn find(&self, name: &[u8]) -> Option<usize> {
-        let obj = &*self.obj;
-        self.index
-            .find(name, |s| obj[s].name.as_bytes())
-            .ok()
-            .map(|p| self.index.slots()[p] as usize)
+        self.obj.find(name)
     }
 
     /// Number of free objects.
     pub fn available(&self) -> usize {
-        self.slots.available()
+        self.obj.available()
     }
 
     /// Allocates an unnamed object (not yet in the index), storing `desc`.
     /// None when the pool or the description store is full.
     pub fn alloc(&mut self, obj: FdObj, desc: &[u8]) -> Option<usize> {
-        let slot = self.slots.alloc()?;
-        let mut tmp = Buf::<{ sys::PATH_MAX + 4 }>::new();
-        let desc = match self.trunc {
+        let slot = self.obj.alloc()?;
+        let stored = match self.trunc {
             Some(t) if desc.len() >= t.capacity(obj.name.len()) => {
                 let keep = t.capacity(obj.name.len()).saturating_sub(4);
-                tmp.s(&desc[..keep]).s(b"...");
-                tmp.as_bytes()
+                self.desc.set_parts(slot, &[&desc[..keep], b"..."])
             }
-            _ => desc,
+            _ => self.desc.set(slot, desc),
         };
-        if self.desc.set(slot, desc).is_err() {
-            self.slots.release(slot);
+        if stored.is_err() {
+            self.obj.release(slot);
             return None;
         }
-        self.obj[slot] = obj;
+        *self.obj.get_mut(slot) = obj;
         Some(slot)
     }
 
     /// Frees an object allocated by `alloc` that never got a name.
     pub fn unalloc(&mut self, slot: usize) {
         let _ = self.desc.set(slot, b"");
-        self.obj[slot].kind = Kind::Free;
-        self.slots.release(slot);
+        self.obj.get_mut(slot).kind = Kind::Free;
+        self.obj.release(slot);
     }
 
     /// Gives `slot` its name, replacing any object of that name; returns the
     /// replaced object's descriptor (for the caller to close).
     pub fn publish(&mut self, slot: usize) -> Option<Fd> {
-        let name = self.obj[slot].name;
-        let obj = &*self.obj;
-        match self.index.find(name.as_bytes(), |s| obj[s].name.as_bytes()) {
-            Ok(pos) => {
-                let old = self.index.slots()[pos] as usize;
-                let fd = self.obj[old].fd;
-                self.forget(old);
-                let obj = &*self.obj;
-                let pos = self
-                    .index
-                    .find(name.as_bytes(), |s| obj[s].name.as_bytes())
-                    .unwrap_err();
-                self.index.insert(pos, slot);
-                Some(fd)
-            }
-            Err(pos) => {
-                self.index.insert(pos, slot);
-                None
-            }
+        let name = self.obj.get(slot).name;
+        let mut old_fd = None;
+        if let Some(old) = self.obj.find(name.as_bytes()) {
+            old_fd = Some(self.obj.get(old).fd);
+            self.forget(old);
         }
+        if let Err(pos) = self.obj.search(name.as_bytes()) {
+            self.obj.insert(pos, slot);
+        }
+        old_fd
     }
 
     /// Removes a named object without closing its descriptor; its pipe peer
     /// then shows `?`.
     pub fn forget(&mut self, slot: usize) {
-        let obj = &*self.obj;
-        if let Ok(pos) = self
-            .index
-            .find(obj[slot].name.as_bytes(), |s| obj[s].name.as_bytes())
-            && self.index.slots()[pos] as usize == slot
+        if let Ok(pos) = self.obj.search(self.obj.get(slot).name.as_bytes())
+            && self.obj.sorted(pos) == Some(slot)
         {
-            self.index.remove(pos);
+            self.obj.remove(pos);
         }
-        let peer = self.obj[slot].peer as usize;
-        if peer > 0 && self.obj[peer - 1].peer as usize == slot + 1 {
-            self.obj[peer - 1].peer = 0;
+        let peer = self.obj.get(slot).peer as usize;
+        if peer > 0 && self.obj.get(peer - 1).peer as usize == slot + 1 {
+            self.obj.get_mut(peer - 1).peer = 0;
         }
         self.unalloc(slot);
     }
 
     /// The object in `slot`.
     pub fn get(&self, slot: usize) -> &FdObj {
-        &self.obj[slot]
+        self.obj.get(slot)
     }
 
     /// The object in `slot`, mutable.
     pub fn get_mut(&mut self, slot: usize) -> &mut FdObj {
-        &mut self.obj[slot]
+        self.obj.get_mut(slot)
     }
 
-    /// Live objects in name order.
-    pub fn ordered(&self) -> &[u16] {
-        self.index.slots()
+    /// The object at position `pos` in name order.
+    pub fn sorted(&self, pos: usize) -> Option<usize> {
+        self.obj.sorted(pos)
     }
 
     /// Position of the first object named after `name`.
     pub fn position_after(&self, name: &[u8]) -> usize {
-        let obj = &*self.obj;
-        self.index.after(name, |s| obj[s].name.as_bytes())
+        self.obj.after(name)
     }
 
     /// Descriptor currently carrying `name` (None if no such name).
     pub fn fd_of(&self, name: &[u8]) -> Option<Fd> {
-        self.find(name).map(|s| self.obj[s].fd)
+        self.find(name).map(|s| self.obj.get(s).fd)
+    }
+
+    /// The description shown in `fd.state`: the constants' texts and
+    /// `unknown` are not stored.
+    fn description(&self, slot: usize) -> &[u8] {
+        let o = self.obj.get(slot);
+        if o.kind == Kind::Special {
+            SPECIALS
+                .iter()
+                .find(|s| s.0 == o.name.as_bytes())
+                .map_or(b"", |s| s.2)
+        } else if o.inherited {
+            b"unknown"
+        } else {
+            self.desc.get(slot)
+        }
     }
 
     /// Is `name` one of the constants?
@@ -242,12 +253,12 @@ impl FdTable {
 
     /// One past the highest slot in use.
     pub fn high(&self) -> usize {
-        self.slots.high()
+        self.obj.high()
     }
 
     /// Writes `fd.state\tNAME\tTYPE\tFLAGS\tDESCRIPTION`.
     pub fn write_state<const N: usize>(&self, slot: usize, b: &mut Buf<N>) {
-        let o = &self.obj[slot];
+        let o = self.obj.get(slot);
         b.s(b"fd.state\t").s(o.name.as_bytes()).tab();
         let has = |f: u16| o.flags & f != 0;
         match o.kind {
@@ -276,7 +287,7 @@ impl FdTable {
                         b.s(t);
                     }
                 }
-                b.tab().s(self.desc.get(slot));
+                b.tab().s(self.description(slot));
             }
             Kind::Pipe => {
                 b.s(b"pipe\t");
@@ -292,7 +303,7 @@ impl FdTable {
                 b.s(if has(fl::FROM) { b"from\t" } else { b"to\t" });
                 match o.peer {
                     0 => b.c(b'?'),
-                    p => b.s(self.obj[p as usize - 1].name.as_bytes()),
+                    p => b.s(self.obj.get(p as usize - 1).name.as_bytes()),
                 };
             }
             Kind::Socket => {
@@ -312,7 +323,7 @@ impl FdTable {
                 if has(fl::NONBLOCK) {
                     b.s(b",nonblock");
                 }
-                b.tab().s(self.desc.get(slot));
+                b.tab().s(self.description(slot));
             }
         }
     }
@@ -329,6 +340,7 @@ pub fn introspect(name: &[u8], fd: Fd) -> FdObj {
         flags: 0,
         listen: 0,
         peer: 0,
+        inherited: true,
         fd,
     };
     if let Ok(f) = sys::status_flags(fd) {
@@ -371,8 +383,18 @@ mod tests {
             flags,
             listen: 0,
             peer: 0,
+            inherited: false,
             fd: -1,
         }
+    }
+
+    fn table(count: usize, desc_bytes: usize, obj_size: Option<usize>) -> FdTable {
+        let mut res = Reservation::new(FdTable::size(count, desc_bytes)).unwrap();
+        FdTable::new(&mut res, count, desc_bytes, obj_size).unwrap()
+    }
+
+    fn ordered(t: &FdTable) -> Vec<usize> {
+        (0..).map_while(|p| t.sorted(p)).collect()
     }
 
     fn state(t: &FdTable, s: usize) -> String {
@@ -383,7 +405,7 @@ mod tests {
 
     #[test]
     fn files_pipes_and_peers() {
-        let mut t = FdTable::new(8, 1024, None).unwrap();
+        let mut t = table(8, 1024, None);
         let f = t
             .alloc(
                 obj(b"f", Kind::File, fl::WRITE | fl::APPEND | fl::CREATE),
@@ -405,13 +427,12 @@ mod tests {
         assert_eq!(state(&t, w), "fd.state\tw\tpipe\tto\tr");
         t.forget(r);
         assert_eq!(state(&t, w), "fd.state\tw\tpipe\tto\t?");
-        let order: Vec<u16> = t.ordered().to_vec();
-        assert_eq!(order, [f as u16, w as u16]);
+        assert_eq!(ordered(&t), [f, w]);
     }
 
     #[test]
     fn replacing_a_name_returns_the_old_descriptor() {
-        let mut t = FdTable::new(4, 1024, None).unwrap();
+        let mut t = table(4, 1024, None);
         let mut a = obj(b"a", Kind::File, fl::READ);
         a.fd = 10;
         let s1 = t.alloc(a, b"p").unwrap();
@@ -420,12 +441,12 @@ mod tests {
         let s2 = t.alloc(a, b"q").unwrap();
         assert_eq!(t.publish(s2), Some(10));
         assert_eq!(t.fd_of(b"a"), Some(11));
-        assert_eq!(t.ordered().len(), 1);
+        assert_eq!(ordered(&t).len(), 1);
     }
 
     #[test]
     fn pool_mode_truncates_descriptions() {
-        let mut t = FdTable::new(4, 4 * 200, Some(32)).unwrap();
+        let mut t = table(4, 4 * 200, Some(32));
         let path = [b'p'; 129];
         let s = t.alloc(obj(b"f", Kind::File, fl::READ), &path).unwrap();
         t.publish(s);
@@ -435,7 +456,7 @@ mod tests {
 
     #[test]
     fn sockets_show_their_flags() {
-        let mut t = FdTable::new(4, 1024, None).unwrap();
+        let mut t = table(4, 1024, None);
         let mut o = obj(b"s", Kind::Socket, fl::BIND | fl::NONBLOCK | fl::MKDIR);
         o.listen = 32;
         let s = t.alloc(o, b"/x/s.sock").unwrap();

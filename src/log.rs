@@ -73,7 +73,8 @@ enum Blocked {
 
 /// The log module's state.
 pub struct Log {
-    buf: [u8; LOG_BUF],
+    /// LOG_BUF bytes, reserved at startup.
+    buf: &'static mut [u8],
     len: usize,
     /// Current filter.
     pub filter: Level,
@@ -83,17 +84,11 @@ pub struct Log {
     lost: u32,
 }
 
-impl Default for Log {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Log {
-    /// Logging to fd 2 with filter `debug`.
-    pub const fn new() -> Self {
+    /// Logging to fd 2 with filter `debug`, into `buf` (LOG_BUF bytes).
+    pub fn new(buf: &'static mut [u8]) -> Self {
         Log {
-            buf: [0; LOG_BUF],
+            buf,
             len: 0,
             filter: Level::Debug,
             fd: 2,

@@ -26,13 +26,15 @@ mod spawn;
 mod supervisor;
 mod sys;
 
-use controller::{Controller, Kind as CtlKind};
+use controller::{Controller, Kind as CtlKind, RECV_BUF, SEND_BUF, SLOTS};
 use fd_table::{FdObj, FdTable, Kind};
 use fmt::Buf;
 use log::{Level, Log};
 use options::{Options, early_fatal};
 use service::ServiceTable;
+use signal::Signals;
 use supervisor::Supervisor;
+use sys::Reservation;
 
 /// Default service count without `--service-pool` (the original had no
 /// limit; reserved but untouched memory costs nothing).
@@ -63,20 +65,17 @@ pub extern "C" fn main(
     argc: core::ffi::c_int,
     argv: *const *const core::ffi::c_char,
 ) -> core::ffi::c_int {
-    let mut args: [&[u8]; 64] = [b""; 64];
-    let n = (argc.max(0) as usize).min(args.len());
-    for (i, a) in args[..n].iter_mut().enumerate() {
-        // SAFETY: the C runtime passes argc valid strings.
-        *a = unsafe { sys::arg(argv, i) };
-    }
-    start(&args[..n])
+    // SAFETY: the C runtime passes argc valid strings that outlive main.
+    start(unsafe { sys::Args::new(argc, argv) })
 }
 
+#[cold]
 fn warn(log: &mut Log, text: &[u8]) {
     log.put(Level::Warning, &[text], 0);
 }
 
 /// Pool sizes after clamping (§1.6).
+#[cold]
 fn fd_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
     let (mut n, m) = p;
     let mut m = m.unwrap_or(96);
@@ -100,6 +99,7 @@ fn fd_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
     (n as usize, m as usize)
 }
 
+#[cold]
 fn service_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
     let (mut n, m) = p;
     let mut m = m.unwrap_or(512);
@@ -117,8 +117,15 @@ fn service_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
     (n as usize, (m as usize).min(1 << 20))
 }
 
-fn start(args: &[&[u8]]) -> ! {
-    let mut log = Log::new();
+/// Options, pools and startup steps (§1, §2), then the loop.
+#[cold]
+fn start(args: sys::Args) -> ! {
+    // The log is needed before the options size everything else.
+    let Some(log_buf) = Reservation::new(log::LOG_BUF).and_then(|mut r| r.take(log::LOG_BUF))
+    else {
+        sys::exit(3)
+    };
+    let mut log = Log::new(log_buf);
     let pid1 = sys::getpid() == 1;
     let mut opts = Options::default();
     if pid1 {
@@ -126,7 +133,7 @@ fn start(args: &[&[u8]]) -> ! {
         exit::set_guard(1);
     }
     sys::umask(0o077);
-    if let Some(act) = args.first().and_then(|a| pid1::Action::by_program_name(a)) {
+    if let Some(act) = args.get(0).and_then(pid1::Action::by_program_name) {
         pid1::final_stage(act);
     }
     options::parse(args, &mut log, &mut opts);
@@ -134,51 +141,85 @@ fn start(args: &[&[u8]]) -> ! {
         pid1::final_stage(act);
     }
     if !opts.interactive && opts.config.is_none() && opts.socket.is_none() {
-        early_fatal(&mut log, 2, b"require -i or -c or -S");
+        early_fatal(&mut log, 2, &[b"require -i or -c or -S"]);
     }
     if opts.interactive && opts.config == Some(b"-") {
         log.put(Level::Error, &[b"stdin not available"], 0);
-        early_fatal(&mut log, 3, b"Unable to process config file");
+        early_fatal(&mut log, 3, &[b"Unable to process config file"]);
         opts.config = None;
     }
 
-    let fds = match opts.fd_pool {
+    let (fd_count, fd_desc, fd_obj_size) = match opts.fd_pool {
         Some(p) => {
             let (n, m) = fd_pool_size(&mut log, p);
-            FdTable::new(n, n * (m + 64), Some(m))
+            (n, n * (m + 64), Some(m))
         }
-        None => FdTable::new(DEFAULT_FDS, DEFAULT_FDS * DEFAULT_DESC_PER_FD, None),
+        None => (DEFAULT_FDS, DEFAULT_FDS * DEFAULT_DESC_PER_FD, None),
     };
-    let Some(fds) = fds else {
-        early_fatal(
-            &mut log,
-            3,
-            b"Unable to preallocate file descriptor objects",
-        );
-        sys::exit(3)
-    };
-    let services = match opts.service_pool {
+    let (svc_count, svc_bytes, svc_arena) = match opts.service_pool {
         Some(p) => {
             let (n, m) = service_pool_size(&mut log, p);
-            ServiceTable::new(n, m, n * m)
+            (n, m, n * m)
         }
-        None => ServiceTable::new(
+        None => (
             DEFAULT_SERVICES,
             DEFAULT_SERVICE_BYTES,
             DEFAULT_SERVICES * DEFAULT_ARENA_PER_SERVICE,
         ),
     };
-    let Some(services) = services else {
-        early_fatal(&mut log, 3, b"Unable to preallocate service objects");
+    // One reservation for everything. What an idle daemon touches comes
+    // first, packed: the supervisor, the first controller's send buffer
+    // (the interactive banner) and the head of the fd table.
+    let size = Reservation::size_of::<Supervisor>(1)
+        + SLOTS * Reservation::size_of::<u8>(SEND_BUF + RECV_BUF)
+        + FdTable::size(fd_count, fd_desc)
+        + Signals::size()
+        + ServiceTable::size(svc_count, svc_arena);
+    let mut res = Reservation::new(size);
+    let mut carve = || {
+        let res = res.as_mut()?;
+        let sup = res.uninit::<Supervisor>()?;
+        let send0 = res.take(SEND_BUF)?;
+        let fds = FdTable::new(res, fd_count, fd_desc, fd_obj_size);
+        let recv0 = res.take(RECV_BUF)?;
+        let ctl1 = Controller::new(res.take(RECV_BUF)?, res.take(SEND_BUF)?);
+        let signals = Signals::new(res)?;
+        let services = ServiceTable::new(res, svc_count, svc_bytes, svc_arena);
+        Some((
+            sup,
+            [Controller::new(recv0, send0), ctl1],
+            signals,
+            fds,
+            services,
+        ))
+    };
+    let Some((sup, ctl, signals, fds, services)) = carve() else {
+        early_fatal(
+            &mut log,
+            3,
+            &[b"Unable to preallocate file descriptor objects"],
+        );
         sys::exit(3)
     };
-    let mut sup = Supervisor {
+    let Some(fds) = fds else {
+        early_fatal(
+            &mut log,
+            3,
+            &[b"Unable to preallocate file descriptor objects"],
+        );
+        sys::exit(3)
+    };
+    let Some(services) = services else {
+        early_fatal(&mut log, 3, &[b"Unable to preallocate service objects"]);
+        sys::exit(3)
+    };
+    let sup = sup.write(Supervisor {
         now: sys::now(),
         log,
         services,
         fds,
-        ctl: [Controller::new(), Controller::new()],
-        signals: signal::Signals::new(),
+        ctl,
+        signals,
         terminate: None,
         ctl_socket: -1,
         ctl_socket_path: Buf::new(),
@@ -186,11 +227,24 @@ fn start(args: &[&[u8]]) -> ! {
         pending_starts: 0,
         busy: false,
         pid1,
-    };
-    startup(&mut sup, &opts);
+    });
+    startup(sup, &opts);
+    run(sup, opts.mlockall)
+}
+
+/// Lets go of the code only startup needed and enters the loop. Out of
+/// line and calling nothing cold, so it is hot code itself (the compiler
+/// treats code that always reaches cold code as cold): execution never
+/// returns to the cold code that called it.
+#[inline(never)]
+fn run(sup: &'static mut Supervisor, mlockall: bool) -> ! {
+    if !mlockall {
+        sys::release_cold_text();
+    }
     sup.run_loop()
 }
 
+#[cold]
 fn special(name: &[u8], flags: u16, fd: sys::Fd) -> FdObj {
     FdObj {
         name: name::Name::new(name),
@@ -200,19 +254,19 @@ fn special(name: &[u8], flags: u16, fd: sys::Fd) -> FdObj {
         flags,
         listen: 0,
         peer: 0,
+        inherited: false,
         fd,
     }
 }
 
 /// Startup steps 7–15 (§2).
+#[cold]
 fn startup(sup: &mut Supervisor, opts: &Options) {
     // 7: /dev/null and the constant handles.
-    let null = match sys::open(b"/dev/null", sys::oflag::RDWR, 0) {
+    let null = match sys::open_dev_null() {
         Ok(fd) => fd,
         Err(e) => {
-            let mut m = Buf::<128>::new();
-            m.s(b"Can't open /dev/null: ").s(sys::strerror(e));
-            sup.fatal(3, m.as_bytes());
+            fatal_errno(sup, 3, b"Can't open /dev/null: ", e);
             sup.log(
                 Level::Error,
                 &[b"Services using 'null' descriptor will get closed handles instead!"],
@@ -220,9 +274,9 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
             -1
         }
     };
-    for (i, &(name, flags, desc)) in fd_table::SPECIALS.iter().enumerate() {
+    for (i, &(name, flags, _)) in fd_table::SPECIALS.iter().enumerate() {
         let fd = if i == 0 { null } else { -1 };
-        match sup.fds.alloc(special(name, flags, fd), desc) {
+        match sup.fds.alloc(special(name, flags, fd), b"") {
             Some(slot) => {
                 sup.fds.publish(slot);
             }
@@ -255,7 +309,7 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
         } else if fd > 2 {
             let _ = sys::set_cloexec(fd, true);
         }
-        match sup.fds.alloc(obj, b"unknown") {
+        match sup.fds.alloc(obj, b"") {
             Some(slot) => {
                 sup.fds.publish(slot);
             }
@@ -272,15 +326,11 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
             exit::set_wake_fd(w);
         }
         Err(e) => {
-            let mut m = Buf::<128>::new();
-            m.s(b"signal pipe setup: ").s(sys::strerror(e));
-            sup.fatal(5, m.as_bytes());
+            fatal_errno(sup, 5, b"signal pipe setup: ", e);
         }
     }
     if let Err(e) = exit::install_handlers() {
-        let mut m = Buf::<128>::new();
-        m.s(b"signal handler setup: ").s(sys::strerror(e));
-        sup.fatal(5, m.as_bytes());
+        fatal_errno(sup, 5, b"signal handler setup: ", e);
     }
     if sup.pid1 {
         sys::disable_cad();
@@ -316,6 +366,16 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
     }
 }
 
+/// fatal() with `what` and the text of `e`.
+#[inline(never)]
+#[cold]
+fn fatal_errno(sup: &mut Supervisor, code: i32, what: &[u8], e: sys::Errno) {
+    let mut m = Buf::<128>::new();
+    m.s(what).s(sys::strerror(e));
+    sup.fatal(code, m.as_bytes());
+}
+
+#[cold]
 fn setup_interactive(sup: &mut Supervisor) {
     let Some(i) = sup.free_slot() else {
         sup.fatal(3, b"stdin/stdout are not usable!");
@@ -328,7 +388,8 @@ fn setup_interactive(sup: &mut Supervisor) {
     sup.ctl[i].open(CtlKind::Interactive, 0, 1);
     sup.repoint_to_null(b"stdin");
     sup.repoint_to_null(b"stdout");
-    let mut b = supervisor::Line::new();
+    // The banner's lines are short: no need for a full Line on the stack.
+    let mut b = Buf::<128>::new();
     b.s(b"info\tdaemonproxy version ")
         .s(options::VERSION)
         .s(b" (git ");
@@ -357,6 +418,7 @@ fn setup_interactive(sup: &mut Supervisor) {
     );
 }
 
+#[cold]
 fn setup_config(sup: &mut Supervisor, path: &[u8]) {
     let fd = if path == b"-" {
         if sup.fds.fd_of(b"stdin") != Some(0) {
@@ -392,6 +454,7 @@ fn setup_config(sup: &mut Supervisor, path: &[u8]) {
     sup.ctl[i].auto_final_newline = true;
 }
 
+#[cold]
 fn daemonize(sup: &mut Supervisor) {
     match sys::fork() {
         Ok(0) => {}
@@ -402,9 +465,7 @@ fn daemonize(sup: &mut Supervisor) {
             sys::exit_now(0);
         }
         Err(e) => {
-            let mut m = Buf::<128>::new();
-            m.s(b"fork: ").s(sys::strerror(e));
-            sup.fatal(3, m.as_bytes());
+            fatal_errno(sup, 3, b"fork: ", e);
             return;
         }
     }
@@ -415,8 +476,6 @@ fn daemonize(sup: &mut Supervisor) {
         }
     }
     if let Err(e) = sys::setsid() {
-        let mut m = Buf::<128>::new();
-        m.s(b"setsid: ").s(sys::strerror(e));
-        sup.fatal(3, m.as_bytes());
+        fatal_errno(sup, 3, b"setsid: ", e);
     }
 }

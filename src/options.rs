@@ -31,8 +31,16 @@ pub struct Options<'a> {
 }
 
 /// fatal() before the supervisor exists: exec-on-exit, or log and exit
-/// unless the terminate guard is set.
-pub fn early_fatal(log: &mut Log, code: i32, msg: &[u8]) {
+/// unless the terminate guard is set. The message is joined from `parts`
+/// (at most 300 bytes).
+#[inline(never)]
+#[cold]
+pub fn early_fatal(log: &mut Log, code: i32, parts: &[&[u8]]) {
+    let mut m = Buf::<300>::new();
+    for p in parts {
+        m.s(p);
+    }
+    let msg = m.as_bytes();
     if exit::exec_configured() {
         let mut argv0 = Buf::<256>::new();
         exit::exec_argv0(&mut argv0);
@@ -158,6 +166,8 @@ fn pad(b: &mut Buf<2048>, s: &[u8], width: usize) {
     }
 }
 
+#[inline(never)]
+#[cold]
 fn print_help() {
     let mut b = Buf::<2048>::new();
     b.s(b"daemonproxy version ").s(VERSION).s(b"\noptions:\n");
@@ -178,6 +188,8 @@ fn print_help() {
     sys::write_all(1, b.as_bytes());
 }
 
+#[inline(never)]
+#[cold]
 fn print_version() {
     let mut b = Buf::<1024>::new();
     b.s(b"daemonproxy version ").s(VERSION).c(b'\n');
@@ -201,6 +213,7 @@ pub const COPYRIGHT: &[u8] =
 pub const LICENSE_LINE: &[u8] = b"Distributed under the MIT license.  See LICENSE.";
 
 /// Parses `N[xM]` (§1.6).
+#[cold]
 pub fn parse_pool(s: &[u8]) -> Option<(i64, Option<i64>)> {
     let (n_text, m_text) = match memchr::memchr(b'x', s) {
         Some(i) => (&s[..i], Some(&s[i + 1..])),
@@ -214,6 +227,7 @@ pub fn parse_pool(s: &[u8]) -> Option<(i64, Option<i64>)> {
     Some((n, m))
 }
 
+#[cold]
 fn parse_size(t: &[u8]) -> Option<i64> {
     let digits = t.iter().take_while(|b| b.is_ascii_digit()).count();
     if digits == 0 {
@@ -247,10 +261,10 @@ fn parse_size(t: &[u8]) -> Option<i64> {
 
 /// Parses argv (§1.1) into Options; `--help`, `--version` and errors end in
 /// fatal() here.
-pub fn parse<'a>(args: &[&'a [u8]], log: &mut Log, opts: &mut Options<'a>) {
+#[cold]
+pub fn parse(args: sys::Args, log: &mut Log, opts: &mut Options<'static>) {
     let mut i = 1;
-    while i < args.len() {
-        let a = args[i];
+    while let Some(a) = args.get(i) {
         // Option arguments are taken from `next` on, in letter order.
         let mut next = i + 1;
         if a.len() > 2 && a.starts_with(b"--") {
@@ -260,59 +274,48 @@ pub fn parse<'a>(args: &[&'a [u8]], log: &mut Log, opts: &mut Options<'a>) {
             } else if let Some(k) = OPTS.iter().position(|o| o.long == name) {
                 apply(k, a, args, &mut next, log, opts);
             } else {
-                let mut m = Buf::<300>::new();
-                m.s(b"Unknown option --").s(name).s(b"  (see --help)");
-                early_fatal(log, 2, m.as_bytes());
+                early_fatal(log, 2, &[b"Unknown option --", name, b"  (see --help)"]);
             }
         } else if a == b"--" {
-            early_fatal(log, 2, b"Unknown option --  (see --help)");
+            early_fatal(log, 2, &[b"Unknown option --  (see --help)"]);
         } else if a.first() == Some(&b'-') {
             for &c in &a[1..] {
                 match OPTS.iter().position(|o| o.short == c && c != 0) {
                     Some(k) => apply(k, &[b'-', c], args, &mut next, log, opts),
-                    None => {
-                        let mut m = Buf::<64>::new();
-                        m.s(b"Unknown option -").c(c).s(b"  (see --help)");
-                        early_fatal(log, 2, m.as_bytes());
-                    }
+                    None => early_fatal(log, 2, &[b"Unknown option -", &[c], b"  (see --help)"]),
                 }
             }
         } else {
-            let mut m = Buf::<300>::new();
-            m.s(b"Unexpected argument \"").s(a).s(b"\"\n");
-            early_fatal(log, 2, m.as_bytes());
+            early_fatal(log, 2, &[b"Unexpected argument \"", a, b"\"\n"]);
         }
         i = next;
     }
 }
 
-fn apply<'a>(
+#[cold]
+fn apply(
     k: usize,
     spelled: &[u8],
-    args: &[&'a [u8]],
+    args: sys::Args,
     next: &mut usize,
     log: &mut Log,
-    opts: &mut Options<'a>,
+    opts: &mut Options<'static>,
 ) {
     let o = &OPTS[k];
     let value = if o.arg.is_empty() {
         None
-    } else if *next < args.len() {
+    } else if let Some(v) = args.get(*next) {
         *next += 1;
-        Some(args[*next - 1])
+        Some(v)
     } else {
-        let mut m = Buf::<64>::new();
-        m.s(b"Missing argument for ").s(spelled);
-        early_fatal(log, 2, m.as_bytes());
+        early_fatal(log, 2, &[b"Missing argument for ", spelled]);
         return;
     };
     let v = value.unwrap_or(b"");
     match o.long {
         b"config" => {
             if v != b"-" && !sys::exists(v) {
-                let mut m = Buf::<300>::new();
-                m.s(b"Cannot stat configfile \"").s(v).c(b'"');
-                early_fatal(log, 2, m.as_bytes());
+                early_fatal(log, 2, &[b"Cannot stat configfile \"", v, b"\""]);
             }
             opts.config = Some(v);
         }
@@ -321,11 +324,11 @@ fn apply<'a>(
         b"daemonize" => opts.daemonize = true,
         b"exit-guard" => match parse_strtol(v) {
             Some(g) => exit::set_guard(g),
-            None => early_fatal(log, 2, b"Terminate guard must be an integer"),
+            None => early_fatal(log, 2, &[b"Terminate guard must be an integer"]),
         },
         b"exit-exec" => {
             if exit::set_exec_args(v).is_err() {
-                early_fatal(log, 2, b"exec-on-exit arguments exceed buffer size");
+                early_fatal(log, 2, &[b"exec-on-exit arguments exceed buffer size"]);
             }
         }
         b"fd-pool" | b"service-pool" => match parse_pool(v) {
@@ -334,7 +337,7 @@ fn apply<'a>(
             None => early_fatal(
                 log,
                 2,
-                b"Expected 'N' or 'NxM' where N and M are integers and M has an optional size suffix",
+                &[b"Expected 'N' or 'NxM' where N and M are integers and M has an optional size suffix"],
             ),
         },
         b"mlockall" => opts.mlockall = true,
@@ -342,17 +345,18 @@ fn apply<'a>(
         b"quiet" => log.filter = log.filter.step(1),
         b"help" => {
             print_help();
-            early_fatal(log, 1, b"");
+            early_fatal(log, 1, &[]);
         }
         _ => {
             print_version();
-            early_fatal(log, 1, b"");
+            early_fatal(log, 1, &[]);
         }
     }
 }
 
 /// strtol base 10 consuming the whole string: leading blanks and a sign are
 /// allowed, and the empty string is 0.
+#[cold]
 fn parse_strtol(s: &[u8]) -> Option<i64> {
     let t = s
         .iter()

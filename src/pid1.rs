@@ -14,6 +14,7 @@ pub enum Action {
 
 impl Action {
     /// The action named by a program name (argv[0]'s last component).
+    #[cold]
     pub fn by_program_name(argv0: &[u8]) -> Option<Action> {
         let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0);
         match base {
@@ -28,6 +29,7 @@ impl Action {
 /// Seconds to wait for processes to leave after SIGTERM.
 const GRACE_SECONDS: u64 = 5;
 
+#[cold]
 fn say(parts: &[&[u8]]) {
     let mut b = Buf::<256>::new();
     b.s(b"daemonproxy: ");
@@ -40,6 +42,7 @@ fn say(parts: &[&[u8]]) {
 
 /// Stops every process, unmounts, and halts, powers off or reboots. As PID
 /// 1 it never returns or exits (the kernel would panic).
+#[cold]
 pub fn final_stage(action: Action) -> ! {
     if sys::getpid() != 1 {
         say(&[b"the final stage (--halt, --poweroff, --reboot) runs only as PID 1"]);

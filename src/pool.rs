@@ -2,42 +2,71 @@
 //! live slots, and a dense byte arena for variable-length values. All memory
 //! is reserved once at startup; nothing here can grow.
 
-use crate::sys;
+use crate::sys::{self, Reservation};
 use core::cmp::Ordering;
 
-/// Hands out slot numbers `0..cap`, reusing freed ones first.
-pub struct Slots {
+/// Items that are looked up by name.
+pub trait Named {
+    /// The item's name (empty for a free slot).
+    fn name(&self) -> &[u8];
+}
+
+/// A slot's item, and the name index entry at the same position (which
+/// names some other slot): one array, so a small table touches one short
+/// run of memory instead of one page per array.
+#[derive(Clone, Copy)]
+struct Cell<T> {
+    item: T,
+    sorted: u16,
+}
+
+// SAFETY: a Zeroable item and an integer.
+unsafe impl<T: sys::Zeroable> sys::Zeroable for Cell<T> {}
+
+/// Fixed-capacity items in slots `0..cap`: a free list reusing freed slots
+/// first, and an index of the named slots sorted by name, for lookups in
+/// O(log n) and ordered dumps.
+pub struct Table<T: 'static> {
+    cells: &'static mut [Cell<T>],
+    /// Number of entries in the index.
+    named: usize,
     free: &'static mut [u16],
     nfree: usize,
     high: usize,
-    cap: usize,
 }
 
-impl Slots {
+impl<T: sys::Zeroable + Named> Table<T> {
+    /// Bytes `new` takes from a reservation for `cap` slots.
+    pub const fn size(cap: usize) -> usize {
+        Reservation::size_of::<Cell<T>>(cap) + Reservation::size_of::<u16>(cap)
+    }
+
     /// Room for `cap` slots (at most 65536).
-    pub fn new(cap: usize) -> Option<Slots> {
-        Some(Slots {
-            free: sys::reserve(cap)?,
+    #[cold]
+    pub fn new(res: &mut Reservation, cap: usize) -> Option<Table<T>> {
+        Some(Table {
+            cells: res.take(cap)?,
+            named: 0,
+            free: res.take(cap)?,
             nfree: 0,
             high: 0,
-            cap,
         })
     }
 
-    /// A free slot, or None when the pool is full.
+    /// A free slot, or None when the table is full.
     pub fn alloc(&mut self) -> Option<usize> {
         if self.nfree > 0 {
             self.nfree -= 1;
             return Some(self.free[self.nfree] as usize);
         }
-        if self.high < self.cap {
+        if self.high < self.cells.len() {
             self.high += 1;
             return Some(self.high - 1);
         }
         None
     }
 
-    /// Returns a slot to the pool.
+    /// Returns a slot to the free list.
     pub fn release(&mut self, slot: usize) {
         self.free[self.nfree] = slot as u16;
         self.nfree += 1;
@@ -45,61 +74,80 @@ impl Slots {
 
     /// Number of free slots.
     pub fn available(&self) -> usize {
-        self.cap - self.high + self.nfree
+        self.cells.len() - self.high + self.nfree
     }
 
-    /// One past the highest slot ever handed out.
+    /// One past the highest slot ever handed out, for scans by slot.
     pub fn high(&self) -> usize {
         self.high
     }
-}
 
-/// Live slots sorted by name, for lookups in O(log n) and ordered dumps.
-pub struct NameIndex {
-    order: &'static mut [u16],
-    len: usize,
-}
+    /// The item in `slot`.
+    pub fn get(&self, slot: usize) -> &T {
+        &self.cells[slot].item
+    }
 
-impl NameIndex {
-    /// Room for `cap` entries.
-    pub fn new(cap: usize) -> Option<NameIndex> {
-        Some(NameIndex {
-            order: sys::reserve(cap)?,
-            len: 0,
-        })
+    /// The item in `slot`, mutable.
+    pub fn get_mut(&mut self, slot: usize) -> &mut T {
+        &mut self.cells[slot].item
+    }
+
+    /// The named slot at index position `pos` (name order).
+    pub fn sorted(&self, pos: usize) -> Option<usize> {
+        (pos < self.named).then(|| self.cells[pos].sorted as usize)
+    }
+
+    /// Number of named slots.
+    #[cfg(test)]
+    pub fn named(&self) -> usize {
+        self.named
     }
 
     /// Binary search: Ok(position) when found, Err(insert position).
-    pub fn find<'a>(
-        &self,
-        name: &[u8],
-        name_of: impl Fn(usize) -> &'a [u8],
-    ) -> Result<usize, usize> {
-        self.order[..self.len].binary_search_by(|&s| name_of(s as usize).cmp(name))
+    pub fn search(&self, name: &[u8]) -> Result<usize, usize> {
+        let (mut lo, mut hi) = (0, self.named);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let slot = self.cells[mid].sorted as usize;
+            match self.cells[slot].item.name().cmp(name) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(lo)
+    }
+
+    /// The slot named `name`.
+    pub fn find(&self, name: &[u8]) -> Option<usize> {
+        self.search(name)
+            .ok()
+            .map(|p| self.cells[p].sorted as usize)
     }
 
     /// First position whose name sorts strictly after `name`.
-    pub fn after<'a>(&self, name: &[u8], name_of: impl Fn(usize) -> &'a [u8]) -> usize {
-        self.order[..self.len]
-            .partition_point(|&s| name_of(s as usize).cmp(name) != Ordering::Greater)
+    pub fn after(&self, name: &[u8]) -> usize {
+        match self.search(name) {
+            Ok(p) => p + 1,
+            Err(p) => p,
+        }
     }
 
-    /// Inserts `slot` at `pos`.
+    /// Inserts `slot` into the index at `pos`.
     pub fn insert(&mut self, pos: usize, slot: usize) {
-        self.order.copy_within(pos..self.len, pos + 1);
-        self.order[pos] = slot as u16;
-        self.len += 1;
+        for p in (pos..self.named).rev() {
+            self.cells[p + 1].sorted = self.cells[p].sorted;
+        }
+        self.cells[pos].sorted = slot as u16;
+        self.named += 1;
     }
 
-    /// Removes the entry at `pos`.
+    /// Removes the index entry at `pos`.
     pub fn remove(&mut self, pos: usize) {
-        self.order.copy_within(pos + 1..self.len, pos);
-        self.len -= 1;
-    }
-
-    /// Live slots in name order.
-    pub fn slots(&self) -> &[u16] {
-        &self.order[..self.len]
+        for p in pos + 1..self.named {
+            self.cells[p - 1].sorted = self.cells[p].sorted;
+        }
+        self.named -= 1;
     }
 }
 
@@ -122,12 +170,18 @@ pub struct Arena {
 }
 
 impl Arena {
+    /// Bytes `new` takes from a reservation.
+    pub const fn size(keys: usize, bytes: usize) -> usize {
+        Reservation::size_of::<Span>(keys) + bytes
+    }
+
     /// `bytes` of storage for `keys` values.
-    pub fn new(keys: usize, bytes: usize) -> Option<Arena> {
+    #[cold]
+    pub fn new(res: &mut Reservation, keys: usize, bytes: usize) -> Option<Arena> {
         Some(Arena {
-            buf: sys::reserve(bytes)?,
+            spans: res.take(keys)?,
+            buf: res.take(bytes)?,
             used: 0,
-            spans: sys::reserve(keys)?,
             keys_high: 0,
         })
     }
@@ -146,31 +200,39 @@ impl Arena {
     /// Replaces the value of `key`; Err(()) when the arena is full (the old
     /// value is then kept).
     pub fn set(&mut self, key: usize, val: &[u8]) -> Result<(), ()> {
-        if !self.fits(key, val.len()) {
+        self.set_parts(key, &[val])
+    }
+
+    /// Replaces the value of `key` with the concatenation of `parts`.
+    pub fn set_parts(&mut self, key: usize, parts: &[&[u8]]) -> Result<(), ()> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if !self.fits(key, len) {
             return Err(());
         }
         let old = self.spans[key];
-        if old.len as usize == val.len() {
-            self.buf[old.off as usize..old.off as usize + val.len()].copy_from_slice(val);
-            return Ok(());
-        }
-        if old.len > 0 {
-            let (o, l) = (old.off as usize, old.len as usize);
-            self.buf.copy_within(o + l..self.used, o);
-            self.used -= l;
-            for s in &mut self.spans[..self.keys_high] {
-                if s.off as usize > o {
-                    s.off -= l as u32;
+        if old.len as usize != len {
+            if old.len > 0 {
+                let (o, l) = (old.off as usize, old.len as usize);
+                self.buf.copy_within(o + l..self.used, o);
+                self.used -= l;
+                for s in &mut self.spans[..self.keys_high] {
+                    if s.off as usize > o {
+                        s.off -= l as u32;
+                    }
                 }
             }
+            self.spans[key] = Span {
+                off: self.used as u32,
+                len: len as u32,
+            };
+            self.used += len;
+            self.keys_high = self.keys_high.max(key + 1);
         }
-        self.buf[self.used..self.used + val.len()].copy_from_slice(val);
-        self.spans[key] = Span {
-            off: self.used as u32,
-            len: val.len() as u32,
-        };
-        self.used += val.len();
-        self.keys_high = self.keys_high.max(key + 1);
+        let mut at = self.spans[key].off as usize;
+        for p in parts {
+            self.buf[at..at + p.len()].copy_from_slice(p);
+            at += p.len();
+        }
         Ok(())
     }
 
@@ -184,37 +246,59 @@ impl Arena {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::name::Name;
+
+    #[derive(Clone, Copy)]
+    struct Item(Name);
+    // SAFETY: a Name.
+    unsafe impl sys::Zeroable for Item {}
+    impl Named for Item {
+        fn name(&self) -> &[u8] {
+            self.0.as_bytes()
+        }
+    }
+
+    fn res() -> Reservation {
+        Reservation::new(1 << 16).unwrap()
+    }
 
     #[test]
     fn slots_reuse_and_fill() {
-        let mut s = Slots::new(2).unwrap();
-        assert_eq!(s.alloc(), Some(0));
-        assert_eq!(s.alloc(), Some(1));
-        assert_eq!(s.alloc(), None);
-        s.release(0);
-        assert_eq!(s.available(), 1);
-        assert_eq!(s.alloc(), Some(0));
+        let mut t = Table::<Item>::new(&mut res(), 2).unwrap();
+        assert_eq!(t.alloc(), Some(0));
+        assert_eq!(t.alloc(), Some(1));
+        assert_eq!(t.alloc(), None);
+        t.release(0);
+        assert_eq!(t.available(), 1);
+        assert_eq!(t.alloc(), Some(0));
     }
 
     #[test]
     fn index_keeps_byte_order() {
-        let names: [&[u8]; 4] = [b"b", b"a", b"ab", b"-"];
-        let mut ix = NameIndex::new(4).unwrap();
-        for (slot, n) in names.iter().enumerate() {
-            let pos = ix.find(n, |s| names[s]).unwrap_err();
-            ix.insert(pos, slot);
+        let names: [&'static [u8]; 4] = [b"b", b"a", b"ab", b"-"];
+        let mut t = Table::<Item>::new(&mut res(), 4).unwrap();
+        for n in names {
+            let slot = t.alloc().unwrap();
+            *t.get_mut(slot) = Item(Name::new(n));
+            let pos = t.search(n).unwrap_err();
+            t.insert(pos, slot);
         }
-        let sorted: Vec<&[u8]> = ix.slots().iter().map(|&s| names[s as usize]).collect();
+        let sorted: Vec<&[u8]> = (0..t.named())
+            .map(|p| t.get(t.sorted(p).unwrap()).name())
+            .collect();
         assert_eq!(sorted, [&b"-"[..], b"a", b"ab", b"b"]);
-        assert_eq!(ix.find(b"ab", |s| names[s]), Ok(2));
-        assert_eq!(ix.after(b"a", |s| names[s]), 2);
-        ix.remove(0);
-        assert_eq!(ix.find(b"a", |s| names[s]), Ok(0));
+        assert_eq!(t.search(b"ab"), Ok(2));
+        assert_eq!(t.find(b"ab"), Some(2));
+        assert_eq!(t.after(b"a"), 2);
+        assert_eq!(t.after(b"aa"), 2);
+        t.remove(0);
+        assert_eq!(t.search(b"a"), Ok(0));
+        assert_eq!(t.sorted(3), None);
     }
 
     #[test]
     fn arena_stays_dense() {
-        let mut a = Arena::new(3, 10).unwrap();
+        let mut a = Arena::new(&mut res(), 3, 10).unwrap();
         a.set(0, b"aaa").unwrap();
         a.set(1, b"bb").unwrap();
         a.set(2, b"c").unwrap();

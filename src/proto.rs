@@ -31,37 +31,43 @@ pub enum Cmd {
     TerminateGuard,
 }
 
-const COMMANDS: [(&[u8], Cmd); 25] = [
-    (b"echo", Cmd::Echo),
-    (b"statedump", Cmd::Statedump),
-    (b"chdir", Cmd::Chdir),
-    (b"exit", Cmd::Exit),
-    (b"service.args", Cmd::ServiceArgs),
-    (b"service.tags", Cmd::ServiceTags),
-    (b"service.fds", Cmd::ServiceFds),
-    (b"service.auto_up", Cmd::ServiceAutoUp),
-    (b"service.start", Cmd::ServiceStart),
-    (b"service.signal", Cmd::ServiceSignal),
-    (b"service.delete", Cmd::ServiceDelete),
-    (b"fd.open", Cmd::FdOpen),
-    (b"fd.pipe", Cmd::FdPipe),
-    (b"fd.socket", Cmd::FdSocket),
-    (b"fd.take", Cmd::FdTake),
-    (b"fd.delete", Cmd::FdDelete),
-    (b"socket.create", Cmd::SocketCreate),
-    (b"socket.delete", Cmd::SocketDelete),
-    (b"log.filter", Cmd::LogFilter),
-    (b"log.dest", Cmd::LogDest),
-    (b"conn.event_timeout", Cmd::ConnEventTimeout),
-    (b"signal.clear", Cmd::SignalClear),
-    (b"terminate", Cmd::Terminate),
-    (b"terminate.exec_args", Cmd::TerminateExecArgs),
-    (b"terminate.guard", Cmd::TerminateGuard),
+/// Command names (space-separated, one string rather than a table of
+/// pointers) and the commands they name, in the same order.
+const COMMAND_NAMES: &[u8] = b"echo statedump chdir exit service.args service.tags service.fds service.auto_up service.start service.signal service.delete fd.open fd.pipe fd.socket fd.take fd.delete socket.create socket.delete log.filter log.dest conn.event_timeout signal.clear terminate terminate.exec_args terminate.guard";
+const COMMANDS: [Cmd; 25] = [
+    Cmd::Echo,
+    Cmd::Statedump,
+    Cmd::Chdir,
+    Cmd::Exit,
+    Cmd::ServiceArgs,
+    Cmd::ServiceTags,
+    Cmd::ServiceFds,
+    Cmd::ServiceAutoUp,
+    Cmd::ServiceStart,
+    Cmd::ServiceSignal,
+    Cmd::ServiceDelete,
+    Cmd::FdOpen,
+    Cmd::FdPipe,
+    Cmd::FdSocket,
+    Cmd::FdTake,
+    Cmd::FdDelete,
+    Cmd::SocketCreate,
+    Cmd::SocketDelete,
+    Cmd::LogFilter,
+    Cmd::LogDest,
+    Cmd::ConnEventTimeout,
+    Cmd::SignalClear,
+    Cmd::Terminate,
+    Cmd::TerminateExecArgs,
+    Cmd::TerminateGuard,
 ];
 
 /// Looks up a command by its exact (case-sensitive) name.
 pub fn command(name: &[u8]) -> Option<Cmd> {
-    COMMANDS.iter().find(|(n, _)| *n == name).map(|&(_, c)| c)
+    COMMAND_NAMES
+        .split(|&b| b == b' ')
+        .position(|n| n == name)
+        .map(|i| COMMANDS[i])
 }
 
 /// True for lines that are ignored: `#` comments and lines made only of SP,

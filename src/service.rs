@@ -2,9 +2,9 @@
 
 use crate::fmt::Buf;
 use crate::name::Name;
-use crate::pool::{Arena, NameIndex, Slots};
+use crate::pool::{Arena, Named, Table};
 use crate::signal;
-use crate::sys::{self, ExitHow};
+use crate::sys::{self, ExitHow, Reservation};
 
 /// A service's lifecycle state.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -87,6 +87,12 @@ pub struct Service {
 
 // SAFETY: integers, bools, a Name and enums whose zero is a variant.
 unsafe impl sys::Zeroable for Service {}
+
+impl Named for Service {
+    fn name(&self) -> &[u8] {
+        self.name.as_bytes()
+    }
+}
 
 /// Why a start request was refused.
 #[derive(Debug, PartialEq, Eq)]
@@ -218,45 +224,47 @@ pub struct NoRoom;
 
 /// All services: slots, the name index and the string arena.
 pub struct ServiceTable {
-    svc: &'static mut [Service],
-    slots: Slots,
-    index: NameIndex,
+    svc: Table<Service>,
     strings: Arena,
     /// Per-service limit on stored records, `key=value\0` each (pool mode).
     per_service: usize,
 }
 
 impl ServiceTable {
+    /// Bytes `new` takes from a reservation.
+    pub const fn size(count: usize, arena: usize) -> usize {
+        Table::<Service>::size(count) + Arena::size(count * 4, arena)
+    }
+
     /// Room for `count` services storing up to `per_service` bytes each and
     /// `arena` bytes in all.
-    pub fn new(count: usize, per_service: usize, arena: usize) -> Option<ServiceTable> {
+    #[cold]
+    pub fn new(
+        res: &mut Reservation,
+        count: usize,
+        per_service: usize,
+        arena: usize,
+    ) -> Option<ServiceTable> {
         Some(ServiceTable {
-            svc: sys::reserve(count)?,
-            slots: Slots::new(count)?,
-            index: NameIndex::new(count)?,
-            strings: Arena::new(count * 4, arena)?,
+            svc: Table::new(res, count)?,
+            strings: Arena::new(res, count * 4, arena)?,
             per_service,
         })
     }
 
     /// Looks up a service by name.
     pub fn find(&self, name: &[u8]) -> Option<usize> {
-        let svc = &*self.svc;
-        self.index
-            .find(name, |s| svc[s].name.as_bytes())
-            .ok()
-            .map(|p| self.index.slots()[p] as usize)
+        self.svc.find(name)
     }
 
     /// Finds or creates a service; None when the pool is full.
     pub fn find_or_create(&mut self, name: &[u8]) -> Option<usize> {
-        let svc = &*self.svc;
-        let pos = match self.index.find(name, |s| svc[s].name.as_bytes()) {
-            Ok(p) => return Some(self.index.slots()[p] as usize),
+        let pos = match self.svc.search(name) {
+            Ok(p) => return self.svc.sorted(p),
             Err(p) => p,
         };
-        let slot = self.slots.alloc()?;
-        self.svc[slot] = Service {
+        let slot = self.svc.alloc()?;
+        *self.svc.get_mut(slot) = Service {
             name: Name::new(name),
             state: State::Down,
             last: LastExit::None,
@@ -270,25 +278,22 @@ impl ServiceTable {
             start_time: 0,
             reap_time: 0,
         };
-        self.index.insert(pos, slot);
+        self.svc.insert(pos, slot);
         Some(slot)
     }
 
     /// Deletes a service and its strings.
     pub fn delete(&mut self, slot: usize) {
-        let svc = &*self.svc;
-        if let Ok(pos) = self
-            .index
-            .find(svc[slot].name.as_bytes(), |s| svc[s].name.as_bytes())
-        {
-            self.index.remove(pos);
+        if let Ok(pos) = self.svc.search(self.svc.get(slot).name.as_bytes()) {
+            self.svc.remove(pos);
         }
         for k in 0..4 {
             let _ = self.strings.set(slot * 4 + k, b"");
         }
-        self.svc[slot].state = State::Free;
-        self.svc[slot].name = Name::EMPTY;
-        self.slots.release(slot);
+        let svc = self.svc.get_mut(slot);
+        svc.state = State::Free;
+        svc.name = Name::EMPTY;
+        self.svc.release(slot);
     }
 
     /// A stored string.
@@ -328,33 +333,32 @@ impl ServiceTable {
 
     /// Service in `slot`.
     pub fn get(&self, slot: usize) -> &Service {
-        &self.svc[slot]
+        self.svc.get(slot)
     }
 
     /// Service in `slot`, mutable.
     pub fn get_mut(&mut self, slot: usize) -> &mut Service {
-        &mut self.svc[slot]
+        self.svc.get_mut(slot)
     }
 
-    /// Live slots in name order.
-    pub fn ordered(&self) -> &[u16] {
-        self.index.slots()
+    /// The service at position `pos` in name order.
+    pub fn sorted(&self, pos: usize) -> Option<usize> {
+        self.svc.sorted(pos)
     }
 
     /// Position of the first service named after `name`.
     pub fn position_after(&self, name: &[u8]) -> usize {
-        let svc = &*self.svc;
-        self.index.after(name, |s| svc[s].name.as_bytes())
+        self.svc.after(name)
     }
 
     /// One past the highest slot in use, for scans by slot.
     pub fn high(&self) -> usize {
-        self.slots.high()
+        self.svc.high()
     }
 
     /// The service running as `pid`.
     pub fn by_pid(&self, pid: i32) -> Option<usize> {
-        (0..self.high()).find(|&s| self.svc[s].state == State::Up && self.svc[s].pid == pid)
+        (0..self.high()).find(|&s| self.get(s).state == State::Up && self.get(s).pid == pid)
     }
 }
 
@@ -362,8 +366,13 @@ impl ServiceTable {
 mod tests {
     use super::*;
 
+    fn new_table(count: usize, per_service: usize, arena: usize) -> ServiceTable {
+        let mut res = Reservation::new(ServiceTable::size(count, arena)).unwrap();
+        ServiceTable::new(&mut res, count, per_service, arena).unwrap()
+    }
+
     fn table() -> ServiceTable {
-        ServiceTable::new(4, 64, 4 * 64).unwrap()
+        new_table(4, 64, 4 * 64)
     }
 
     #[test]
@@ -420,7 +429,7 @@ mod tests {
 
     #[test]
     fn pool_and_record_limits() {
-        let mut t = ServiceTable::new(2, 64, 128).unwrap();
+        let mut t = new_table(2, 64, 128);
         let a = t.find_or_create(b"a").unwrap();
         t.find_or_create(b"b").unwrap();
         assert!(t.find_or_create(b"c").is_none());
@@ -431,6 +440,6 @@ mod tests {
         t.delete(a);
         assert!(t.find(b"a").is_none());
         assert!(t.find_or_create(b"c").is_some());
-        assert_eq!(t.ordered().len(), 2);
+        assert_eq!(t.sorted(1).is_some(), t.sorted(2).is_none());
     }
 }

@@ -4,56 +4,63 @@
 //! (in `sys`-level code in `event_loop`) has written their numbers to the
 //! self-pipe.
 
-/// Name table in the original's list order; number → name uses the first
-/// match, so 6 prints as ABRT and 31 as SYS.
-const TABLE: [(&[u8], i32); 36] = [
-    (b"ABRT", libc::SIGABRT),
-    (b"ALRM", libc::SIGALRM),
-    (b"BUS", libc::SIGBUS),
-    (b"CHLD", libc::SIGCHLD),
-    (b"CLD", libc::SIGCHLD),
-    (b"CONT", libc::SIGCONT),
-    (b"FPE", libc::SIGFPE),
-    (b"HUP", libc::SIGHUP),
-    (b"ILL", libc::SIGILL),
-    (b"INT", libc::SIGINT),
-    (b"IO", libc::SIGIO),
-    (b"IOT", libc::SIGIOT),
-    (b"KILL", libc::SIGKILL),
-    (b"PIPE", libc::SIGPIPE),
-    (b"POLL", libc::SIGPOLL),
-    (b"PROF", libc::SIGPROF),
-    (b"PWR", libc::SIGPWR),
-    (b"QUIT", libc::SIGQUIT),
-    (b"SEGV", libc::SIGSEGV),
-    (b"STKFLT", libc::SIGSTKFLT),
-    (b"STOP", libc::SIGSTOP),
-    (b"SYS", libc::SIGSYS),
-    (b"TERM", libc::SIGTERM),
-    (b"TRAP", libc::SIGTRAP),
-    (b"TSTP", libc::SIGTSTP),
-    (b"TTIN", libc::SIGTTIN),
-    (b"TTOU", libc::SIGTTOU),
-    (b"UNUSED", 31),
-    (b"URG", libc::SIGURG),
-    (b"USR1", libc::SIGUSR1),
-    (b"USR2", libc::SIGUSR2),
-    (b"VTALRM", libc::SIGVTALRM),
-    (b"WINCH", libc::SIGWINCH),
-    (b"XCPU", libc::SIGXCPU),
-    (b"XFSZ", libc::SIGXFSZ),
-    (b"", 0),
+use crate::sys::Reservation;
+
+/// Signal names in the original's list order (space-separated, one string
+/// rather than a table of pointers) and their numbers; number → name uses
+/// the first match, so 6 prints as ABRT and 31 as SYS.
+const NAMES: &[u8] = b"ABRT ALRM BUS CHLD CLD CONT FPE HUP ILL INT IO IOT KILL PIPE POLL PROF PWR QUIT SEGV STKFLT STOP SYS TERM TRAP TSTP TTIN TTOU UNUSED URG USR1 USR2 VTALRM WINCH XCPU XFSZ";
+const NUMBERS: [i32; 35] = [
+    libc::SIGABRT,
+    libc::SIGALRM,
+    libc::SIGBUS,
+    libc::SIGCHLD,
+    libc::SIGCHLD,
+    libc::SIGCONT,
+    libc::SIGFPE,
+    libc::SIGHUP,
+    libc::SIGILL,
+    libc::SIGINT,
+    libc::SIGIO,
+    libc::SIGIOT,
+    libc::SIGKILL,
+    libc::SIGPIPE,
+    libc::SIGPOLL,
+    libc::SIGPROF,
+    libc::SIGPWR,
+    libc::SIGQUIT,
+    libc::SIGSEGV,
+    libc::SIGSTKFLT,
+    libc::SIGSTOP,
+    libc::SIGSYS,
+    libc::SIGTERM,
+    libc::SIGTRAP,
+    libc::SIGTSTP,
+    libc::SIGTTIN,
+    libc::SIGTTOU,
+    31,
+    libc::SIGURG,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGVTALRM,
+    libc::SIGWINCH,
+    libc::SIGXCPU,
+    libc::SIGXFSZ,
 ];
+
+fn names() -> impl Iterator<Item = &'static [u8]> {
+    NAMES.split(|&b| b == b' ')
+}
 
 /// Highest signal number tracked.
 pub const MAX_SIG: usize = 64;
 
 /// The table name of a signal number (without `SIG`), or `-?`.
 pub fn name(sig: i32) -> &'static [u8] {
-    TABLE
+    NUMBERS
         .iter()
-        .find(|&&(n, s)| s == sig && !n.is_empty())
-        .map(|&(n, _)| n)
+        .position(|&s| s == sig)
+        .and_then(|i| names().nth(i))
         .unwrap_or(b"-?")
 }
 
@@ -67,7 +74,7 @@ pub fn by_name(n: &[u8]) -> Option<i32> {
     if n.is_empty() || n.len() > 8 {
         return None;
     }
-    TABLE.iter().find(|&&(t, _)| t == n).map(|&(_, s)| s)
+    names().position(|t| t == n).map(|i| NUMBERS[i])
 }
 
 /// Why a SIGNAL argument was rejected.
@@ -143,28 +150,30 @@ pub const FATAL: [i32; 6] = [
 
 /// Pending counts and last-arrival times of the recorded signals.
 pub struct Signals {
-    count: [u32; MAX_SIG + 1],
-    last: [u64; MAX_SIG + 1],
+    count: &'static mut [u32; MAX_SIG + 1],
+    last: &'static mut [u64; MAX_SIG + 1],
     stamp: u64,
     /// Bit per signal that arrived since the service triggers last looked.
     pub fresh: u64,
 }
 
-impl Default for Signals {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Signals {
-    /// No signal pending.
-    pub const fn new() -> Self {
-        Signals {
-            count: [0; MAX_SIG + 1],
-            last: [0; MAX_SIG + 1],
+    /// Bytes `new` takes from a reservation.
+    pub const fn size() -> usize {
+        Reservation::size_of::<[u32; MAX_SIG + 1]>(1)
+            + Reservation::size_of::<[u64; MAX_SIG + 1]>(1)
+    }
+
+    /// No signal pending; the tables come from `res` and stay untouched
+    /// until a signal arrives.
+    #[cold]
+    pub fn new(res: &mut Reservation) -> Option<Self> {
+        Some(Signals {
+            count: res.take::<[u32; MAX_SIG + 1]>(1)?.first_mut()?,
+            last: res.take::<[u64; MAX_SIG + 1]>(1)?.first_mut()?,
             stamp: 0,
             fresh: 0,
-        }
+        })
     }
 
     /// Counts one arrival at `now`; two arrivals never share a timestamp and
@@ -252,7 +261,7 @@ mod tests {
 
     #[test]
     fn counting_and_order() {
-        let mut s = Signals::new();
+        let mut s = Signals::new(&mut Reservation::new(Signals::size()).unwrap()).unwrap();
         s.record(10, 5 << 32);
         s.record(1, 5 << 32);
         s.record(10, 5 << 32);

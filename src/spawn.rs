@@ -29,6 +29,7 @@ struct Plan {
 
 impl Supervisor {
     /// Forks a start-pending service whose time has come.
+    #[inline(never)]
     pub fn launch(&mut self, slot: usize) {
         let svc = *self.services.get(slot);
         let mut ctl = None;
@@ -103,6 +104,7 @@ impl Supervisor {
     /// In the forked child: build the plan from this copy of the state, then
     /// exec. Kept out of line so the parent's stack never holds a plan.
     #[inline(never)]
+    #[cold]
     fn child(&self, slot: usize, service_end: Fd) -> ! {
         let mut plan = Plan {
             argv_text: [0; 1100],
@@ -117,6 +119,7 @@ impl Supervisor {
         exec_child(&mut plan)
     }
 
+    #[cold]
     fn prepare(&self, slot: usize, service_end: Fd, plan: &mut Plan) {
         let args = self.services.var(slot, Var::Args);
         let n = args.len().min(plan.argv_text.len() - 1);
@@ -176,6 +179,7 @@ impl Supervisor {
 }
 
 /// The forked child: reset signals, lay out descriptors, exec (§6.3).
+#[cold]
 fn exec_child(plan: &mut Plan) -> ! {
     exit::reset_handlers();
     let log = |parts: &[&[u8]]| {

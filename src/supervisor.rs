@@ -101,6 +101,7 @@ impl Supervisor {
     }
 
     /// Broadcasts a service's `service.state`.
+    #[inline(never)]
     pub fn broadcast_state(&mut self, slot: usize) {
         let mut b = Line::new();
         self.services.get(slot).write_state(&mut b, self.now);
@@ -108,6 +109,7 @@ impl Supervisor {
     }
 
     /// Broadcasts `fd.state` of a named descriptor.
+    #[inline(never)]
     pub fn broadcast_fd(&mut self, slot: usize) {
         let mut b = Line::new();
         self.fds.write_state(slot, &mut b);
@@ -150,6 +152,7 @@ impl Supervisor {
     }
 
     /// Broadcasts one configuration line of a service.
+    #[inline(never)]
     pub fn broadcast_var(&mut self, slot: usize, v: Var) {
         let mut b = Line::new();
         self.write_var(slot, v, &mut b);
@@ -163,13 +166,21 @@ impl Supervisor {
                 break;
             };
             self.ctl[i].last_signal = ts;
-            let mut b = Line::new();
-            crate::signal::write_event(&mut b, sig, ts, count);
-            self.reply(i, b.as_bytes());
+            self.reply_signal(i, sig, ts, count);
         }
     }
 
+    /// Sends one `signal` event to controller `i`. Out of line (as every
+    /// function with a Line is), so the idle loop's stack stays shallow.
+    #[inline(never)]
+    fn reply_signal(&mut self, i: usize, sig: i32, ts: u64, count: u32) {
+        let mut b = Line::new();
+        crate::signal::write_event(&mut b, sig, ts, count);
+        self.reply(i, b.as_bytes());
+    }
+
     /// Continues controller `i`'s statedump; true when it is finished.
+    #[inline(never)]
     pub fn continue_dump(&mut self, i: usize) -> bool {
         let Some(mut d) = self.ctl[i].dump else {
             return true;
@@ -187,10 +198,10 @@ impl Supervisor {
                     } else {
                         self.fds.position_after(d.name.as_bytes())
                     };
-                    match self.fds.ordered().get(pos) {
-                        Some(&slot) => {
-                            self.fds.write_state(slot as usize, &mut b);
-                            d.name = self.fds.get(slot as usize).name;
+                    match self.fds.sorted(pos) {
+                        Some(slot) => {
+                            self.fds.write_state(slot, &mut b);
+                            d.name = self.fds.get(slot).name;
                         }
                         None => {
                             d = Dump {
@@ -215,7 +226,7 @@ impl Supervisor {
                                 self.services.position_after(d.name.as_bytes())
                             };
                             d.line = 0;
-                            self.services.ordered().get(pos).map(|&s| s as usize)
+                            self.services.sorted(pos)
                         }
                     };
                     match slot {
@@ -256,9 +267,11 @@ impl Supervisor {
 
     /// Logs `warning: service 'NAME' running as pid PID` for each running
     /// service, in name order.
+    #[cold]
     pub fn log_running(&mut self) {
-        for pos in 0..self.services.ordered().len() {
-            let slot = self.services.ordered()[pos] as usize;
+        let mut pos = 0;
+        while let Some(slot) = self.services.sorted(pos) {
+            pos += 1;
             let svc = *self.services.get(slot);
             if svc.state == State::Up {
                 let mut pid = [0u8; 20];
@@ -273,6 +286,7 @@ impl Supervisor {
 
     /// fatal(code, msg) (§11.3): exec-on-exit if configured, otherwise log
     /// and exit unless the terminate guard is set (then return).
+    #[cold]
     pub fn fatal(&mut self, code: i32, msg: &[u8]) {
         if exit::exec_configured() {
             self.fatal_exec(code, msg);
@@ -292,6 +306,7 @@ impl Supervisor {
 
     /// fatal()'s exec step: announce, list running services, exec; returns
     /// if the exec failed.
+    #[cold]
     pub fn fatal_exec(&mut self, code: i32, msg: &[u8]) {
         let mut argv0 = Buf::<256>::new();
         exit::exec_argv0(&mut argv0);
@@ -306,6 +321,7 @@ impl Supervisor {
 
     /// Makes every named and controller descriptor inheritable, as the
     /// exec-on-exit program expects (§7.6); the log is flushed first.
+    #[cold]
     fn prepare_exec(&mut self) {
         let now = self.now;
         self.log.run(now, |_| None);

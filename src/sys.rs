@@ -28,30 +28,31 @@ fn raw(fd: OwnedFd) -> Fd {
     fd.into_raw_fd()
 }
 
-/// A NUL-terminated copy of `path` on the stack, for calls that take a C path.
-struct CPath {
-    buf: [u8; PATH_MAX + 1],
-}
-
-impl CPath {
-    fn new(path: &[u8]) -> Res<CPath> {
-        if path.len() > PATH_MAX || path.contains(&0) {
-            return Err(Errno::NAMETOOLONG);
-        }
-        let mut buf = [0u8; PATH_MAX + 1];
-        buf[..path.len()].copy_from_slice(path);
-        Ok(CPath { buf })
-    }
-    fn as_cstr(&self) -> &CStr {
-        CStr::from_bytes_until_nul(&self.buf).unwrap_or(c"")
+/// Calls `f` with a NUL-terminated copy of `path` made on the stack.
+fn with_cpath<R>(path: &[u8], f: impl FnOnce(&CStr) -> Res<R>) -> Res<R> {
+    let mut buf = [0u8; PATH_MAX + 1];
+    let Some(dst) = buf.get_mut(..path.len()) else {
+        return Err(Errno::NAMETOOLONG);
+    };
+    dst.copy_from_slice(path);
+    match CStr::from_bytes_until_nul(&buf) {
+        Ok(c) if c.count_bytes() == path.len() => f(c),
+        _ => Err(Errno::NAMETOOLONG),
     }
 }
 
 // ---------------------------------------------------------------- time ---
 
 /// Monotonic time in 32.32 fixed point (seconds in the high half).
+/// Through musl, whose vDSO lookup is linked anyway (rustix would bring a
+/// second vDSO parser).
 pub fn now() -> u64 {
-    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid out pointer; CLOCK_MONOTONIC cannot fail.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ((ts.tv_sec as u64) << 32) | (((ts.tv_nsec as u64) << 32) / 1_000_000_000)
 }
 
@@ -131,37 +132,41 @@ pub fn set_cloexec(fd: Fd, on: bool) -> Res<()> {
 
 /// open(2) with O_NOCTTY|O_CLOEXEC added; `flags` are raw O_* bits.
 pub fn open(path: &[u8], flags: u32, mode: u32) -> Res<Fd> {
-    let p = CPath::new(path)?;
     let fl = rustix::fs::OFlags::from_bits_retain(flags)
         | rustix::fs::OFlags::NOCTTY
         | rustix::fs::OFlags::CLOEXEC;
-    rustix::fs::open(p.as_cstr(), fl, rustix::fs::Mode::from_raw_mode(mode)).map(raw)
+    with_cpath(path, |p| {
+        rustix::fs::open(p, fl, rustix::fs::Mode::from_raw_mode(mode)).map(raw)
+    })
+}
+
+/// open("/dev/null", O_RDWR|O_NOCTTY|O_CLOEXEC), without a path copy.
+#[cold]
+pub fn open_dev_null() -> Res<Fd> {
+    let fl = rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NOCTTY | rustix::fs::OFlags::CLOEXEC;
+    rustix::fs::open(c"/dev/null", fl, rustix::fs::Mode::empty()).map(raw)
 }
 
 /// mkdir(2).
 pub fn mkdir(path: &[u8], mode: u32) -> Res<()> {
-    let p = CPath::new(path)?;
-    rustix::fs::mkdir(p.as_cstr(), rustix::fs::Mode::from_raw_mode(mode))
+    with_cpath(path, |p| {
+        rustix::fs::mkdir(p, rustix::fs::Mode::from_raw_mode(mode))
+    })
 }
 
 /// unlink(2).
 pub fn unlink(path: &[u8]) -> Res<()> {
-    let p = CPath::new(path)?;
-    rustix::fs::unlink(p.as_cstr())
+    with_cpath(path, |p| rustix::fs::unlink(p))
 }
 
 /// stat(2): does the path exist?
 pub fn exists(path: &[u8]) -> bool {
-    match CPath::new(path) {
-        Ok(p) => rustix::fs::stat(p.as_cstr()).is_ok(),
-        Err(_) => false,
-    }
+    with_cpath(path, |p| rustix::fs::stat(p)).is_ok()
 }
 
 /// What lstat(2) says about a path: (is a socket, owner uid).
 pub fn lstat_socket_owner(path: &[u8]) -> Res<(bool, u32)> {
-    let p = CPath::new(path)?;
-    let st = rustix::fs::lstat(p.as_cstr())?;
+    let st = with_cpath(path, |p| rustix::fs::lstat(p))?;
     let is_sock = rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Socket;
     Ok((is_sock, st.st_uid))
 }
@@ -173,11 +178,11 @@ pub fn geteuid() -> u32 {
 
 /// chdir(2).
 pub fn chdir(path: &[u8]) -> Res<()> {
-    let p = CPath::new(path)?;
-    rustix::process::chdir(p.as_cstr())
+    with_cpath(path, |p| rustix::process::chdir(p))
 }
 
 /// umask(2).
+#[cold]
 pub fn umask(mask: u32) {
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask));
 }
@@ -244,8 +249,7 @@ pub fn set_reuseaddr(fd: Fd) -> Res<()> {
 
 /// bind(2) to a unix path.
 pub fn bind_unix(fd: Fd, path: &[u8]) -> Res<()> {
-    let p = CPath::new(path)?;
-    let addr = rustix::net::SocketAddrUnix::new(p.as_cstr())?;
+    let addr = with_cpath(path, |p| rustix::net::SocketAddrUnix::new(p))?;
     rustix::net::bind(bfd(fd), &addr)
 }
 
@@ -399,32 +403,110 @@ pub fn poll(set: &mut [PollEntry], timeout_ms: i64) {
 /// whose zero discriminant is a variant.
 pub unsafe trait Zeroable {}
 
-/// Reserves zeroed memory for `n` values of `T`, once, at startup. Pages are
-/// only backed by RAM when first written. Returns None when mmap fails.
-pub fn reserve<T: Zeroable>(n: usize) -> Option<&'static mut [T]> {
-    let bytes = n.checked_mul(core::mem::size_of::<T>())?;
-    if bytes == 0 {
-        return Some(&mut []);
+/// One private anonymous mapping, reserved once at startup and carved into
+/// the daemon's state and pools. Pages are only backed by RAM when first
+/// written, so what is carved next to each other shares pages: the caller
+/// orders the pieces so that an idle daemon touches as few pages as possible.
+pub struct Reservation {
+    next: *mut u8,
+    left: usize,
+}
+
+impl Reservation {
+    /// Bytes `take::<T>(n)` may consume, alignment included.
+    pub const fn size_of<T>(n: usize) -> usize {
+        n * core::mem::size_of::<T>() + core::mem::align_of::<T>()
     }
-    // SAFETY: a fresh private anonymous mapping, never unmapped; zeroed memory
-    // is a valid [T] because T: Zeroable; alignment is page alignment.
-    unsafe {
-        let p = rustix::mm::mmap_anonymous(
-            core::ptr::null_mut(),
-            bytes,
-            rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
-            rustix::mm::MapFlags::PRIVATE | rustix::mm::MapFlags::NORESERVE,
-        )
+
+    /// Maps `bytes` of zeroed memory; None when mmap fails.
+    #[cold]
+    pub fn new(bytes: usize) -> Option<Reservation> {
+        // SAFETY: a fresh private anonymous mapping that is never unmapped.
+        let p = unsafe {
+            rustix::mm::mmap_anonymous(
+                core::ptr::null_mut(),
+                bytes.max(1),
+                rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
+                rustix::mm::MapFlags::PRIVATE | rustix::mm::MapFlags::NORESERVE,
+            )
+        }
         .ok()?;
-        Some(core::slice::from_raw_parts_mut(p.cast::<T>(), n))
+        Some(Reservation {
+            next: p.cast(),
+            left: bytes,
+        })
+    }
+
+    fn carve<T>(&mut self, n: usize) -> Option<*mut T> {
+        let pad = self.next.align_offset(core::mem::align_of::<T>());
+        let bytes = n.checked_mul(core::mem::size_of::<T>())?.checked_add(pad)?;
+        if bytes > self.left {
+            return None;
+        }
+        // SAFETY: stays within the mapping (checked above).
+        let p = unsafe { self.next.add(pad) };
+        // SAFETY: as above.
+        self.next = unsafe { self.next.add(bytes) };
+        self.left -= bytes;
+        Some(p.cast())
+    }
+
+    /// The next `n` values of `T`, still zero (so untouched).
+    pub fn take<T: Zeroable>(&mut self, n: usize) -> Option<&'static mut [T]> {
+        let p = self.carve::<T>(n)?;
+        // SAFETY: aligned, in bounds, handed out once, never unmapped; zeroed
+        // memory is a valid [T] because T: Zeroable.
+        Some(unsafe { core::slice::from_raw_parts_mut(p, n) })
+    }
+
+    /// Room for one `T`, to be written later.
+    pub fn uninit<T>(&mut self) -> Option<&'static mut MaybeUninit<T>> {
+        let p = self.carve::<MaybeUninit<T>>(1)?;
+        // SAFETY: aligned, in bounds, handed out once, never unmapped; any
+        // bytes are a valid MaybeUninit.
+        Some(unsafe { &mut *p })
     }
 }
 
 unsafe impl Zeroable for u8 {}
 unsafe impl Zeroable for u16 {}
 unsafe impl Zeroable for u32 {}
+unsafe impl Zeroable for u64 {}
+unsafe impl<T: Zeroable, const N: usize> Zeroable for [T; N] {}
+
+/// Drops the pages of the cold text segment from this process's page
+/// tables once startup is over (see link.ld): code only startup, the exit
+/// paths and forked children run should not stay resident in an idle
+/// daemon. madvise(MADV_DONTNEED) on a private file mapping only forgets
+/// the mapping of clean page-cache pages; cold code that runs later faults
+/// them back in. Not done under mlockall, which wants everything resident.
+pub fn release_cold_text() {
+    unsafe extern "C" {
+        static __cold_text_start: u8;
+        static __cold_text_end: u8;
+    }
+    const PAGE: usize = 4096;
+    // Only the addresses of the linker-defined symbols are taken.
+    let start = core::ptr::addr_of!(__cold_text_start) as usize;
+    let end = core::ptr::addr_of!(__cold_text_end) as usize;
+    // The cold segment is a mapping of its own: whole pages may go.
+    let first = start & !(PAGE - 1);
+    let last = (end + PAGE - 1) & !(PAGE - 1);
+    if last > first {
+        // SAFETY: the range lies in the cold segment's mapping; dropping
+        // clean file-backed pages does not change its contents.
+        let _ = unsafe {
+            rustix::mm::madvise(
+                first as *mut core::ffi::c_void,
+                last - first,
+                rustix::mm::Advice::LinuxDontNeed,
+            )
+        };
+    }
+}
 
 /// mlockall(MCL_CURRENT|MCL_FUTURE).
+#[cold]
 pub fn mlockall() -> Res<()> {
     rustix::mm::mlockall(rustix::mm::MlockAllFlags::CURRENT | rustix::mm::MlockAllFlags::FUTURE)
 }
@@ -437,6 +519,7 @@ pub fn getpid() -> i32 {
 }
 
 /// setsid(2).
+#[cold]
 pub fn setsid() -> Res<()> {
     rustix::process::setsid().map(|_| ())
 }
@@ -477,6 +560,7 @@ pub fn abort() -> ! {
 
 /// execvp(3) with a NULL-terminated argv of NUL-terminated strings; returns
 /// only on failure.
+#[cold]
 pub fn execvp(argv: &[*const c_char]) -> Errno {
     // SAFETY: argv[0] and every element are NUL-terminated, argv ends in NULL.
     unsafe { libc::execvp(argv[0], argv.as_ptr()) };
@@ -552,95 +636,102 @@ pub fn reap_any() -> Option<(i32, ExitHow)> {
 }
 
 /// glibc's strerror texts, which the protocol quotes (musl words some
-/// differently); indexed by errno.
-const ERRNO_TEXT: [(u16, &str); 78] = [
-    (1, "Operation not permitted"),
-    (2, "No such file or directory"),
-    (3, "No such process"),
-    (4, "Interrupted system call"),
-    (5, "Input/output error"),
-    (6, "No such device or address"),
-    (7, "Argument list too long"),
-    (8, "Exec format error"),
-    (9, "Bad file descriptor"),
-    (10, "No child processes"),
-    (11, "Resource temporarily unavailable"),
-    (12, "Cannot allocate memory"),
-    (13, "Permission denied"),
-    (14, "Bad address"),
-    (15, "Block device required"),
-    (16, "Device or resource busy"),
-    (17, "File exists"),
-    (18, "Invalid cross-device link"),
-    (19, "No such device"),
-    (20, "Not a directory"),
-    (21, "Is a directory"),
-    (22, "Invalid argument"),
-    (23, "Too many open files in system"),
-    (24, "Too many open files"),
-    (25, "Inappropriate ioctl for device"),
-    (26, "Text file busy"),
-    (27, "File too large"),
-    (28, "No space left on device"),
-    (29, "Illegal seek"),
-    (30, "Read-only file system"),
-    (31, "Too many links"),
-    (32, "Broken pipe"),
-    (33, "Numerical argument out of domain"),
-    (34, "Numerical result out of range"),
-    (35, "Resource deadlock avoided"),
-    (36, "File name too long"),
-    (37, "No locks available"),
-    (38, "Function not implemented"),
-    (39, "Directory not empty"),
-    (40, "Too many levels of symbolic links"),
-    (42, "No message of desired type"),
-    (43, "Identifier removed"),
-    (61, "No data available"),
-    (62, "Timer expired"),
-    (71, "Protocol error"),
-    (74, "Bad message"),
-    (75, "Value too large for defined data type"),
-    (84, "Invalid or incomplete multibyte or wide character"),
-    (88, "Socket operation on non-socket"),
-    (89, "Destination address required"),
-    (90, "Message too long"),
-    (91, "Protocol wrong type for socket"),
-    (92, "Protocol not available"),
-    (93, "Protocol not supported"),
-    (94, "Socket type not supported"),
-    (95, "Operation not supported"),
-    (96, "Protocol family not supported"),
-    (97, "Address family not supported by protocol"),
-    (98, "Address already in use"),
-    (99, "Cannot assign requested address"),
-    (100, "Network is down"),
-    (101, "Network is unreachable"),
-    (102, "Network dropped connection on reset"),
-    (103, "Software caused connection abort"),
-    (104, "Connection reset by peer"),
-    (105, "No buffer space available"),
-    (106, "Transport endpoint is already connected"),
-    (107, "Transport endpoint is not connected"),
-    (108, "Cannot send after transport endpoint shutdown"),
-    (110, "Connection timed out"),
-    (111, "Connection refused"),
-    (112, "Host is down"),
-    (113, "No route to host"),
-    (114, "Operation already in progress"),
-    (115, "Operation now in progress"),
-    (116, "Stale file handle"),
-    (122, "Disk quota exceeded"),
-    (125, "Operation canceled"),
+/// differently): the errno values, and their texts in the same order, each
+/// ended by a NUL (one string rather than a table of pointers).
+const ERRNO_CODES: [u8; 78] = [
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26,
+    27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 42, 43, 61, 62, 71, 74, 75, 84, 88, 89,
+    90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 110, 111,
+    112, 113, 114, 115, 116, 122, 125,
 ];
+const ERRNO_TEXTS: &[u8] = b"\
+    Operation not permitted\0\
+    No such file or directory\0\
+    No such process\0\
+    Interrupted system call\0\
+    Input/output error\0\
+    No such device or address\0\
+    Argument list too long\0\
+    Exec format error\0\
+    Bad file descriptor\0\
+    No child processes\0\
+    Resource temporarily unavailable\0\
+    Cannot allocate memory\0\
+    Permission denied\0\
+    Bad address\0\
+    Block device required\0\
+    Device or resource busy\0\
+    File exists\0\
+    Invalid cross-device link\0\
+    No such device\0\
+    Not a directory\0\
+    Is a directory\0\
+    Invalid argument\0\
+    Too many open files in system\0\
+    Too many open files\0\
+    Inappropriate ioctl for device\0\
+    Text file busy\0\
+    File too large\0\
+    No space left on device\0\
+    Illegal seek\0\
+    Read-only file system\0\
+    Too many links\0\
+    Broken pipe\0\
+    Numerical argument out of domain\0\
+    Numerical result out of range\0\
+    Resource deadlock avoided\0\
+    File name too long\0\
+    No locks available\0\
+    Function not implemented\0\
+    Directory not empty\0\
+    Too many levels of symbolic links\0\
+    No message of desired type\0\
+    Identifier removed\0\
+    No data available\0\
+    Timer expired\0\
+    Protocol error\0\
+    Bad message\0\
+    Value too large for defined data type\0\
+    Invalid or incomplete multibyte or wide character\0\
+    Socket operation on non-socket\0\
+    Destination address required\0\
+    Message too long\0\
+    Protocol wrong type for socket\0\
+    Protocol not available\0\
+    Protocol not supported\0\
+    Socket type not supported\0\
+    Operation not supported\0\
+    Protocol family not supported\0\
+    Address family not supported by protocol\0\
+    Address already in use\0\
+    Cannot assign requested address\0\
+    Network is down\0\
+    Network is unreachable\0\
+    Network dropped connection on reset\0\
+    Software caused connection abort\0\
+    Connection reset by peer\0\
+    No buffer space available\0\
+    Transport endpoint is already connected\0\
+    Transport endpoint is not connected\0\
+    Cannot send after transport endpoint shutdown\0\
+    Connection timed out\0\
+    Connection refused\0\
+    Host is down\0\
+    No route to host\0\
+    Operation already in progress\0\
+    Operation now in progress\0\
+    Stale file handle\0\
+    Disk quota exceeded\0\
+    Operation canceled\0";
 
 /// The text of an errno, worded as glibc's strerror(3).
 pub fn strerror(e: Errno) -> &'static [u8] {
     let n = e.raw_os_error();
-    ERRNO_TEXT
+    ERRNO_CODES
         .iter()
-        .find(|&&(k, _)| k as i32 == n)
-        .map_or(b"Unknown error", |&(_, t)| t.as_bytes())
+        .position(|&k| k as i32 == n)
+        .and_then(|i| ERRNO_TEXTS.split(|&b| b == 0).nth(i))
+        .unwrap_or(b"Unknown error")
 }
 
 // -------------------------------------------------------------- signals ---
@@ -702,6 +793,7 @@ pub fn alarm_usec(usec: i64) {
 // ------------------------------------------------------------ the child ---
 
 /// In a forked child: dup2(src, dst), clearing close-on-exec on dst.
+#[cold]
 pub fn child_dup2(src: Fd, dst: Fd) -> bool {
     // SAFETY: plain syscalls on numbers the child owns.
     unsafe {
@@ -716,12 +808,14 @@ pub fn child_dup2(src: Fd, dst: Fd) -> bool {
 
 /// In a forked child: F_DUPFD (not close-on-exec is irrelevant, it is moved
 /// again) to a number at or above `min`.
+#[cold]
 pub fn child_dup_above(src: Fd, min: Fd) -> Fd {
     // SAFETY: plain syscall.
     unsafe { libc::fcntl(src, libc::F_DUPFD_CLOEXEC, min) }
 }
 
 /// close_range(first, ~0): closes every descriptor from `first` up.
+#[cold]
 pub fn close_from(first: Fd) {
     // SAFETY: plain syscall; the caller wants all of these closed.
     let r = unsafe { libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0u32) };
@@ -735,22 +829,44 @@ pub fn close_from(first: Fd) {
 // ------------------------------------------------------------------ pid1 ---
 
 /// prctl(PR_SET_CHILD_SUBREAPER, 1).
+#[cold]
 pub fn become_subreaper() {
     let _ = rustix::process::set_child_subreaper(Some(rustix::process::Pid::from_raw(1).unwrap()));
 }
 
 /// reboot(RB_DISABLE_CAD): Ctrl-Alt-Del sends SIGINT to PID 1.
+#[cold]
 pub fn disable_cad() {
     let _ = rustix::system::reboot(rustix::system::RebootCommand::CadOff);
 }
 
-/// Turns the raw argv into a slice iterator of byte strings.
-///
-/// # Safety
-/// `argv` must point to `argc` valid NUL-terminated strings.
-pub unsafe fn arg<'a>(argv: *const *const c_char, i: usize) -> &'a [u8] {
-    // SAFETY: guaranteed by the caller.
-    unsafe { CStr::from_ptr(*argv.add(i)).to_bytes() }
+/// The command line as the C runtime passed it (at most 64 arguments are
+/// looked at), read in place rather than copied.
+#[derive(Clone, Copy)]
+pub struct Args {
+    argc: usize,
+    argv: *const *const c_char,
+}
+
+impl Args {
+    /// Wraps `main`'s arguments.
+    ///
+    /// # Safety
+    /// `argv` must point to `argc` valid NUL-terminated strings that live
+    /// for the rest of the process.
+    #[cold]
+    pub unsafe fn new(argc: c_int, argv: *const *const c_char) -> Args {
+        Args {
+            argc: (argc.max(0) as usize).min(64),
+            argv,
+        }
+    }
+
+    /// Argument `i`.
+    pub fn get(&self, i: usize) -> Option<&'static [u8]> {
+        // SAFETY: i < argc, and the strings live as long as the process.
+        (i < self.argc).then(|| unsafe { CStr::from_ptr(*self.argv.add(i)).to_bytes() })
+    }
 }
 
 /// The `i`th entry of a NULL-terminated C pointer array.
@@ -768,12 +884,6 @@ pub fn cstr_bytes<'a>(p: *const c_char) -> &'a [u8] {
     unsafe { CStr::from_ptr(p).to_bytes() }
 }
 
-/// Views an array of atomic pointers as plain pointers, for exec.
-pub fn ptr_slice(a: &[core::sync::atomic::AtomicPtr<c_char>]) -> &[*const c_char] {
-    // SAFETY: AtomicPtr<T> has the same in-memory representation as *mut T.
-    unsafe { core::slice::from_raw_parts(a.as_ptr().cast(), a.len()) }
-}
-
 /// Current errno, for handlers to preserve it.
 pub fn errno_get() -> i32 {
     errno()
@@ -786,6 +896,7 @@ pub fn errno_set(v: i32) {
 }
 
 /// Sleeps for `ms` milliseconds.
+#[cold]
 pub fn sleep_ms(ms: u64) {
     let ts = rustix::time::Timespec {
         tv_sec: (ms / 1000) as i64,
@@ -795,12 +906,14 @@ pub fn sleep_ms(ms: u64) {
 }
 
 /// sync(2).
+#[cold]
 pub fn sync() {
     rustix::fs::sync();
 }
 
 /// Unmounts every mount in /proc/self/mounts, newest first (lazily), then
 /// remounts / read-only.
+#[cold]
 pub fn unmount_all() {
     let mut buf = [0u8; 16384];
     let mut len = 0;
@@ -822,14 +935,15 @@ pub fn unmount_all() {
         if target == b"/" || target.is_empty() {
             continue;
         }
-        if let Ok(p) = CPath::new(target) {
-            let _ = rustix::mount::unmount(p.as_cstr(), rustix::mount::UnmountFlags::DETACH);
-        }
+        let _ = with_cpath(target, |p| {
+            rustix::mount::unmount(p, rustix::mount::UnmountFlags::DETACH)
+        });
     }
     let _ = rustix::mount::mount_remount(c"/", rustix::mount::MountFlags::RDONLY, c"");
 }
 
 /// reboot(2) with the final stage's action.
+#[cold]
 pub fn reboot(action: crate::pid1::Action) {
     use rustix::system::RebootCommand;
     let cmd = match action {
@@ -838,4 +952,21 @@ pub fn reboot(action: crate::pid1::Action) {
         crate::pid1::Action::Reboot => RebootCommand::Restart,
     };
     let _ = rustix::system::reboot(cmd);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_texts() {
+        assert_eq!(strerror(Errno::PERM), b"Operation not permitted");
+        assert_eq!(strerror(Errno::NOENT), b"No such file or directory");
+        assert_eq!(
+            strerror(Errno::ILSEQ),
+            b"Invalid or incomplete multibyte or wide character"
+        );
+        assert_eq!(strerror(Errno::CANCELED), b"Operation canceled");
+        assert_eq!(strerror(Errno::from_raw_os_error(41)), b"Unknown error");
+    }
 }
