@@ -8,6 +8,10 @@
 #   -l LOG       headless: the console transcript goes to LOG (and to
 #                stdout as it arrives); exit status is QEMU's, 124 on timeout
 #
+# Headless boots also write LOG.first-command-ms: milliseconds from QEMU's
+# start until the guest's "controller sent its first command" line (polled
+# every 0.2 s).
+#
 # Headless boots give the guest a QEMU monitor: a console line
 # `dp-host: CMD` makes this script send CMD to the monitor (for example
 # `sendkey ctrl-alt-delete` or `system_powerdown`).
@@ -76,11 +80,17 @@ trap 'rm -rf "$tmp"' EXIT
 mkfifo "$tmp/mon.in" "$tmp/mon.out"
 cat "$tmp/mon.out" >"$log.monitor" &
 : >"$log"
+rm -f "$log.first-command-ms"
 "${qemu[@]}" -serial stdio -monitor "pipe:$tmp/mon" </dev/null >"$log" 2>&1 &
 qpid=$!
 tail -n +1 -f --pid=$qpid "$log" 2>/dev/null | sed -u "s/^/[$arch] /" &
-start=$SECONDS handled=0 rc=0
+start=$SECONDS handled=0 rc=0 t0=$(date +%s%N) first=""
 while kill -0 $qpid 2>/dev/null; do
+    # Host wall-clock time from QEMU's start to the controller's first command.
+    if [ -z "$first" ] && grep -q '# controller sent its first command' "$log"; then
+        first=$((($(date +%s%N) - t0) / 1000000))
+        echo "$first" >"$log.first-command-ms"
+    fi
     if [ $((SECONDS - start)) -ge "$timeout" ]; then
         echo "boot.sh: timeout after ${timeout}s" | tee -a "$log"
         kill $qpid 2>/dev/null || true

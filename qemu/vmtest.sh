@@ -28,7 +28,8 @@ for b in "${boots[@]}"; do
     verdict=$("$repo/qemu/grade.sh" "$log" "$status")
     graded=$?
     first=$(tr -d '\r' <"$log" | sed -n 's/.*# controller sent its first command at \(.*\) after boot$/\1/p' | head -n 1)
-    detail="$verdict, $((SECONDS - start)) s wall, controller's first command at ${first:-?} guest uptime"
+    host_ms=$(cat "$log.first-command-ms" 2>/dev/null || echo "?")
+    detail="$verdict, $((SECONDS - start)) s wall, controller's first command at ${first:-?} guest uptime (${host_ms} ms after QEMU started)"
     if [ $graded -eq 0 ]; then
         echo "ok $i - $arch $name: $detail"
     else
