@@ -1,10 +1,10 @@
 #!/bin/sh
-# grade.sh LOG STATUS: grades a headless boot's console transcript (TAP from
-# the guest) and QEMU's exit STATUS. Passes when the transcript has a plan,
-# exactly that many `ok` lines, no `not ok`, no kernel panic, ends with the
-# kernel's "reboot: Power down", and QEMU exited 0. Prints the reason
-# otherwise.
-log=$1 status=$2
+# grade.sh LOG STATUS [LAST]: grades a headless boot's console transcript
+# (TAP from the guest) and QEMU's exit STATUS. Passes when the transcript has
+# a plan, exactly that many `ok` lines, no `not ok`, no kernel panic, shows
+# the kernel's LAST message (default "reboot: Power down"), and QEMU exited
+# 0. Prints the reason otherwise.
+log=$1 status=$2 last=${3:-reboot: Power down}
 t=$(tr -d '\r' <"$log")
 fail() {
     echo "$1"
@@ -18,6 +18,6 @@ printf '%s\n' "$t" | grep -q 'Kernel panic' && fail "kernel panic"
 [ "$notoks" -eq 0 ] || fail "$notoks test(s) failed"
 [ -n "$plan" ] || fail "no TAP plan ($oks ok, the boot ended early)"
 [ "$oks" -eq "$plan" ] || fail "plan 1..$plan but $oks ok"
-printf '%s\n' "$t" | grep -q 'reboot: Power down' || fail "no 'reboot: Power down'"
+printf '%s\n' "$t" | grep -qF "$last" || fail "no '$last'"
 [ "$status" = 0 ] || fail "QEMU exited $status"
 echo "$plan tests"

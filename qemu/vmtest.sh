@@ -10,22 +10,25 @@ arch=$1 initrd=$2
 logs=$repo/build/qemu/$arch
 mkdir -p "$logs"
 # name | extra kernel command line (after `--`: daemonproxy's own options)
+# | the kernel's last message
 boots=(
-    "suite|dp.test=suite -- --service-pool 64 --fd-pool 64"
-    "cad|dp.test=cad"
-    "segv|dp.test=segv"
-    "abrt|dp.test=abrt"
+    "suite|dp.test=suite -- --service-pool 64 --fd-pool 64|reboot: Power down"
+    "cad|dp.test=cad|reboot: Power down"
+    "segv|dp.test=segv|reboot: Power down"
+    "abrt|dp.test=abrt|reboot: Power down"
+    "reboot|dp.test=reboot|reboot: Restarting system"
 )
 echo "1..${#boots[@]}"
 failed=0 i=0 total_start=$SECONDS
 for b in "${boots[@]}"; do
     i=$((i + 1))
-    name=${b%%|*} append=${b#*|}
+    name=${b%%|*} rest=${b#*|}
+    append=${rest%%|*} last=${rest#*|}
     log=$logs/$name.log
     start=$SECONDS
     "$repo/qemu/boot.sh" -t "${VMTEST_TIMEOUT:-300}" -l "$log" -a "$append" "$arch" "$initrd"
     status=$?
-    verdict=$("$repo/qemu/grade.sh" "$log" "$status")
+    verdict=$("$repo/qemu/grade.sh" "$log" "$status" "$last")
     graded=$?
     first=$(tr -d '\r' <"$log" | sed -n 's/.*# controller sent its first command at \(.*\) after boot$/\1/p' | head -n 1)
     host_ms=$(cat "$log.first-command-ms" 2>/dev/null || echo "?")
