@@ -1,6 +1,4 @@
 //! The 25 commands (§4): argument checks, effects and their output.
-// Error messages are built in place without a heap, so they travel by value.
-#![allow(clippy::result_large_err)]
 
 use crate::controller::Dump;
 use crate::exit;
@@ -14,52 +12,94 @@ use crate::signal;
 use crate::supervisor::{Line, Supervisor};
 use crate::sys::{self, Domain, Errno, SockType};
 
-/// A command's error message (the text before `, for command "…"`).
+/// Why a command failed. A failing check only records which message
+/// applies; the text (§3.4) is written once, at the protocol edge.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Error<'a> {
+    /// A fixed message.
+    Text(&'static [u8]),
+    /// A message ending in the text of an errno.
+    Sys(&'static [u8], Errno),
+    /// `unknown flag "ITEM"`, with the newline the original puts after it.
+    UnknownFlag(&'a [u8]),
+    /// `unknown option "ITEM"`.
+    UnknownOption(&'a [u8]),
+    /// `can't kill NAME (pid N): ERROR`, `pgid` for a process group.
+    Kill {
+        name: &'a [u8],
+        pid: i32,
+        group: bool,
+        errno: Errno,
+    },
+}
+
+/// An error's text, cut to the original's 160-byte buffer.
 pub type Msg = Buf<160>;
-type CmdResult = Result<(), Msg>;
 
-fn fail<T>(text: &[u8]) -> Result<T, Msg> {
-    let mut m = Msg::new();
-    m.s(text);
-    Err(m)
-}
-
-fn fail_errno<T>(what: &[u8], e: Errno) -> Result<T, Msg> {
-    let mut m = Msg::new();
-    m.s(what).s(sys::strerror(e));
-    Err(m)
-}
-
-fn unknown_flag<T>(flag: &[u8]) -> Result<T, Msg> {
-    let mut m = Msg::new();
-    m.s(b"unknown flag \"").s(flag).s(b"\"\n");
-    Err(m)
-}
-
-fn int(f: Option<&[u8]>) -> Result<i64, Msg> {
-    match f.and_then(proto::parse_int) {
-        Some(v) => Ok(v),
-        None => fail(b"Expected integer"),
+impl Error<'_> {
+    /// Writes the message.
+    pub fn write(&self, m: &mut Msg) {
+        match *self {
+            Error::Text(t) => m.s(t),
+            Error::Sys(what, e) => m.s(what).s(sys::strerror(e)),
+            Error::UnknownFlag(f) => m.s(b"unknown flag \"").s(f).s(b"\"\n"),
+            Error::UnknownOption(o) => m.s(b"unknown option \"").s(o).c(b'"'),
+            Error::Kill {
+                name,
+                pid,
+                group,
+                errno,
+            } => m
+                .s(b"can't kill ")
+                .s(name)
+                .s(if group { b" (pgid " } else { b" (pid " })
+                .i(pid as i64)
+                .s(b"): ")
+                .s(sys::strerror(errno)),
+        };
     }
 }
 
-fn service_name(f: Option<&[u8]>) -> Result<&[u8], Msg> {
+type Result<'a, T = ()> = core::result::Result<T, Error<'a>>;
+
+fn fail<'a, T>(text: &'static [u8]) -> Result<'a, T> {
+    Err(Error::Text(text))
+}
+
+fn int<'a>(f: Option<&[u8]>) -> Result<'a, i64> {
+    f.and_then(proto::parse_int)
+        .ok_or(Error::Text(b"Expected integer"))
+}
+
+/// A service or fd name, or the message for a missing or invalid one.
+#[inline(never)]
+fn name<'a>(
+    f: Option<&'a [u8]>,
+    missing: &'static [u8],
+    invalid: &'static [u8],
+) -> Result<'a, &'a [u8]> {
     match f {
-        None | Some(b"") => fail(b"Expected service name"),
-        Some(n) if !proto::valid_name(n) => fail(b"Invalid service name"),
+        None | Some(b"") => fail(missing),
+        Some(n) if !proto::valid_name(n) => fail(invalid),
         Some(n) => Ok(n),
     }
 }
 
-fn fd_name(f: Option<&[u8]>) -> Result<&[u8], Msg> {
-    match f {
-        None | Some(b"") => fail(b"Expected file descriptor name"),
-        Some(n) if !proto::valid_name(n) => fail(b"Invalid file descriptor name"),
-        Some(n) => Ok(n),
-    }
+fn service_name(f: Option<&[u8]>) -> Result<'_, &[u8]> {
+    name(f, b"Expected service name", b"Invalid service name")
 }
 
-fn assignable_fd_name(f: Option<&[u8]>) -> Result<&[u8], Msg> {
+fn fd_name(f: Option<&[u8]>) -> Result<'_, &[u8]> {
+    name(
+        f,
+        b"Expected file descriptor name",
+        b"Invalid file descriptor name",
+    )
+}
+
+/// An fd name that is not one of the constants.
+#[inline(never)]
+fn assignable_fd_name(f: Option<&[u8]>) -> Result<'_, &[u8]> {
     let n = fd_name(f)?;
     if FdTable::is_constant(n) {
         return fail(b"File descriptor cannot be altered");
@@ -84,54 +124,83 @@ fn new_obj(name: &[u8], kind: Kind, flags: u16, fd: sys::Fd) -> FdObj {
 /// Creates each missing parent directory of `path` (mode 0700), ignoring
 /// errors.
 fn make_parents(path: &[u8]) {
-    for (i, &b) in path.iter().enumerate() {
-        if b == b'/' && i > 0 {
+    for (i, &b) in path.iter().enumerate().skip(1) {
+        if b == b'/' {
             let _ = sys::mkdir(&path[..i], 0o700);
         }
     }
 }
 
+/// fd.open's flags: the i-th word is flag bit i (`fl::READ` … `fl::MKDIR`).
+const OPEN_FLAGS: &[u8] = b"read write append create trunc nonblock mkdir";
+
+/// open(2) flags for fd.open's flag bits.
+fn open_flags(bits: u16) -> u32 {
+    use sys::oflag;
+    let mut o = match (bits & fl::READ != 0, bits & fl::WRITE != 0) {
+        (true, true) => oflag::RDWR,
+        (false, true) => oflag::WRONLY,
+        _ => oflag::RDONLY,
+    };
+    for (b, of) in [
+        (fl::APPEND, oflag::APPEND),
+        (fl::CREATE, oflag::CREAT),
+        (fl::TRUNC, oflag::TRUNC),
+        (fl::NONBLOCK, oflag::NONBLOCK),
+    ] {
+        if bits & b != 0 {
+            o |= of;
+        }
+    }
+    o
+}
+
+/// fd.pipe's and fd.socket's flags: the socket words (the first
+/// SOCKET_WORDS, the same in both), then each command's own.
+const PIPE_FLAGS: &[u8] = b"unix inet inet6 tcp udp stream dgram seqpacket nonblock -";
+const SOCKET_FLAGS: &[u8] =
+    b"unix inet inet6 tcp udp stream dgram seqpacket nonblock mkdir bind listen";
+const SOCKET_WORDS: usize = 8;
+const NONBLOCK: usize = 8;
+const MKDIR: usize = 9;
+const BIND: usize = 10;
+
+const INET: u8 = 1;
+const INET6: u8 = 2;
+const DGRAM: u8 = 4;
+const SEQPACKET: u8 = 8;
+/// What each socket word sets and then clears; later words win.
+const SOCKET_EFFECTS: [(u8, u8); SOCKET_WORDS] = [
+    (0, 0),                 // unix
+    (INET, 0),              // inet
+    (INET6, 0),             // inet6
+    (INET, DGRAM),          // tcp
+    (INET | DGRAM, 0),      // udp
+    (0, DGRAM | SEQPACKET), // stream
+    (DGRAM, 0),             // dgram
+    (SEQPACKET, 0),         // seqpacket
+];
+
 /// Socket domain and type from protocol flags.
 #[derive(Default)]
 struct SockFlags {
-    inet: bool,
-    inet6: bool,
-    dgram: bool,
-    seqpacket: bool,
+    bits: u8,
     any: bool,
 }
 
 impl SockFlags {
-    /// Applies one flag; false if it is not a socket flag.
-    fn apply(&mut self, f: &[u8]) -> bool {
-        match f {
-            b"unix" => {}
-            b"inet" => self.inet = true,
-            b"inet6" => self.inet6 = true,
-            b"tcp" => {
-                self.inet = true;
-                self.dgram = false;
-            }
-            b"udp" => {
-                self.inet = true;
-                self.dgram = true;
-            }
-            b"stream" => {
-                self.dgram = false;
-                self.seqpacket = false;
-            }
-            b"dgram" => self.dgram = true,
-            b"seqpacket" => self.seqpacket = true,
-            _ => return false,
+    /// Applies socket word `word` (an index below SOCKET_WORDS).
+    fn apply(&mut self, word: usize) {
+        if let Some(&(set, clear)) = SOCKET_EFFECTS.get(word) {
+            self.bits = (self.bits | set) & !clear;
+            self.any = true;
         }
-        self.any = true;
-        true
     }
 
     fn domain(&self) -> Domain {
-        if self.inet {
+        if self.bits & INET != 0 {
             Domain::Inet
-        } else if self.inet6 {
+        } else if self.bits & INET6 != 0 {
             Domain::Inet6
         } else {
             Domain::Unix
@@ -139,9 +208,9 @@ impl SockFlags {
     }
 
     fn stype(&self) -> SockType {
-        if self.dgram {
+        if self.bits & DGRAM != 0 {
             SockType::Dgram
-        } else if self.seqpacket {
+        } else if self.bits & SEQPACKET != 0 {
             SockType::Seqpacket
         } else {
             SockType::Stream
@@ -151,10 +220,7 @@ impl SockFlags {
 
 /// Parses an inet ADDRSPEC: `*` or a dotted quad, optionally `:PORT`.
 fn parse_inet(a: &[u8]) -> Option<([u8; 4], u16)> {
-    let (host, port) = match memchr::memchr(b':', a) {
-        Some(i) => (&a[..i], Some(&a[i + 1..])),
-        None => (a, None),
-    };
+    let (host, port) = proto::split_once(a, b':');
     let port = match port {
         Some(p) => proto::parse_int(p)? as u16,
         None => 0,
@@ -162,36 +228,50 @@ fn parse_inet(a: &[u8]) -> Option<([u8; 4], u16)> {
     if host == b"*" {
         return Some(([0; 4], port));
     }
-    if !host.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
-        return None;
-    }
     let mut ip = [0u8; 4];
-    let mut n = 0;
-    for part in host.split(|&b| b == b'.') {
-        if n == 4 || part.is_empty() || part.len() > 3 {
+    let mut parts = host.split(|&b| b == b'.');
+    for octet in &mut ip {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || !part.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        let v = part.iter().fold(0u32, |v, &d| v * 10 + (d - b'0') as u32);
-        if v > 255 {
-            return None;
-        }
-        ip[n] = v as u8;
-        n += 1;
+        *octet = u8::try_from(proto::parse_int(part)?).ok()?;
     }
-    (n == 4).then_some((ip, port))
+    parts.next().is_none().then_some((ip, port))
 }
+
+/// Binds, listens and sets O_NONBLOCK as fd.socket's flags ask.
+fn set_up_socket(
+    fd: sys::Fd,
+    bits: u16,
+    listen: u16,
+    addr: &[u8],
+    inet: Option<([u8; 4], u16)>,
+) -> Result<'static> {
+    if bits & fl::BIND != 0 {
+        sys::set_reuseaddr(fd).map_err(|e| Error::Sys(b"setsockopt: ", e))?;
+        match inet {
+            Some((ip, port)) => sys::bind_inet(fd, ip, port),
+            None => sys::bind_unix(fd, addr),
+        }
+        .map_err(|e| Error::Sys(b"bind: ", e))?;
+    }
+    if listen > 0 {
+        sys::listen(fd, listen as i32).map_err(|e| Error::Sys(b"listen: ", e))?;
+    }
+    if bits & fl::NONBLOCK != 0 {
+        sys::set_nonblock(fd, true).map_err(|e| Error::Sys(b"fcntl(O_NONBLOCK): ", e))?;
+    }
+    Ok(())
+}
+
+/// The control socket step whose failure is logged with the path.
+const CONTROL_BIND: &[u8] = b"bind(control_socket, ";
 
 impl Supervisor {
     /// Runs one command line from controller `i` (§3.4).
     pub fn execute(&mut self, i: usize, line: &[u8]) {
-        if self.log.enabled(Level::Debug) {
-            let mut n = [0u8; 20];
-            let n = crate::fmt::fmt_u64(i as u64, &mut n);
-            self.log(
-                Level::Debug,
-                &[b"controller[", n, b"] command: \"", line, b"\""],
-            );
-        }
+        self.log_controller(Level::Debug, i, &[b"] command: \"", line, b"\""]);
         if proto::is_ignored(line) {
             return;
         }
@@ -200,37 +280,39 @@ impl Supervisor {
             let mut b = Line::new();
             b.s(b"error\tUnknown command: ").s(name);
             self.reply(i, b.as_bytes());
-            let mut n = [0u8; 20];
-            let n = crate::fmt::fmt_u64(i as u64, &mut n);
-            self.log(
-                Level::Error,
-                &[b"controller[", n, b"] sent unknown command ", name],
-            );
+            self.log_controller(Level::Error, i, &[b"] sent unknown command ", name]);
             return;
         };
-        if let Err(msg) = self.run(i, cmd, args) {
-            let mut b = Line::new();
-            b.s(b"error\t").s(msg.as_bytes()).s(b", for command \"");
-            if line.len() >= 30 {
-                b.s(&line[..30]).s(b"...");
-            } else {
-                b.s(line);
-            }
-            b.c(b'"');
-            self.reply(i, b.as_bytes());
-            let mut n = [0u8; 20];
-            let n = crate::fmt::fmt_u64(i as u64, &mut n);
-            let shown = &line[..line.len().min(90)];
-            let more: &[u8] = if line.len() >= 90 { b"..." } else { b"" };
-            self.log(
-                Level::Error,
-                &[b"controller[", n, b"] command failed: '", shown, b"'", more],
-            );
-            self.log(Level::Error, &[b"  with error: '", msg.as_bytes(), b"'"]);
+        if let Err(e) = self.run(i, cmd, args) {
+            self.command_failed(i, line, e);
         }
     }
 
-    fn run(&mut self, i: usize, cmd: Cmd, args: Option<&[u8]>) -> CmdResult {
+    /// Replies `error\tMESSAGE, for command "LINE"` and logs the failure.
+    #[inline(never)]
+    fn command_failed(&mut self, i: usize, line: &[u8], e: Error) {
+        let mut msg = Msg::new();
+        e.write(&mut msg);
+        let mut b = Line::new();
+        b.s(b"error\t").s(msg.as_bytes()).s(b", for command \"");
+        if line.len() >= 30 {
+            b.s(&line[..30]).s(b"...");
+        } else {
+            b.s(line);
+        }
+        b.c(b'"');
+        self.reply(i, b.as_bytes());
+        let shown = &line[..line.len().min(90)];
+        let more: &[u8] = if line.len() >= 90 { b"..." } else { b"" };
+        self.log_controller(
+            Level::Error,
+            i,
+            &[b"] command failed: '", shown, b"'", more],
+        );
+        self.log(Level::Error, &[b"  with error: '", msg.as_bytes(), b"'"]);
+    }
+
+    fn run<'a>(&mut self, i: usize, cmd: Cmd, args: Option<&'a [u8]>) -> Result<'a> {
         match cmd {
             Cmd::Echo => {
                 if let Some(t) = args.filter(|t| !t.is_empty()) {
@@ -242,7 +324,7 @@ impl Supervisor {
                 self.ctl[i].dump = Some(Dump::new());
                 Ok(())
             }
-            Cmd::Chdir => self.cmd_chdir(args),
+            Cmd::Chdir => cmd_chdir(args),
             Cmd::Exit => {
                 self.ctl[i].in_eof = true;
                 self.ctl[i].recv_len = 0;
@@ -270,48 +352,39 @@ impl Supervisor {
             Cmd::ConnEventTimeout => self.cmd_event_timeout(i, args),
             Cmd::SignalClear => {
                 let mut f = Fields::new(args);
-                let sig = signal::parse_arg(f.next()).or_else(|e| fail(e.text()))?;
+                let sig = signal::parse_arg(f.next()).map_err(|e| Error::Text(e.text()))?;
                 let by = int(f.next())?;
                 self.signals.clear(sig, by);
                 Ok(())
             }
             Cmd::Terminate => self.cmd_terminate(args),
-            Cmd::TerminateExecArgs => match exit::set_exec_args(args.unwrap_or(b"")) {
-                Ok(()) => Ok(()),
-                Err(()) => fail(b"exec arguments exceed buffer size (255)"),
-            },
-            Cmd::TerminateGuard => self.cmd_terminate_guard(args),
+            Cmd::TerminateExecArgs => exit::set_exec_args(args.unwrap_or(b""))
+                .or(fail(b"exec arguments exceed buffer size (255)")),
+            Cmd::TerminateGuard => cmd_terminate_guard(args),
         }
     }
 
-    fn cmd_chdir(&mut self, args: Option<&[u8]>) -> CmdResult {
-        let mut f = Fields::new(args);
-        let Some(path) = f.next() else {
-            return fail(b"missing path argument");
-        };
-        if f.next().is_some() {
-            return fail(b"unexpected argument after path");
-        }
-        sys::chdir(path).or_else(|e| fail_errno(b"chdir failed: ", e))
+    fn find_service<'a>(&self, name: &[u8]) -> Result<'a, usize> {
+        self.services
+            .find(name)
+            .ok_or(Error::Text(b"No such service"))
     }
 
-    fn existing_service(&self, f: Option<&[u8]>) -> Result<usize, Msg> {
+    /// The service named by `f`, created if it does not exist.
+    #[inline(never)]
+    fn created_service<'a>(&mut self, f: Option<&'a [u8]>) -> Result<'a, usize> {
         let name = service_name(f)?;
-        match self.services.find(name) {
-            Some(s) => Ok(s),
-            None => fail(b"No such service"),
-        }
+        self.services
+            .find_or_create(name)
+            .ok_or(Error::Text(b"Unable to allocate new service"))
     }
 
-    fn created_service(&mut self, f: Option<&[u8]>) -> Result<usize, Msg> {
-        let name = service_name(f)?;
-        match self.services.find_or_create(name) {
-            Some(s) => Ok(s),
-            None => fail(b"Unable to allocate new service"),
-        }
-    }
-
-    fn cmd_service_var(&mut self, args: Option<&[u8]>, v: Var, err: &[u8]) -> CmdResult {
+    fn cmd_service_var<'a>(
+        &mut self,
+        args: Option<&'a [u8]>,
+        v: Var,
+        err: &'static [u8],
+    ) -> Result<'a> {
         let mut f = Fields::new(args);
         let slot = self.created_service(f.next())?;
         let val = f.rest().unwrap_or(b"");
@@ -322,7 +395,7 @@ impl Supervisor {
         Ok(())
     }
 
-    fn cmd_service_fds(&mut self, i: usize, args: Option<&[u8]>) -> CmdResult {
+    fn cmd_service_fds<'a>(&mut self, i: usize, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
         let slot = self.created_service(f.next())?;
         let val = f.rest().unwrap_or(b"");
@@ -335,15 +408,9 @@ impl Supervisor {
         if self.services.set_var(slot, Var::Fds, stored).is_err() {
             return fail(b"unable to set file descriptors");
         }
-        let mut control = 0;
-        for n in list {
-            control |= match n {
-                b"control.cmd" => service::CTL_CMD,
-                b"control.event" => service::CTL_EVENT,
-                b"control.socket" => service::CTL_SOCKET,
-                _ => 0,
-            };
-        }
+        let control = list.fold(0, |c, n| {
+            c | proto::word_index(service::CONTROL_NAMES, n).map_or(0, |k| 1 << k)
+        });
         let svc = self.services.get_mut(slot);
         svc.fds_default = is_default;
         svc.control = control;
@@ -358,37 +425,31 @@ impl Supervisor {
         Ok(())
     }
 
-    fn cmd_auto_up(&mut self, args: Option<&[u8]>) -> CmdResult {
+    fn cmd_auto_up<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
         let slot = self.created_service(f.next())?;
-        let interval = match f.next() {
-            Some(b"-") => None,
+        match f.next() {
+            Some(b"-") => {}
             field => {
                 let v = int(field)?;
-                if !(1..=2147483647).contains(&v) {
+                if !(1..=i32::MAX as i64).contains(&v) {
                     return fail(b"invalid interval");
                 }
-                Some(v as u32)
+                self.services.get_mut(slot).interval = v as u32;
             }
-        };
-        if let Some(v) = interval {
-            self.services.get_mut(slot).interval = v;
         }
         let text = f.rest().unwrap_or(b"");
         let mut always = false;
         let mut mask = 0u64;
-        for t in Fields::new(f.rest()) {
-            if t.is_empty() {
-                break;
-            }
+        for t in Fields::new(f.rest()).take_while(|t| !t.is_empty()) {
             if t == b"always" {
                 always = true;
-            } else {
-                match signal::by_name(t) {
-                    Some(s) if (1..=signal::MAX_SIG as i32).contains(&s) => mask |= 1 << s,
-                    Some(_) => {}
-                    None => return fail(b"unable to set auto_up triggers"),
-                }
+                continue;
+            }
+            match signal::by_name(t) {
+                Some(s) if (1..=signal::MAX_SIG as i32).contains(&s) => mask |= 1 << s,
+                Some(_) => {}
+                None => return fail(b"unable to set auto_up triggers"),
             }
         }
         if self.services.set_var(slot, Var::Triggers, text).is_err() {
@@ -407,8 +468,9 @@ impl Supervisor {
     /// Makes a service start-pending at `at` and broadcasts it; false when
     /// it is running.
     pub fn start_service(&mut self, slot: usize, at: u64) -> bool {
-        let was_pending = self.services.get(slot).state == State::Start;
-        if self.services.get_mut(slot).request_start(at).is_err() {
+        let svc = self.services.get_mut(slot);
+        let was_pending = svc.state == State::Start;
+        if svc.request_start(at).is_err() {
             return false;
         }
         if !was_pending {
@@ -418,9 +480,9 @@ impl Supervisor {
         true
     }
 
-    fn cmd_service_start(&mut self, args: Option<&[u8]>) -> CmdResult {
+    fn cmd_service_start<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
-        let slot = self.existing_service(f.next())?;
+        let slot = self.find_service(service_name(f.next())?)?;
         let mut at = self.now;
         match f.next() {
             Some(b"-") => {
@@ -432,21 +494,23 @@ impl Supervisor {
                 return Ok(());
             }
             Some(ts) => {
-                let t = match proto::parse_int(ts) {
-                    Some(v) => (v as u64) << 32,
-                    None => return fail(b"invalid timestamp"),
+                let Some(t) = proto::parse_int(ts).map(|v| (v as u64) << 32) else {
+                    return fail(b"invalid timestamp");
                 };
-                if (t.wrapping_sub(self.now) as i64) < -100_000 {
+                let ahead = t.wrapping_sub(self.now) as i64;
+                if ahead < -100_000 {
                     return fail(b"invalid timestamp");
                 }
-                if (t.wrapping_sub(self.now) as i64) > 0 {
+                if ahead > 0 {
                     at = t;
                 }
             }
             None => {}
         }
-        let a = self.services.var(slot, Var::Args);
-        if a.is_empty() || a[0] == b'\t' {
+        if matches!(
+            self.services.var(slot, Var::Args).first(),
+            None | Some(b'\t')
+        ) {
             return fail(b"no args configured for service");
         }
         if !self.start_service(slot, at) {
@@ -455,54 +519,45 @@ impl Supervisor {
         Ok(())
     }
 
-    fn cmd_service_signal(&mut self, args: Option<&[u8]>) -> CmdResult {
+    fn cmd_service_signal<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
-        let slot = self.existing_service(f.next())?;
-        let sig = signal::parse_arg(f.next()).or_else(|e| fail(e.text()))?;
-        let mut group = false;
-        if let Some(flags) = f.next() {
-            for item in proto::comma_items(flags) {
-                if item != b"group" {
-                    let mut m = Msg::new();
-                    m.s(b"unknown option \"").s(item).c(b'"');
-                    return Err(m);
-                }
-                group = true;
-            }
+        let name = service_name(f.next())?;
+        let slot = self.find_service(name)?;
+        let sig = signal::parse_arg(f.next()).map_err(|e| Error::Text(e.text()))?;
+        let options = f.next();
+        if let Some(bad) = options.and_then(|o| o.split(|&b| b == b',').find(|&o| o != b"group")) {
+            return Err(Error::UnknownOption(bad));
         }
-        let svc = *self.services.get(slot);
+        let group = options.is_some();
+        let svc = self.services.get(slot);
         if svc.state != State::Up {
             return fail(b"service is not running");
         }
-        if let Err(e) = sys::kill(svc.pid, sig, group) {
-            let mut m = Msg::new();
-            m.s(b"can't kill ").s(svc.name.as_bytes());
-            m.s(if group { b" (pgid " } else { b" (pid " })
-                .i(svc.pid as i64);
-            m.s(b"): ").s(sys::strerror(e));
-            return Err(m);
-        }
-        Ok(())
+        let pid = svc.pid;
+        sys::kill(pid, sig, group).map_err(|errno| Error::Kill {
+            name,
+            pid,
+            group,
+            errno,
+        })
     }
 
-    fn cmd_service_delete(&mut self, args: Option<&[u8]>) -> CmdResult {
-        let slot = self.existing_service(Fields::new(args).next())?;
-        match self.services.get(slot).state {
+    fn cmd_service_delete<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
+        let slot = self.find_service(service_name(Fields::new(args).next())?)?;
+        let svc = self.services.get_mut(slot);
+        match svc.state {
             State::Up => return fail(b"service is running"),
             State::Start => self.pending_starts -= 1,
             State::Down | State::Free => {}
         }
-        let mut b = Line::new();
-        b.s(b"service.state\t")
-            .s(self.services.get(slot).name.as_bytes());
-        b.s(b"\tdeleted\t-\t-\t-\t-\t-\t-");
+        // A free slot's state line is the `deleted` event.
+        svc.state = State::Free;
+        self.broadcast_state(slot);
         self.services.delete(slot);
-        self.broadcast(b.as_bytes());
         Ok(())
     }
 
-    /// Names a new object, closing whatever carried the name before, and
-    /// broadcasts its state.
+    /// Names a new object, closing whatever carried the name before.
     fn publish_fd(&mut self, slot: usize) {
         if let Some(old) = self.fds.publish(slot) {
             self.log.forget_fd(old);
@@ -510,7 +565,20 @@ impl Supervisor {
         }
     }
 
-    fn cmd_fd_open(&mut self, args: Option<&[u8]>) -> CmdResult {
+    /// Stores a new object under its name and announces it; when the pool
+    /// is full, its descriptor is closed instead.
+    #[inline(never)]
+    fn add_fd<'a>(&mut self, obj: FdObj, desc: &[u8]) -> Result<'a> {
+        let Some(slot) = self.fds.alloc(obj, desc) else {
+            sys::close(obj.fd);
+            return fail(b"Unable to allocate new file descriptor object");
+        };
+        self.publish_fd(slot);
+        self.broadcast_fd(slot);
+        Ok(())
+    }
+
+    fn cmd_fd_open<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
         let name = assignable_fd_name(f.next())?;
         let Some(flags) = f.next() else {
@@ -523,100 +591,67 @@ impl Supervisor {
             return fail(b"unexpected argument after path");
         }
         let mut bits = 0u16;
-        for item in proto::comma_items(flags).filter(|i| !i.is_empty()) {
-            bits |= match item {
-                b"read" => fl::READ,
-                b"write" => fl::WRITE,
-                b"append" => fl::APPEND,
-                b"create" => fl::CREATE,
-                b"trunc" => fl::TRUNC,
-                b"nonblock" => fl::NONBLOCK,
-                b"mkdir" => fl::MKDIR,
-                _ => return unknown_flag(item),
-            };
+        for flag in proto::flags(flags, OPEN_FLAGS, false) {
+            let (k, _) = flag.map_err(Error::UnknownFlag)?;
+            bits |= 1 << k;
         }
         if bits & fl::MKDIR != 0 {
             make_parents(path);
         }
-        use sys::oflag;
-        let mut o = match (bits & fl::READ != 0, bits & fl::WRITE != 0) {
-            (true, true) => oflag::RDWR,
-            (false, true) => oflag::WRONLY,
-            _ => oflag::RDONLY,
-        };
-        for (b, of) in [
-            (fl::APPEND, oflag::APPEND),
-            (fl::CREATE, oflag::CREAT),
-            (fl::TRUNC, oflag::TRUNC),
-            (fl::NONBLOCK, oflag::NONBLOCK),
-        ] {
-            if bits & b != 0 {
-                o |= of;
-            }
-        }
-        let fd = sys::open(path, o, 0o600).or_else(|e| fail_errno(b"open failed: ", e))?;
-        let Some(slot) = self.fds.alloc(new_obj(name, Kind::File, bits, fd), path) else {
-            sys::close(fd);
-            return fail(b"Unable to allocate new file descriptor object");
-        };
-        self.publish_fd(slot);
-        self.broadcast_fd(slot);
-        Ok(())
+        let fd = sys::open(path, open_flags(bits), 0o600)
+            .map_err(|e| Error::Sys(b"open failed: ", e))?;
+        self.add_fd(new_obj(name, Kind::File, bits, fd), path)
     }
 
-    fn cmd_fd_pipe(&mut self, args: Option<&[u8]>) -> CmdResult {
+    fn cmd_fd_pipe<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
         let rname = assignable_fd_name(f.next())?;
         let wname = assignable_fd_name(f.next())?;
         let mut sock = SockFlags::default();
-        let mut nonblock = false;
-        if let Some(flags) = f.next() {
-            for item in proto::comma_items(flags).filter(|i| !i.is_empty() && *i != b"-") {
-                if item == b"nonblock" {
-                    nonblock = true;
-                } else if !sock.apply(item) {
-                    return unknown_flag(item);
-                }
+        let mut bits = 0;
+        for flag in proto::flags(f.next().unwrap_or(b""), PIPE_FLAGS, false) {
+            match flag.map_err(Error::UnknownFlag)? {
+                (NONBLOCK, _) => bits = fl::NONBLOCK,
+                (k, _) => sock.apply(k), // `-` (no flags) is no socket word
             }
         }
         let (r, w) = if sock.any {
             sys::socketpair(sock.domain(), sock.stype())
-                .or_else(|e| fail_errno(b"socketpair() failed: ", e))?
+                .map_err(|e| Error::Sys(b"socketpair() failed: ", e))?
         } else {
-            sys::pipe(false).or_else(|e| fail_errno(b"pipe() failed: ", e))?
+            sys::pipe(false).map_err(|e| Error::Sys(b"pipe() failed: ", e))?
         };
         let close_both = || {
             sys::close(r);
             sys::close(w);
         };
-        if nonblock {
+        if bits != 0 {
             for fd in [r, w] {
                 if let Err(e) = sys::set_nonblock(fd, true) {
                     close_both();
-                    return fail_errno(b"fcntl(O_NONBLOCK) failed: ", e);
+                    return Err(Error::Sys(b"fcntl(O_NONBLOCK) failed: ", e));
                 }
             }
         }
-        let mut bits = if nonblock { fl::NONBLOCK } else { 0 };
         if sock.any {
             bits |= fl::SOCKPAIR;
         }
-        let mut ro = new_obj(
-            rname,
-            Kind::Pipe,
-            bits | if sock.any { 0 } else { fl::FROM },
-            r,
-        );
-        let mut wo = new_obj(wname, Kind::Pipe, bits, w);
-        for o in [&mut ro, &mut wo] {
+        let from = if sock.any { 0 } else { fl::FROM };
+        let mut ends = [
+            new_obj(rname, Kind::Pipe, bits | from, r),
+            new_obj(wname, Kind::Pipe, bits, w),
+        ];
+        for o in &mut ends {
             o.domain = fd_table::domain_code(sock.domain());
             o.stype = fd_table::type_code(sock.stype());
         }
-        if self.fds.available() < 2 {
-            close_both();
-            return fail(b"failed to create pipe");
-        }
-        let (Some(rs), Some(ws)) = (self.fds.alloc(ro, b""), self.fds.alloc(wo, b"")) else {
+        let [ro, wo] = ends;
+        let slots = if self.fds.available() < 2 {
+            None
+        } else {
+            self.fds.alloc(ro, b"").zip(self.fds.alloc(wo, b""))
+        };
+        let Some((rs, ws)) = slots else {
             close_both();
             return fail(b"failed to create pipe");
         };
@@ -629,36 +664,30 @@ impl Supervisor {
         Ok(())
     }
 
-    fn cmd_fd_socket(&mut self, args: Option<&[u8]>) -> CmdResult {
+    fn cmd_fd_socket<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
         let name = assignable_fd_name(f.next())?;
         let Some(flags) = f.next() else {
             return fail(b"missing flags argument");
         };
         let mut sock = SockFlags::default();
-        let (mut nonblock, mut mkdir, mut bind) = (false, false, false);
+        let mut bits = 0u16;
         let mut listen = 0u16;
-        for item in proto::comma_items(flags).filter(|i| !i.is_empty()) {
-            let (key, val) = match memchr::memchr(b'=', item) {
-                Some(p) => (&item[..p], Some(&item[p + 1..])),
-                None => (item, None),
-            };
-            match key {
-                b"nonblock" => nonblock = true,
-                b"mkdir" => mkdir = true,
-                b"bind" => bind = true,
-                b"listen" => {
-                    bind = true;
-                    listen = match val {
-                        None | Some(b"") => 32,
-                        Some(v) => match proto::parse_int(v) {
-                            Some(n) if (1..=65535).contains(&n) => n as u16,
-                            _ => return fail(b"invalid listen queue length"),
-                        },
+        for flag in proto::flags(flags, SOCKET_FLAGS, true) {
+            match flag.map_err(Error::UnknownFlag)? {
+                (NONBLOCK, _) => bits |= fl::NONBLOCK,
+                (MKDIR, _) => bits |= fl::MKDIR,
+                (BIND, _) => bits |= fl::BIND,
+                (k, _) if k < SOCKET_WORDS => sock.apply(k),
+                (_, value) => {
+                    // listen[=N]
+                    bits |= fl::BIND;
+                    listen = match value.filter(|v| !v.is_empty()).map(proto::parse_int) {
+                        None => 32,
+                        Some(Some(n)) if (1..=65535).contains(&n) => n as u16,
+                        Some(_) => return fail(b"invalid listen queue length"),
                     };
                 }
-                k if sock.apply(k) => {}
-                _ => return unknown_flag(item),
             }
         }
         let addr = f.next();
@@ -666,109 +695,71 @@ impl Supervisor {
             return fail(b"unexpected argument after address");
         }
         let domain = sock.domain();
-        let mut inet = ([0u8; 4], 0u16);
+        let mut inet = None;
         match addr {
             Some(a) => {
-                bind = true;
+                bits |= fl::BIND;
                 let ok = match domain {
                     Domain::Unix => (1..=107).contains(&a.len()),
-                    Domain::Inet => parse_inet(a).map(|v| inet = v).is_some(),
+                    Domain::Inet => {
+                        inet = parse_inet(a);
+                        inet.is_some()
+                    }
                     Domain::Inet6 => false,
                 };
                 if !ok {
                     return fail(b"invalid address");
                 }
             }
-            None if bind => return fail(b"expected address argument"),
+            None if bits & fl::BIND != 0 => return fail(b"expected address argument"),
             None => {}
         }
-        if mkdir && domain == Domain::Unix {
-            make_parents(addr.unwrap_or(b""));
+        let addr = addr.unwrap_or(b"");
+        if bits & fl::MKDIR != 0 && domain == Domain::Unix {
+            make_parents(addr);
         }
-        let fd = sys::socket(domain, sock.stype()).or_else(|e| fail_errno(b"socket: ", e))?;
-        let step = || -> Result<(), Msg> {
-            if bind {
-                sys::set_reuseaddr(fd).or_else(|e| fail_errno(b"setsockopt: ", e))?;
-                let r = match domain {
-                    Domain::Unix => sys::bind_unix(fd, addr.unwrap_or(b"")),
-                    _ => sys::bind_inet(fd, inet.0, inet.1),
-                };
-                r.or_else(|e| fail_errno(b"bind: ", e))?;
-            }
-            if listen > 0 {
-                sys::listen(fd, listen as i32).or_else(|e| fail_errno(b"listen: ", e))?;
-            }
-            if nonblock {
-                sys::set_nonblock(fd, true).or_else(|e| fail_errno(b"fcntl(O_NONBLOCK): ", e))?;
-            }
-            Ok(())
-        };
-        if let Err(m) = step() {
+        let fd = sys::socket(domain, sock.stype()).map_err(|e| Error::Sys(b"socket: ", e))?;
+        if let Err(e) = set_up_socket(fd, bits, listen, addr, inet) {
             sys::close(fd);
-            return Err(m);
-        }
-        let mut bits = 0;
-        for (on, b) in [
-            (bind, fl::BIND),
-            (mkdir, fl::MKDIR),
-            (nonblock, fl::NONBLOCK),
-        ] {
-            if on {
-                bits |= b;
-            }
+            return Err(e);
         }
         let mut o = new_obj(name, Kind::Socket, bits, fd);
         o.domain = fd_table::domain_code(domain);
         o.stype = fd_table::type_code(sock.stype());
         o.listen = listen;
-        let Some(slot) = self.fds.alloc(o, addr.unwrap_or(b"")) else {
-            sys::close(fd);
-            return fail(b"Unable to allocate new file descriptor object");
-        };
-        self.publish_fd(slot);
-        self.broadcast_fd(slot);
-        Ok(())
+        self.add_fd(o, addr)
     }
 
-    fn cmd_fd_take(&mut self, i: usize, args: Option<&[u8]>) -> CmdResult {
+    fn cmd_fd_take<'a>(&mut self, i: usize, args: Option<&'a [u8]>) -> Result<'a> {
         let Some(fd) = self.ctl[i].take_anc() else {
             return fail(b"No ancillary file descriptor received");
         };
-        let name = match assignable_fd_name(Fields::new(args).next()) {
-            Ok(n) => n,
-            Err(m) => {
+        match assignable_fd_name(Fields::new(args).next()) {
+            Ok(name) => self.add_fd(fd_table::introspect(name, fd), b""),
+            Err(e) => {
                 sys::close(fd);
-                return Err(m);
+                Err(e)
             }
-        };
-        let Some(slot) = self.fds.alloc(fd_table::introspect(name, fd), b"") else {
-            sys::close(fd);
-            return fail(b"Unable to allocate new file descriptor object");
-        };
-        self.publish_fd(slot);
-        self.broadcast_fd(slot);
-        Ok(())
+        }
     }
 
-    fn cmd_fd_delete(&mut self, args: Option<&[u8]>) -> CmdResult {
-        let name = fd_name(Fields::new(args).next())?;
-        if FdTable::is_constant(name) {
-            return fail(b"File descriptor cannot be altered");
-        }
+    fn cmd_fd_delete<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
+        let name = assignable_fd_name(Fields::new(args).next())?;
         let Some(slot) = self.fds.find(name) else {
             return fail(b"No such file descriptor");
         };
-        let mut b = Line::new();
-        b.s(b"fd.state\t").s(name).s(b"\tdeleted");
-        self.broadcast(b.as_bytes());
-        let fd = self.fds.get(slot).fd;
+        // A free object's state line is the `deleted` event.
+        let obj = self.fds.get_mut(slot);
+        obj.kind = Kind::Free;
+        let fd = obj.fd;
+        self.broadcast_fd(slot);
         self.fds.forget(slot);
         self.log.forget_fd(fd);
         sys::close(fd);
         Ok(())
     }
 
-    fn cmd_socket_create(&mut self, args: Option<&[u8]>) -> CmdResult {
+    fn cmd_socket_create<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
         let (Some(opts), Some(path)) = (f.next(), f.next()) else {
             return fail(b"missing argument");
@@ -796,20 +787,36 @@ impl Supervisor {
     /// are logged.
     pub fn create_control_socket(&mut self, path: &[u8]) -> bool {
         self.delete_control_socket();
-        if path.is_empty() || path.len() > 107 {
-            let e = if path.is_empty() {
-                Errno::INVAL
-            } else {
-                Errno::NAMETOOLONG
-            };
-            self.log(
-                Level::Error,
-                &[b"bind(control_socket, ", path, b": ", sys::strerror(e)],
-            );
-            return false;
+        match self.listen_control(path) {
+            Ok(fd) => {
+                self.ctl_socket = fd;
+                self.ctl_socket_path.clear();
+                self.ctl_socket_path.s(path);
+                true
+            }
+            Err((what, e)) => {
+                let (path, colon): (&[u8], &[u8]) = if what == CONTROL_BIND {
+                    (path, b": ")
+                } else {
+                    (b"", b"")
+                };
+                self.log(Level::Error, &[what, path, colon, sys::strerror(e)]);
+                false
+            }
         }
-        if let Ok((is_sock, uid)) = sys::lstat_socket_owner(path)
-            && is_sock
+    }
+
+    /// The control socket's steps; Err names the failed one.
+    fn listen_control(
+        &mut self,
+        path: &[u8],
+    ) -> core::result::Result<sys::Fd, (&'static [u8], Errno)> {
+        match path.len() {
+            0 => return Err((CONTROL_BIND, Errno::INVAL)),
+            108.. => return Err((CONTROL_BIND, Errno::NAMETOOLONG)),
+            _ => {}
+        }
+        if let Ok((true, uid)) = sys::lstat_socket_owner(path)
             && uid == sys::geteuid()
         {
             match sys::unlink(path) {
@@ -820,46 +827,26 @@ impl Supervisor {
                 ),
             }
         }
-        let fd = match sys::socket(Domain::Unix, SockType::Stream) {
-            Ok(fd) => fd,
-            Err(e) => {
-                self.log(Level::Error, &[b"socket: ", sys::strerror(e)]);
-                return false;
-            }
-        };
+        let fd = sys::socket(Domain::Unix, SockType::Stream).map_err(|e| (&b"socket: "[..], e))?;
         let r = sys::bind_unix(fd, path)
-            .map_err(|e| (&b"bind(control_socket, "[..], e, true))
-            .and_then(|_| {
-                sys::listen(fd, 2).map_err(|e| (&b"listen(control_socket): "[..], e, false))
-            })
+            .map_err(|e| (CONTROL_BIND, e))
+            .and_then(|_| sys::listen(fd, 2).map_err(|e| (&b"listen(control_socket): "[..], e)))
             .and_then(|_| {
                 sys::set_nonblock(fd, true)
-                    .map_err(|e| (&b"fcntl(control_socket, O_NONBLOCK): "[..], e, false))
+                    .map_err(|e| (&b"fcntl(control_socket, O_NONBLOCK): "[..], e))
             });
-        if let Err((what, e, with_path)) = r {
+        if r.is_err() {
             sys::close(fd);
-            if with_path {
-                self.log(Level::Error, &[what, path, b": ", sys::strerror(e)]);
-            } else {
-                self.log(Level::Error, &[what, sys::strerror(e)]);
-            }
-            return false;
         }
-        self.ctl_socket = fd;
-        self.ctl_socket_path.clear();
-        self.ctl_socket_path.s(path);
-        true
+        r.map(|_| fd)
     }
 
-    fn cmd_log_filter(&mut self, i: usize, args: Option<&[u8]>) -> CmdResult {
+    fn cmd_log_filter<'a>(&mut self, i: usize, args: Option<&'a [u8]>) -> Result<'a> {
         if let Some(a) = args {
             self.log.filter = match a {
                 b"+" => self.log.filter.step(1),
                 b"-" => self.log.filter.step(-1),
-                _ => match Level::by_name(a) {
-                    Some(l) => l,
-                    None => return fail(b"Invalid loglevel argument"),
-                },
+                _ => Level::by_name(a).ok_or(Error::Text(b"Invalid loglevel argument"))?,
             };
         }
         let mut b = Line::new();
@@ -868,7 +855,7 @@ impl Supervisor {
         Ok(())
     }
 
-    fn cmd_log_dest(&mut self, i: usize, args: Option<&[u8]>) -> CmdResult {
+    fn cmd_log_dest<'a>(&mut self, i: usize, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
         match f.next() {
             None => return fail(b"missing argument"),
@@ -882,13 +869,11 @@ impl Supervisor {
             self.reply(i, b.as_bytes());
         }
         self.log.set_dest(Name::new(name));
-        let now = self.now;
-        self.log.run(now, Supervisor::fd_lookup(&self.fds));
-        exit::set_log_fd(self.log.fd());
+        self.run_log();
         Ok(())
     }
 
-    fn cmd_event_timeout(&mut self, i: usize, args: Option<&[u8]>) -> CmdResult {
+    fn cmd_event_timeout<'a>(&mut self, i: usize, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
         let reset = int(f.next())?;
         let close = int(f.next())?;
@@ -904,7 +889,7 @@ impl Supervisor {
         Ok(())
     }
 
-    fn cmd_terminate(&mut self, args: Option<&[u8]>) -> CmdResult {
+    fn cmd_terminate<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
         let code = int(f.next())?;
         let guard = exit::guard();
@@ -922,34 +907,46 @@ impl Supervisor {
         self.terminate = Some(code);
         Ok(())
     }
+}
 
-    fn cmd_terminate_guard(&mut self, args: Option<&[u8]>) -> CmdResult {
-        let mut f = Fields::new(args);
-        let op = f.next();
-        if op != Some(b"+") && op != Some(b"-") {
-            return fail(b"expected + or -");
-        }
-        let code = int(f.next())?;
-        if code == 0 {
-            return fail(b"code cannot be 0");
-        }
-        let guard = exit::guard();
-        if op == Some(b"+") {
-            if guard != 0 {
-                return fail(b"terminate guard code is already set");
-            }
-            exit::set_guard(code);
-        } else {
-            if guard == 0 {
-                return fail(b"terminate guard was not set");
-            }
-            if guard != code {
-                return fail(b"incorrect guard code");
-            }
-            exit::set_guard(0);
-        }
-        Ok(())
+fn cmd_chdir(args: Option<&[u8]>) -> Result<'_> {
+    let mut f = Fields::new(args);
+    let Some(path) = f.next() else {
+        return fail(b"missing path argument");
+    };
+    if f.next().is_some() {
+        return fail(b"unexpected argument after path");
     }
+    sys::chdir(path).map_err(|e| Error::Sys(b"chdir failed: ", e))
+}
+
+fn cmd_terminate_guard(args: Option<&[u8]>) -> Result<'_> {
+    let mut f = Fields::new(args);
+    let set = match f.next() {
+        Some(b"+") => true,
+        Some(b"-") => false,
+        _ => return fail(b"expected + or -"),
+    };
+    let code = int(f.next())?;
+    if code == 0 {
+        return fail(b"code cannot be 0");
+    }
+    let guard = exit::guard();
+    if set {
+        if guard != 0 {
+            return fail(b"terminate guard code is already set");
+        }
+        exit::set_guard(code);
+    } else {
+        if guard == 0 {
+            return fail(b"terminate guard was not set");
+        }
+        if guard != code {
+            return fail(b"incorrect guard code");
+        }
+        exit::set_guard(0);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -967,20 +964,89 @@ mod tests {
         assert_eq!(parse_inet(b"localhost:1"), None);
         assert_eq!(parse_inet(b"1.2.3"), None);
         assert_eq!(parse_inet(b"1.2.3.256"), None);
+        assert_eq!(parse_inet(b"1.2.3.4.5"), None);
+        assert_eq!(parse_inet(b"1.2.-3.4"), None);
         assert_eq!(parse_inet(b"1.2.3.4:x"), None);
         assert_eq!(parse_inet(b""), None);
     }
 
+    fn sock(words: &[&[u8]]) -> (Domain, SockType) {
+        let mut s = SockFlags::default();
+        for w in words {
+            s.apply(proto::word_index(SOCKET_FLAGS, w).unwrap());
+        }
+        (s.domain(), s.stype())
+    }
+
     #[test]
     fn socket_flag_resolution() {
-        let mut s = SockFlags::default();
-        for f in [&b"udp"[..], b"stream"] {
-            assert!(s.apply(f));
+        assert_eq!(sock(&[b"udp", b"stream"]), (Domain::Inet, SockType::Stream));
+        assert_eq!(sock(&[b"stream", b"udp"]), (Domain::Inet, SockType::Dgram));
+        assert_eq!(sock(&[b"dgram", b"tcp"]), (Domain::Inet, SockType::Stream));
+        assert_eq!(sock(&[b"seqpacket"]), (Domain::Unix, SockType::Seqpacket));
+        assert_eq!(
+            sock(&[b"inet6", b"dgram"]),
+            (Domain::Inet6, SockType::Dgram)
+        );
+    }
+
+    #[test]
+    fn flag_word_positions() {
+        let at = |words, w| proto::word_index(words, w);
+        for (k, w) in [
+            &b"read"[..],
+            b"write",
+            b"append",
+            b"create",
+            b"trunc",
+            b"nonblock",
+            b"mkdir",
+        ]
+        .iter()
+        .enumerate()
+        {
+            assert_eq!(
+                1u16 << at(OPEN_FLAGS, w).unwrap(),
+                [
+                    fl::READ,
+                    fl::WRITE,
+                    fl::APPEND,
+                    fl::CREATE,
+                    fl::TRUNC,
+                    fl::NONBLOCK,
+                    fl::MKDIR
+                ][k]
+            );
         }
-        assert_eq!((s.domain(), s.stype()), (Domain::Inet, SockType::Stream));
-        let mut s = SockFlags::default();
-        s.apply(b"seqpacket");
-        assert_eq!((s.domain(), s.stype()), (Domain::Unix, SockType::Seqpacket));
-        assert!(!s.apply(b"bogus"));
+        assert_eq!(at(PIPE_FLAGS, b"nonblock"), Some(NONBLOCK));
+        assert_eq!(at(SOCKET_FLAGS, b"nonblock"), Some(NONBLOCK));
+        assert_eq!(at(SOCKET_FLAGS, b"mkdir"), Some(MKDIR));
+        assert_eq!(at(SOCKET_FLAGS, b"bind"), Some(BIND));
+        assert_eq!(PIPE_FLAGS[..40], SOCKET_FLAGS[..40]);
+        assert_eq!(at(SOCKET_FLAGS, b"seqpacket"), Some(SOCKET_WORDS - 1));
+    }
+
+    #[test]
+    fn error_texts() {
+        let text = |e: Error| {
+            let mut m = Msg::new();
+            e.write(&mut m);
+            String::from_utf8(m.as_bytes().to_vec()).unwrap()
+        };
+        assert_eq!(text(Error::UnknownFlag(b"x")), "unknown flag \"x\"\n");
+        assert_eq!(
+            text(Error::Kill {
+                name: b"s",
+                pid: 7,
+                group: true,
+                errno: Errno::SRCH
+            }),
+            "can't kill s (pgid 7): No such process"
+        );
+        assert_eq!(
+            text(Error::Sys(b"bind: ", Errno::ACCESS)),
+            "bind: Permission denied"
+        );
+        assert_eq!(text(Error::UnknownFlag(&[b'x'; 200])).len(), 160);
     }
 }

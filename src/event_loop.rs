@@ -72,7 +72,9 @@ impl Supervisor {
         self.now.wrapping_sub(t) as i64 >= 0
     }
 
-    fn run_log(&mut self) {
+    /// Lets the log attach or retry, and tells the signal handlers where it
+    /// writes.
+    pub fn run_log(&mut self) {
         let now = self.now;
         self.log.run(now, Supervisor::fd_lookup(&self.fds));
         exit::set_log_fd(self.log.fd());

@@ -6,6 +6,7 @@
 
 use crate::fmt::Buf;
 use crate::name::Name;
+use crate::proto;
 use crate::sys;
 
 /// Log levels; a record is written when its level is above the filter.
@@ -32,22 +33,17 @@ impl Level {
         Level::Fatal,
     ];
 
+    /// Level names, from `none` up.
+    const NAMES: &'static [u8] = b"none trace debug info warning error fatal";
+
     /// The level's printed name.
     pub fn name(self) -> &'static [u8] {
-        match self {
-            Level::None => b"none",
-            Level::Trace => b"trace",
-            Level::Debug => b"debug",
-            Level::Info => b"info",
-            Level::Warning => b"warning",
-            Level::Error => b"error",
-            Level::Fatal => b"fatal",
-        }
+        proto::nth_word(Level::NAMES, (self as i32 + 3) as usize).unwrap_or(b"")
     }
 
     /// Parses a level name.
     pub fn by_name(n: &[u8]) -> Option<Level> {
-        Level::ALL.iter().copied().find(|l| l.name() == n)
+        proto::word_index(Level::NAMES, n).and_then(|i| Level::ALL.get(i).copied())
     }
 
     /// The level `steps` away, clamped to none…fatal.
@@ -216,5 +212,20 @@ impl Log {
             Blocked::RetryAt(t) if self.fd >= 0 && self.len > 0 => Some(t),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn level_names() {
+        for l in Level::ALL {
+            assert_eq!(Level::by_name(l.name()), Some(l));
+        }
+        assert_eq!(Level::Warning.name(), b"warning");
+        assert_eq!(Level::by_name(b"DEBUG"), None);
+        assert_eq!(Level::Fatal.step(1), Level::Fatal);
     }
 }

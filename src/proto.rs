@@ -64,10 +64,30 @@ const COMMANDS: [Cmd; 25] = [
 
 /// Looks up a command by its exact (case-sensitive) name.
 pub fn command(name: &[u8]) -> Option<Cmd> {
-    COMMAND_NAMES
-        .split(|&b| b == b' ')
-        .position(|n| n == name)
-        .map(|i| COMMANDS[i])
+    word_index(COMMAND_NAMES, name).and_then(|i| COMMANDS.get(i).copied())
+}
+
+/// Position of `word` in a space-separated list of words. The one lookup
+/// every keyword table shares, so none of them becomes a tree of compares.
+#[inline(never)]
+pub fn word_index(words: &[u8], word: &[u8]) -> Option<usize> {
+    words.split(|&b| b == b' ').position(|w| w == word)
+}
+
+/// The `i`th word of a space-separated list.
+#[inline(never)]
+pub fn nth_word(words: &'static [u8], i: usize) -> Option<&'static [u8]> {
+    words.split(|&b| b == b' ').nth(i)
+}
+
+/// Splits at the first `sep`: the part before it and, if `sep` occurs, the
+/// part after it.
+#[inline(never)]
+pub fn split_once(s: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
+    match memchr::memchr(sep, s) {
+        Some(i) => (&s[..i], s.get(i + 1..)),
+        None => (s, None),
+    }
 }
 
 /// True for lines that are ignored: `#` comments and lines made only of SP,
@@ -79,10 +99,7 @@ pub fn is_ignored(line: &[u8]) -> bool {
 /// Splits a line into the command name and the argument text (None when the
 /// line has no TAB at all).
 pub fn split_command(line: &[u8]) -> (&[u8], Option<&[u8]>) {
-    match memchr::memchr(b'\t', line) {
-        Some(i) => (&line[..i], Some(&line[i + 1..])),
-        None => (line, None),
-    }
+    split_once(line, b'\t')
 }
 
 /// TAB-separated fields of an argument text. An absent text has no fields;
@@ -107,17 +124,9 @@ impl<'a> Fields<'a> {
 impl<'a> Iterator for Fields<'a> {
     type Item = &'a [u8];
     fn next(&mut self) -> Option<&'a [u8]> {
-        let r = self.rest?;
-        match memchr::memchr(b'\t', r) {
-            Some(i) => {
-                self.rest = Some(&r[i + 1..]);
-                Some(&r[..i])
-            }
-            None => {
-                self.rest = None;
-                Some(r)
-            }
-        }
+        let (field, rest) = split_once(self.rest?, b'\t');
+        self.rest = rest;
+        Some(field)
     }
 }
 
@@ -148,9 +157,46 @@ pub fn valid_name(n: &[u8]) -> bool {
             .all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
 }
 
-/// Comma-separated items of a flags field.
-pub fn comma_items(f: &[u8]) -> impl Iterator<Item = &[u8]> {
-    f.split(|&b| b == b',')
+/// The items of a comma-separated flags field, each looked up in a
+/// space-separated list of words: `Ok((index, value))`, or `Err(item)` for
+/// an item that is not in the list. Empty items are skipped. With `keyed`,
+/// an item may be `word=value`; otherwise `=` is part of the word.
+pub struct Flags<'a> {
+    rest: Option<&'a [u8]>,
+    words: &'static [u8],
+    keyed: bool,
+}
+
+/// The flags of `field` (see `Flags`).
+pub fn flags<'a>(field: &'a [u8], words: &'static [u8], keyed: bool) -> Flags<'a> {
+    Flags {
+        rest: Some(field),
+        words,
+        keyed,
+    }
+}
+
+/// A flag's position in its word list and its `=value`, if any.
+pub type Flag<'a> = (usize, Option<&'a [u8]>);
+
+impl<'a> Iterator for Flags<'a> {
+    type Item = Result<Flag<'a>, &'a [u8]>;
+    #[inline(never)]
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (item, rest) = split_once(self.rest?, b',');
+            self.rest = rest;
+            if item.is_empty() {
+                continue;
+            }
+            let (word, value) = if self.keyed {
+                split_once(item, b'=')
+            } else {
+                (item, None)
+            };
+            return Some(word_index(self.words, word).map(|i| (i, value)).ok_or(item));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -168,6 +214,18 @@ mod tests {
         assert_eq!(f, [&b"a"[..], b"", b"b"]);
         assert_eq!(Fields::new(None).count(), 0);
         assert_eq!(Fields::new(Some(b"")).count(), 1);
+    }
+
+    #[test]
+    fn flag_lists() {
+        let all = |f: &'static [u8], keyed| flags(f, b"a b listen", keyed).collect::<Vec<_>>();
+        assert_eq!(all(b"b,,a", false), [Ok((1, None)), Ok((0, None))]);
+        assert_eq!(all(b"", false), []);
+        assert_eq!(all(b"a,x,b", false)[1], Err(&b"x"[..]));
+        assert_eq!(all(b"listen=5", true), [Ok((2, Some(&b"5"[..])))]);
+        assert_eq!(all(b"listen=5", false), [Err(&b"listen=5"[..])]);
+        assert_eq!(word_index(b"a b", b""), None);
+        assert_eq!(nth_word(b"a b", 1), Some(&b"b"[..]));
     }
 
     #[test]

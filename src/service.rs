@@ -55,6 +55,8 @@ pub const CTL_CMD: u8 = 1;
 pub const CTL_EVENT: u8 = 2;
 /// `control.socket` is listed.
 pub const CTL_SOCKET: u8 = 4;
+/// The controller handles; the i-th name is bit i of the CTL_* bits.
+pub const CONTROL_NAMES: &[u8] = b"control.cmd control.event control.socket";
 
 /// One service.
 #[derive(Clone, Copy)]

@@ -4,6 +4,7 @@
 //! (in `sys`-level code in `event_loop`) has written their numbers to the
 //! self-pipe.
 
+use crate::proto;
 use crate::sys::Reservation;
 
 /// Signal names in the original's list order (space-separated, one string
@@ -48,10 +49,6 @@ const NUMBERS: [i32; 35] = [
     libc::SIGXFSZ,
 ];
 
-fn names() -> impl Iterator<Item = &'static [u8]> {
-    NAMES.split(|&b| b == b' ')
-}
-
 /// Highest signal number tracked.
 pub const MAX_SIG: usize = 64;
 
@@ -60,7 +57,7 @@ pub fn name(sig: i32) -> &'static [u8] {
     NUMBERS
         .iter()
         .position(|&s| s == sig)
-        .and_then(|i| names().nth(i))
+        .and_then(|i| proto::nth_word(NAMES, i))
         .unwrap_or(b"-?")
 }
 
@@ -74,7 +71,7 @@ pub fn by_name(n: &[u8]) -> Option<i32> {
     if n.is_empty() || n.len() > 8 {
         return None;
     }
-    names().position(|t| t == n).map(|i| NUMBERS[i])
+    proto::word_index(NAMES, n).and_then(|i| NUMBERS.get(i).copied())
 }
 
 /// Why a SIGNAL argument was rejected.

@@ -50,6 +50,27 @@ impl Supervisor {
         self.log.put(level, parts, self.now);
     }
 
+    /// Logs `controller[I` followed by `parts` (at most 4).
+    #[inline(never)]
+    pub fn log_controller(&mut self, level: Level, i: usize, parts: &[&[u8]]) {
+        if !self.log.enabled(level) {
+            return;
+        }
+        let mut n = [0u8; 20];
+        let mut all: [&[u8]; 6] = [
+            b"controller[",
+            crate::fmt::fmt_u64(i as u64, &mut n),
+            b"",
+            b"",
+            b"",
+            b"",
+        ];
+        for (a, p) in all[2..].iter_mut().zip(parts) {
+            *a = p;
+        }
+        self.log(level, &all);
+    }
+
     /// Queues `line` + LF to controller `i`, flushing or marking overflow
     /// when the send buffer is full.
     pub fn queue(&mut self, i: usize, line: &[u8]) {
@@ -95,9 +116,7 @@ impl Supervisor {
 
     /// Debug-logs that controller `i`'s output broke.
     pub fn log_output_closed(&mut self, i: usize) {
-        let mut n = [0u8; 20];
-        let n = crate::fmt::fmt_u64(i as u64, &mut n);
-        self.log(Level::Debug, &[b"controller[", n, b"] output closed"]);
+        self.log_controller(Level::Debug, i, &[b"] output closed"]);
     }
 
     /// Broadcasts a service's `service.state`.
