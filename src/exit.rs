@@ -166,9 +166,15 @@ fn forward_in_child(sig: core::ffi::c_int) -> bool {
     if sys::getpid() == DAEMON_PID.load(Relaxed) {
         return false;
     }
+    redeliver(sig);
+    true
+}
+
+#[cold]
+#[inline(never)]
+fn redeliver(sig: core::ffi::c_int) {
     sys::set_default(sig);
     let _ = sys::kill(sys::getpid(), sig, false);
-    true
 }
 
 extern "C" fn on_signal(sig: core::ffi::c_int) {

@@ -159,6 +159,7 @@ const FINAL_STAGE: [(&[u8], crate::pid1::Action); 3] = [
     (b"reboot", crate::pid1::Action::Reboot),
 ];
 
+#[cold]
 fn pad(b: &mut Buf<2048>, s: &[u8], width: usize) {
     b.s(s);
     for _ in s.len()..width {

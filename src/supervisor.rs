@@ -399,6 +399,7 @@ impl Supervisor {
 
     /// Re-points a named descriptor (stdin/stdout/stderr) at a new dup of
     /// /dev/null, keeping its displayed flags (§2.2).
+    #[cold]
     pub fn repoint_to_null(&mut self, name: &[u8]) {
         let null = self.fds.fd_of(b"null").unwrap_or(-1);
         if let Some(s) = self.fds.find(name) {

@@ -70,6 +70,7 @@ pub fn read(fd: Fd, buf: &mut [u8]) -> Res<usize> {
 
 /// Writes all of `buf`, retrying on partial writes and EINTR; for startup
 /// messages and the child's last words, where blocking is acceptable.
+#[cold]
 pub fn write_all(fd: Fd, mut buf: &[u8]) {
     while !buf.is_empty() {
         match write(fd, buf) {
@@ -90,11 +91,13 @@ pub fn close(fd: Fd) {
 }
 
 /// fcntl(F_DUPFD_CLOEXEC, min).
+#[cold]
 pub fn dup_above(fd: Fd, min: Fd) -> Res<Fd> {
     rustix::io::fcntl_dupfd_cloexec(bfd(fd), min).map(raw)
 }
 
 /// Is `fd` an open descriptor? (fcntl F_GETFL succeeds)
+#[cold]
 pub fn is_open(fd: Fd) -> bool {
     rustix::fs::fcntl_getfl(bfd(fd)).is_ok()
 }
@@ -124,6 +127,7 @@ pub fn set_nonblock(fd: Fd, on: bool) -> Res<()> {
 }
 
 /// Sets or clears FD_CLOEXEC.
+#[cold]
 pub fn set_cloexec(fd: Fd, on: bool) -> Res<()> {
     let mut fl = rustix::io::fcntl_getfd(bfd(fd))?;
     fl.set(rustix::io::FdFlags::CLOEXEC, on);
@@ -452,6 +456,7 @@ impl Reservation {
     }
 
     /// The next `n` values of `T`, still zero (so untouched).
+    #[cold]
     pub fn take<T: Zeroable>(&mut self, n: usize) -> Option<&'static mut [T]> {
         let p = self.carve::<T>(n)?;
         // SAFETY: aligned, in bounds, handed out once, never unmapped; zeroed
@@ -542,17 +547,20 @@ fn errno() -> i32 {
 }
 
 /// _exit(2).
+#[cold]
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: ends the process without running anything else.
     unsafe { libc::_exit(code) }
 }
 
 /// exit(3) is not needed: the daemon has nothing to flush but its own log.
+#[cold]
 pub fn exit(code: i32) -> ! {
     exit_now(code)
 }
 
 /// abort(3): raises SIGABRT with the default disposition.
+#[cold]
 pub fn abort() -> ! {
     // SAFETY: abort never returns.
     unsafe { libc::abort() }
@@ -569,6 +577,7 @@ pub fn execvp(argv: &[*const c_char]) -> Errno {
 
 /// execve(2) with an explicit environment, searching PATH like execvp when
 /// the program has no slash; returns only on failure.
+#[cold]
 pub fn execvpe(argv: &[*const c_char], envp: &[*const c_char]) -> Errno {
     unsafe extern "C" {
         fn execvpe(
@@ -583,6 +592,7 @@ pub fn execvpe(argv: &[*const c_char], envp: &[*const c_char]) -> Errno {
 }
 
 /// The process environment as a NULL-terminated array.
+#[cold]
 pub fn environ() -> *const *const c_char {
     unsafe extern "C" {
         static environ: *const *const c_char;
@@ -737,6 +747,7 @@ pub fn strerror(e: Errno) -> &'static [u8] {
 // -------------------------------------------------------------- signals ---
 
 /// Installs `handler` for `sig` without SA_RESTART, blocking nothing extra.
+#[cold]
 pub fn set_handler(sig: i32, handler: extern "C" fn(c_int)) -> Res<()> {
     // SAFETY: a zeroed sigaction is valid; the handler is async-signal-safe.
     unsafe {
@@ -752,6 +763,7 @@ pub fn set_handler(sig: i32, handler: extern "C" fn(c_int)) -> Res<()> {
 }
 
 /// Restores the default disposition of `sig`.
+#[cold]
 pub fn set_default(sig: i32) {
     // SAFETY: as above, with SIG_DFL.
     unsafe {
@@ -863,6 +875,7 @@ impl Args {
     }
 
     /// Argument `i`.
+    #[cold]
     pub fn get(&self, i: usize) -> Option<&'static [u8]> {
         // SAFETY: i < argc, and the strings live as long as the process.
         (i < self.argc).then(|| unsafe { CStr::from_ptr(*self.argv.add(i)).to_bytes() })
@@ -870,12 +883,14 @@ impl Args {
 }
 
 /// The `i`th entry of a NULL-terminated C pointer array.
+#[cold]
 pub fn env_entry(env: *const *const c_char, i: usize) -> *const c_char {
     // SAFETY: callers stop at the terminating NULL.
     unsafe { *env.add(i) }
 }
 
 /// The bytes of a C string (empty for NULL).
+#[cold]
 pub fn cstr_bytes<'a>(p: *const c_char) -> &'a [u8] {
     if p.is_null() {
         return b"";
