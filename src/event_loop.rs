@@ -27,6 +27,19 @@ struct Ready {
     log: bool,
 }
 
+/// Fixed positions in the poll set; what is not watched stays
+/// `PollEntry::NONE`, which poll skips.
+const WAKE: usize = 0;
+const LISTENER: usize = 1;
+const LOG: usize = 2;
+const fn input(i: usize) -> usize {
+    3 + 2 * i
+}
+const fn output(i: usize) -> usize {
+    4 + 2 * i
+}
+const POLL_SET: usize = 3 + 2 * SLOTS;
+
 fn num(v: u64, tmp: &mut [u8; 20]) -> &[u8] {
     fmt_u64(v, tmp)
 }
@@ -140,7 +153,7 @@ impl Supervisor {
         let Some(i) = self.free_slot() else {
             let mut probe = [PollEntry::new(self.ctl_socket, true, false)];
             sys::poll(&mut probe, 0);
-            if probe[0].readable {
+            if probe[0].readable() {
                 self.log(
                     Level::Warning,
                     &[b"No free controllers to accpet socket connection"],
@@ -367,19 +380,15 @@ impl Supervisor {
 
     /// Sleeps in poll until something is ready or a timer is due.
     fn wait(&mut self, accept_retry_at: u64) -> Ready {
-        let mut set = [PollEntry::new(-1, false, false); 16];
-        let mut n = 0;
-        let mut add = |e: PollEntry| {
-            set[n] = e;
-            n += 1;
-            n - 1
-        };
-        let wake = add(PollEntry::new(self.wake_r, true, false));
+        let mut set = [PollEntry::NONE; POLL_SET];
+        set[WAKE] = PollEntry::new(self.wake_r, true, false);
         let free_slot = self.free_slot().is_some();
-        let listener = (self.ctl_socket >= 0 && free_slot)
-            .then(|| add(PollEntry::new(self.ctl_socket, true, false)));
-        let mut input = [None; SLOTS];
-        let mut output = [None; SLOTS];
+        if self.ctl_socket >= 0 && free_slot {
+            set[LISTENER] = PollEntry::new(self.ctl_socket, true, false);
+        }
+        if let Some(fd) = self.log.wants_writable() {
+            set[LOG] = PollEntry::new(fd, false, true);
+        }
         let mut wake_at = self.now.wrapping_add(MAX_SLEEP);
         let mut earlier = |t: u64| {
             if (t.wrapping_sub(wake_at) as i64) < 0 {
@@ -395,20 +404,17 @@ impl Supervisor {
                 self.busy = true;
             }
             if c.in_fd >= 0 && !c.in_eof && c.recv_len < controller::RECV_BUF {
-                input[i] = Some(add(PollEntry::new(c.in_fd, true, false)));
+                set[input(i)] = PollEntry::new(c.in_fd, true, false);
             }
+            // With nothing to send and no input, only a hangup is of interest.
             if c.out_fd >= 0 && (c.send_len > 0 || c.in_fd < 0) {
-                output[i] = Some(add(PollEntry::new(c.out_fd, false, c.send_len > 0)));
+                set[output(i)] = PollEntry::new(c.out_fd, false, c.send_len > 0);
             }
             if c.blocked_since != 0 && c.send_len > 0 {
                 earlier(c.warn_at);
                 earlier(c.blocked_since.wrapping_add((c.close_timeout as u64) << 32));
             }
         }
-        let log = self
-            .log
-            .wants_writable()
-            .map(|fd| add(PollEntry::new(fd, false, true)));
         if let Some(t) = self.log.wake_at() {
             earlier(t);
         }
@@ -433,22 +439,14 @@ impl Supervisor {
                 ((d as u64 * 1000) >> 32) as i64 + 1
             }
         };
-        sys::poll(&mut set[..n], timeout_ms);
-        let mut r = Ready {
-            wake: set[wake].readable,
-            listener: listener.is_some_and(|k| set[k].readable),
-            log: log.is_some_and(|k| set[k].writable),
-            ..Ready::default()
-        };
-        for i in 0..SLOTS {
-            if let Some(k) = input[i] {
-                r.input[i] = set[k].readable;
-            }
-            if let Some(k) = output[i] {
-                r.output[i] = set[k].writable;
-                r.hangup[i] = set[k].hup;
-            }
+        sys::poll(&mut set, timeout_ms);
+        Ready {
+            wake: set[WAKE].readable(),
+            listener: set[LISTENER].readable(),
+            log: set[LOG].writable(),
+            input: core::array::from_fn(|i| set[input(i)].readable()),
+            output: core::array::from_fn(|i| set[output(i)].writable()),
+            hangup: core::array::from_fn(|i| set[output(i)].hup()),
         }
-        r
     }
 }

@@ -303,97 +303,120 @@ pub fn socket_kind(fd: Fd) -> Option<(Domain, SockType)> {
 }
 
 /// recvmsg(2) that also collects SCM_RIGHTS descriptors (close-on-exec) into
-/// `fds`; returns (bytes, descriptors received).
+/// `fds`; returns (bytes, descriptors received). Descriptors beyond the 8
+/// kept are closed.
 pub fn recv_with_fds(fd: Fd, buf: &mut [u8], fds: &mut [Fd; 8]) -> Res<(usize, usize)> {
-    use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
-    let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(8))];
-    let mut anc = RecvAncillaryBuffer::new(&mut space);
-    let mut iov = [rustix::io::IoSliceMut::new(buf)];
-    let msg = rustix::net::recvmsg(bfd(fd), &mut iov, &mut anc, RecvFlags::CMSG_CLOEXEC)?;
-    let mut n = 0;
-    for m in anc.drain() {
-        if let RecvAncillaryMessage::ScmRights(rights) = m {
-            for f in rights {
-                if n < fds.len() {
-                    fds[n] = raw(f);
-                    n += 1;
+    /// Room for one SCM_RIGHTS message of 8 descriptors (CMSG_SPACE(32)).
+    #[repr(C)]
+    struct Control {
+        hdr: libc::cmsghdr,
+        fds: [c_int; 8],
+    }
+    // SAFETY: the message header points at `buf` and `control`, which
+    // outlive the call; the control messages are walked with the CMSG
+    // macros within msg_controllen, as the kernel filled them in.
+    unsafe {
+        let mut control: Control = core::mem::zeroed();
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        let mut msg: libc::msghdr = core::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = (&raw mut control).cast();
+        msg.msg_controllen = core::mem::size_of::<Control>() as _;
+        let n = libc::recvmsg(fd, &mut msg, libc::MSG_CMSG_CLOEXEC);
+        if n < 0 {
+            return Err(Errno::from_raw_os_error(errno()));
+        }
+        let mut kept = 0;
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(c).cast::<c_int>();
+                let count = ((*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize) / 4;
+                for k in 0..count {
+                    let received = data.add(k).read_unaligned();
+                    match fds.get_mut(kept) {
+                        Some(slot) => *slot = received,
+                        None => close(received),
+                    }
+                    kept += usize::from(kept < fds.len());
                 }
             }
+            c = libc::CMSG_NXTHDR(&msg, c);
         }
+        Ok((n as usize, kept))
     }
-    Ok((msg.bytes, n))
 }
 
 // ----------------------------------------------------------------- poll ---
 
-/// One entry of a poll set.
+/// One entry of a poll set: a `struct pollfd`, so the set goes to poll(2)
+/// as it is.
+#[repr(C)]
 #[derive(Clone, Copy)]
 pub struct PollEntry {
-    /// Descriptor to watch.
-    pub fd: Fd,
-    /// Wants readability.
-    pub read: bool,
-    /// Wants writability.
-    pub write: bool,
-    /// Set by `poll`: readable, hung up or in error.
-    pub readable: bool,
-    /// Set by `poll`: writable or in error.
-    pub writable: bool,
-    /// Set by `poll`: hung up or in error.
-    pub hup: bool,
+    fd: Fd,
+    events: i16,
+    revents: i16,
 }
+
+const POLL_BAD: i16 = libc::POLLERR | libc::POLLHUP | libc::POLLNVAL;
 
 impl PollEntry {
-    /// An entry watching `fd`.
+    /// An entry poll skips (a negative descriptor).
+    pub const NONE: PollEntry = PollEntry {
+        fd: -1,
+        events: 0,
+        revents: 0,
+    };
+
+    /// An entry watching `fd` for readability and/or writability.
     pub const fn new(fd: Fd, read: bool, write: bool) -> PollEntry {
+        let mut events = 0;
+        if read {
+            events |= libc::POLLIN;
+        }
+        if write {
+            events |= libc::POLLOUT;
+        }
         PollEntry {
             fd,
-            read,
-            write,
-            readable: false,
-            writable: false,
-            hup: false,
+            events,
+            revents: 0,
         }
+    }
+
+    /// After `poll`: readability was asked for, and the descriptor is
+    /// readable, hung up or in error.
+    pub fn readable(&self) -> bool {
+        self.events & libc::POLLIN != 0 && self.revents & (libc::POLLIN | POLL_BAD) != 0
+    }
+
+    /// After `poll`: writability was asked for, and the descriptor is
+    /// writable or in error.
+    pub fn writable(&self) -> bool {
+        self.events & libc::POLLOUT != 0 && self.revents & (libc::POLLOUT | POLL_BAD) != 0
+    }
+
+    /// After `poll`: hung up or in error.
+    pub fn hup(&self) -> bool {
+        self.revents & POLL_BAD != 0
     }
 }
 
-/// poll(2) over `set` with a timeout in milliseconds (negative: forever).
+/// poll(2) over `set` with a timeout in milliseconds (negative: forever);
+/// when it fails, nothing is reported ready.
 pub fn poll(set: &mut [PollEntry], timeout_ms: i64) {
-    use rustix::event::{PollFd, PollFlags};
-    let mut fds: [PollFd; 16] =
-        core::array::from_fn(|_| PollFd::from_borrowed_fd(bfd(0), PollFlags::empty()));
-    let n = set.len().min(fds.len());
-    for (i, e) in set[..n].iter().enumerate() {
-        let mut fl = PollFlags::empty();
-        if e.read {
-            fl |= PollFlags::IN;
+    let timeout = timeout_ms.clamp(-1, c_int::MAX as i64) as c_int;
+    // SAFETY: PollEntry is a struct pollfd and the slice holds set.len() of them.
+    let r = unsafe { libc::poll(set.as_mut_ptr().cast(), set.len() as libc::nfds_t, timeout) };
+    if r < 0 {
+        for e in set {
+            e.revents = 0;
         }
-        if e.write {
-            fl |= PollFlags::OUT;
-        }
-        fds[i] = PollFd::from_borrowed_fd(bfd(e.fd), fl);
-    }
-    let ts;
-    let timeout = if timeout_ms < 0 {
-        None
-    } else {
-        ts = rustix::time::Timespec {
-            tv_sec: timeout_ms / 1000,
-            tv_nsec: (timeout_ms % 1000) * 1_000_000,
-        };
-        Some(&ts)
-    };
-    let ok = rustix::event::poll(&mut fds[..n], timeout).is_ok();
-    for (i, e) in set[..n].iter_mut().enumerate() {
-        let r = if ok {
-            fds[i].revents()
-        } else {
-            PollFlags::empty()
-        };
-        let bad = r.intersects(PollFlags::ERR | PollFlags::HUP | PollFlags::NVAL);
-        e.readable = e.read && (r.contains(PollFlags::IN) || bad);
-        e.writable = e.write && (r.contains(PollFlags::OUT) || bad);
-        e.hup = bad;
     }
 }
 
