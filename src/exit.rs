@@ -241,7 +241,7 @@ pub fn reset_handlers() {
 
 /// The exec-on-exit program's name, for the announcement.
 #[cold]
-pub fn exec_argv0(out: &mut Buf<256>) {
+pub fn exec_argv0(out: &mut crate::fmt::Bytes) {
     let len = EXEC_LEN.load(Relaxed);
     for a in &EXEC_ARGS[..len] {
         let b = a.load(Relaxed);

@@ -1,7 +1,9 @@
 //! Named file descriptors (§7): the constants, inherited descriptors, files,
 //! pipes and sockets, with their `fd.state` descriptions.
 
+#[cfg(test)]
 use crate::fmt::Buf;
+use crate::fmt::Bytes;
 use crate::name::Name;
 use crate::pool::{Arena, Named, Table};
 use crate::sys::{self, Domain, Fd, Reservation, SockType};
@@ -257,7 +259,7 @@ impl FdTable {
     }
 
     /// Writes `fd.state\tNAME\tTYPE\tFLAGS\tDESCRIPTION`.
-    pub fn write_state<const N: usize>(&self, slot: usize, b: &mut Buf<N>) {
+    pub fn write_state(&self, slot: usize, b: &mut Bytes) {
         let o = self.obj.get(slot);
         b.s(b"fd.state\t").s(o.name.as_bytes()).tab();
         let has = |f: u16| o.flags & f != 0;

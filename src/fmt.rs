@@ -1,13 +1,29 @@
 //! A fixed-capacity byte buffer for building protocol lines and log records
 //! without an allocator.
 
-/// A byte buffer of capacity `N`. Appends beyond the capacity are dropped and
-/// remembered in `truncated`.
-pub struct Buf<const N: usize> {
-    data: [u8; N],
+use core::ops::{Deref, DerefMut};
+
+/// A byte buffer whose capacity is the length of `data`. Appends beyond the
+/// capacity are dropped and remembered in `truncated`.
+pub struct Bytes<T: ?Sized = [u8]> {
     len: usize,
     /// Set when an append did not fit.
     pub truncated: bool,
+    data: T,
+}
+
+/// A buffer of capacity `N`, on the stack or in a struct.
+pub type Buf<const N: usize> = Bytes<[u8; N]>;
+
+impl<const N: usize> Buf<N> {
+    /// An empty buffer.
+    pub const fn new() -> Self {
+        Bytes {
+            len: 0,
+            truncated: false,
+            data: [0; N],
+        }
+    }
 }
 
 impl<const N: usize> Default for Buf<N> {
@@ -16,19 +32,26 @@ impl<const N: usize> Default for Buf<N> {
     }
 }
 
-impl<const N: usize> Buf<N> {
-    /// An empty buffer.
-    pub const fn new() -> Self {
-        Buf {
-            data: [0; N],
-            len: 0,
-            truncated: false,
-        }
+// Every fixed-size buffer is used as the one unsized `Bytes`, so its methods
+// exist once rather than once per capacity.
+impl<const N: usize> Deref for Buf<N> {
+    type Target = Bytes;
+    fn deref(&self) -> &Bytes {
+        self
     }
+}
 
+impl<const N: usize> DerefMut for Buf<N> {
+    fn deref_mut(&mut self) -> &mut Bytes {
+        self
+    }
+}
+
+impl Bytes {
     /// The bytes written so far.
+    #[inline(never)]
     pub fn as_bytes(&self) -> &[u8] {
-        &self.data[..self.len]
+        self.data.get(..self.len).unwrap_or_default()
     }
 
     /// Number of bytes written.
@@ -48,8 +71,15 @@ impl<const N: usize> Buf<N> {
     }
 
     /// Appends bytes.
+    #[inline(never)]
     pub fn s(&mut self, b: &[u8]) -> &mut Self {
-        append(&mut self.data, &mut self.len, &mut self.truncated, b);
+        let room = self.data.get_mut(self.len..).unwrap_or_default();
+        let n = b.len().min(room.len());
+        room[..n].copy_from_slice(&b[..n]);
+        self.len += n;
+        if n < b.len() {
+            self.truncated = true;
+        }
         self
     }
 
@@ -76,17 +106,6 @@ impl<const N: usize> Buf<N> {
             self.c(b'-');
         }
         self.u(v.unsigned_abs())
-    }
-}
-
-/// The one out-of-line copy every `Buf` shares, to keep code small.
-#[inline(never)]
-fn append(data: &mut [u8], len: &mut usize, truncated: &mut bool, b: &[u8]) {
-    let n = b.len().min(data.len() - *len);
-    data[*len..*len + n].copy_from_slice(&b[..n]);
-    *len += n;
-    if n < b.len() {
-        *truncated = true;
     }
 }
 

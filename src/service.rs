@@ -1,6 +1,8 @@
 //! The service table and each service's state machine (§5.1, §6).
 
+#[cfg(test)]
 use crate::fmt::Buf;
+use crate::fmt::Bytes;
 use crate::name::Name;
 use crate::pool::{Arena, Named, Table};
 use crate::signal;
@@ -179,7 +181,7 @@ impl Service {
     }
 
     /// Writes `service.state\tNAME\t…` (8 fields) for time `now`.
-    pub fn write_state<const N: usize>(&self, b: &mut Buf<N>, now: u64) {
+    pub fn write_state(&self, b: &mut Bytes, now: u64) {
         b.s(b"service.state\t").s(self.name.as_bytes()).tab();
         let secs = |t: u64| t >> 32;
         let dur = |a: u64, z: u64| a.wrapping_sub(z) >> 32;

@@ -113,7 +113,7 @@ pub fn parse_arg(f: Option<&[u8]>) -> Result<i32, SigArgError> {
 }
 
 /// Writes `signal\tSIGNAME\tTS\tCOUNT` (§5.2).
-pub fn write_event<const N: usize>(b: &mut crate::fmt::Buf<N>, sig: i32, ts: u64, count: u32) {
+pub fn write_event(b: &mut crate::fmt::Bytes, sig: i32, ts: u64, count: u32) {
     b.s(b"signal\tSIG")
         .s(name(sig))
         .tab()
