@@ -206,7 +206,7 @@ impl Controller {
 
     /// The next complete line (without its LF), if one is buffered.
     pub fn line_len(&self) -> Option<usize> {
-        memchr::memchr(b'\n', &self.recv[..self.recv_len])
+        self.recv[..self.recv_len].iter().position(|&b| b == b'\n')
     }
 
     /// Drops the first `n` bytes of the receive buffer.

@@ -216,10 +216,7 @@ pub const LICENSE_LINE: &[u8] = b"Distributed under the MIT license.  See LICENS
 /// Parses `N[xM]` (§1.6).
 #[cold]
 pub fn parse_pool(s: &[u8]) -> Option<(i64, Option<i64>)> {
-    let (n_text, m_text) = match memchr::memchr(b'x', s) {
-        Some(i) => (&s[..i], Some(&s[i + 1..])),
-        None => (s, None),
-    };
+    let (n_text, m_text) = crate::proto::split_once(s, b'x');
     let n = crate::proto::parse_int(n_text)?;
     let m = match m_text {
         None | Some(b"") => None,

@@ -84,7 +84,7 @@ pub fn nth_word(words: &'static [u8], i: usize) -> Option<&'static [u8]> {
 /// part after it.
 #[inline(never)]
 pub fn split_once(s: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
-    match memchr::memchr(sep, s) {
+    match s.iter().position(|&b| b == sep) {
         Some(i) => (&s[..i], s.get(i + 1..)),
         None => (s, None),
     }
