@@ -28,17 +28,21 @@ fn raw(fd: OwnedFd) -> Fd {
     fd.into_raw_fd()
 }
 
-/// Calls `f` with a NUL-terminated copy of `path` made on the stack.
-fn with_cpath<R>(path: &[u8], f: impl FnOnce(&CStr) -> Res<R>) -> Res<R> {
-    let mut buf = [0u8; PATH_MAX + 1];
-    let Some(dst) = buf.get_mut(..path.len()) else {
+/// Room for a NUL-terminated path.
+type PathBuf = [u8; PATH_MAX + 1];
+
+/// A NUL-terminated copy of `path` in `buf`; NAMETOOLONG when it does not
+/// fit or has a NUL inside. One out-of-line copy for every path syscall.
+#[inline(never)]
+fn cpath<'b>(path: &[u8], buf: &'b mut PathBuf) -> Res<&'b CStr> {
+    if path.len() > PATH_MAX || !path.iter().all(|&b| b != 0) {
         return Err(Errno::NAMETOOLONG);
-    };
-    dst.copy_from_slice(path);
-    match CStr::from_bytes_until_nul(&buf) {
-        Ok(c) if c.count_bytes() == path.len() => f(c),
-        _ => Err(Errno::NAMETOOLONG),
     }
+    buf[..path.len()].copy_from_slice(path);
+    buf[path.len()] = 0;
+    // SAFETY: the bytes up to and including index path.len() end in the
+    // only NUL among them.
+    Ok(unsafe { CStr::from_bytes_with_nul_unchecked(&buf[..=path.len()]) })
 }
 
 // ---------------------------------------------------------------- time ---
@@ -139,9 +143,13 @@ pub fn open(path: &[u8], flags: u32, mode: u32) -> Res<Fd> {
     let fl = rustix::fs::OFlags::from_bits_retain(flags)
         | rustix::fs::OFlags::NOCTTY
         | rustix::fs::OFlags::CLOEXEC;
-    with_cpath(path, |p| {
-        rustix::fs::open(p, fl, rustix::fs::Mode::from_raw_mode(mode)).map(raw)
-    })
+    let mut buf = [0; PATH_MAX + 1];
+    rustix::fs::open(
+        cpath(path, &mut buf)?,
+        fl,
+        rustix::fs::Mode::from_raw_mode(mode),
+    )
+    .map(raw)
 }
 
 /// open("/dev/null", O_RDWR|O_NOCTTY|O_CLOEXEC), without a path copy.
@@ -153,24 +161,29 @@ pub fn open_dev_null() -> Res<Fd> {
 
 /// mkdir(2).
 pub fn mkdir(path: &[u8], mode: u32) -> Res<()> {
-    with_cpath(path, |p| {
-        rustix::fs::mkdir(p, rustix::fs::Mode::from_raw_mode(mode))
-    })
+    let mut buf = [0; PATH_MAX + 1];
+    rustix::fs::mkdir(
+        cpath(path, &mut buf)?,
+        rustix::fs::Mode::from_raw_mode(mode),
+    )
 }
 
 /// unlink(2).
 pub fn unlink(path: &[u8]) -> Res<()> {
-    with_cpath(path, |p| rustix::fs::unlink(p))
+    let mut buf = [0; PATH_MAX + 1];
+    rustix::fs::unlink(cpath(path, &mut buf)?)
 }
 
 /// stat(2): does the path exist?
 pub fn exists(path: &[u8]) -> bool {
-    with_cpath(path, |p| rustix::fs::stat(p)).is_ok()
+    let mut buf = [0; PATH_MAX + 1];
+    cpath(path, &mut buf).and_then(rustix::fs::stat).is_ok()
 }
 
 /// What lstat(2) says about a path: (is a socket, owner uid).
 pub fn lstat_socket_owner(path: &[u8]) -> Res<(bool, u32)> {
-    let st = with_cpath(path, |p| rustix::fs::lstat(p))?;
+    let mut buf = [0; PATH_MAX + 1];
+    let st = rustix::fs::lstat(cpath(path, &mut buf)?)?;
     let is_sock = rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Socket;
     Ok((is_sock, st.st_uid))
 }
@@ -182,7 +195,8 @@ pub fn geteuid() -> u32 {
 
 /// chdir(2).
 pub fn chdir(path: &[u8]) -> Res<()> {
-    with_cpath(path, |p| rustix::process::chdir(p))
+    let mut buf = [0; PATH_MAX + 1];
+    rustix::process::chdir(cpath(path, &mut buf)?)
 }
 
 /// umask(2).
@@ -253,7 +267,8 @@ pub fn set_reuseaddr(fd: Fd) -> Res<()> {
 
 /// bind(2) to a unix path.
 pub fn bind_unix(fd: Fd, path: &[u8]) -> Res<()> {
-    let addr = with_cpath(path, |p| rustix::net::SocketAddrUnix::new(p))?;
+    let mut buf = [0; PATH_MAX + 1];
+    let addr = rustix::net::SocketAddrUnix::new(cpath(path, &mut buf)?)?;
     rustix::net::bind(bfd(fd), &addr)
 }
 
@@ -973,9 +988,10 @@ pub fn unmount_all() {
         if target == b"/" || target.is_empty() {
             continue;
         }
-        let _ = with_cpath(target, |p| {
-            rustix::mount::unmount(p, rustix::mount::UnmountFlags::DETACH)
-        });
+        let mut path = [0; PATH_MAX + 1];
+        if let Ok(p) = cpath(target, &mut path) {
+            let _ = rustix::mount::unmount(p, rustix::mount::UnmountFlags::DETACH);
+        }
     }
     let _ = rustix::mount::mount_remount(c"/", rustix::mount::MountFlags::RDONLY, c"");
 }
