@@ -46,8 +46,13 @@ pub struct Dump {
 impl Dump {
     /// A dump from the beginning.
     pub const fn new() -> Dump {
+        Dump::at_phase(0)
+    }
+
+    /// A dump at the start of `phase`.
+    pub const fn at_phase(phase: u8) -> Dump {
         Dump {
-            phase: 0,
+            phase,
             name: Name::EMPTY,
             line: 0,
             signal_after: 0,

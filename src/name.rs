@@ -37,9 +37,4 @@ impl Name {
     pub fn len(&self) -> usize {
         self.len as usize
     }
-
-    /// True for the empty name.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
 }

@@ -41,12 +41,25 @@ pub enum Var {
 }
 
 impl Var {
+    /// The order of a service's lines after its state in a statedump.
+    pub const DUMP_ORDER: [Var; 4] = [Var::Tags, Var::Args, Var::Fds, Var::Triggers];
+
     fn key(self) -> &'static [u8] {
         match self {
             Var::Args => b"args",
             Var::Tags => b"tags",
             Var::Fds => b"fds",
             Var::Triggers => b"triggers",
+        }
+    }
+
+    /// The command (and event) that sets it.
+    pub fn command(self) -> &'static [u8] {
+        match self {
+            Var::Args => b"service.args",
+            Var::Tags => b"service.tags",
+            Var::Fds => b"service.fds",
+            Var::Triggers => b"service.auto_up",
         }
     }
 }

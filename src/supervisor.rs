@@ -4,7 +4,7 @@
 use crate::controller::{self, Controller, Dump, Kind as CtlKind, SLOTS};
 use crate::exit;
 use crate::fd_table::FdTable;
-use crate::fmt::Buf;
+use crate::fmt::{Buf, Bytes};
 use crate::log::{Level, Log};
 use crate::name::Name;
 use crate::service::{ServiceTable, State, Var};
@@ -136,37 +136,15 @@ impl Supervisor {
     }
 
     /// Formats one of a service's four configuration lines.
-    pub fn write_var(&self, slot: usize, v: Var, b: &mut Line) {
+    pub fn write_var(&self, slot: usize, v: Var, b: &mut Bytes) {
         let svc = self.services.get(slot);
-        let name = svc.name.as_bytes();
+        let value = self.services.var(slot, v);
+        b.s(v.command()).tab().s(svc.name.as_bytes()).tab();
         match v {
-            Var::Args => b
-                .s(b"service.args\t")
-                .s(name)
-                .tab()
-                .s(self.services.var(slot, v)),
-            Var::Tags => b
-                .s(b"service.tags\t")
-                .s(name)
-                .tab()
-                .s(self.services.var(slot, v)),
-            Var::Fds => {
-                b.s(b"service.fds\t").s(name).tab();
-                if svc.fds_default {
-                    b.s(b"null\tnull\tnull")
-                } else {
-                    b.s(self.services.var(slot, v))
-                }
-            }
-            Var::Triggers => {
-                let t = self.services.var(slot, v);
-                b.s(b"service.auto_up\t").s(name).tab();
-                if t.is_empty() {
-                    b.c(b'-')
-                } else {
-                    b.u(svc.interval as u64).tab().s(t)
-                }
-            }
+            Var::Fds if svc.fds_default => b.s(b"null\tnull\tnull"),
+            Var::Triggers if value.is_empty() => b.c(b'-'),
+            Var::Triggers => b.u(svc.interval as u64).tab().s(value),
+            Var::Args | Var::Tags | Var::Fds => b.s(value),
         };
     }
 
@@ -210,62 +188,33 @@ impl Supervisor {
                 break false;
             }
             let mut b = Line::new();
+            // Names are never empty, so an empty name sorts first and is
+            // never found.
+            let name = d.name.as_bytes();
             match d.phase {
-                0 => {
-                    let pos = if d.name.is_empty() {
-                        0
-                    } else {
-                        self.fds.position_after(d.name.as_bytes())
-                    };
-                    match self.fds.sorted(pos) {
-                        Some(slot) => {
-                            self.fds.write_state(slot, &mut b);
-                            d.name = self.fds.get(slot).name;
-                        }
-                        None => {
-                            d = Dump {
-                                phase: 1,
-                                ..Dump::new()
-                            }
-                        }
+                0 => match self.fds.sorted(self.fds.position_after(name)) {
+                    Some(slot) => {
+                        self.fds.write_state(slot, &mut b);
+                        d.name = self.fds.get(slot).name;
                     }
-                }
+                    None => d = Dump::at_phase(1),
+                },
                 1 => {
-                    let found = if d.name.is_empty() {
-                        None
-                    } else {
-                        self.services.find(d.name.as_bytes())
-                    };
-                    let slot = match found {
-                        Some(s) if d.line < 5 => Some(s),
-                        _ => {
-                            let pos = if d.name.is_empty() {
-                                0
-                            } else {
-                                self.services.position_after(d.name.as_bytes())
-                            };
-                            d.line = 0;
-                            self.services.sorted(pos)
-                        }
-                    };
+                    let current = self.services.find(name).filter(|_| d.line < 5);
+                    let slot = current.or_else(|| {
+                        d.line = 0;
+                        self.services.sorted(self.services.position_after(name))
+                    });
                     match slot {
                         Some(s) => {
                             d.name = self.services.get(s).name;
-                            match d.line {
-                                0 => self.services.get(s).write_state(&mut b, self.now),
-                                1 => self.write_var(s, Var::Tags, &mut b),
-                                2 => self.write_var(s, Var::Args, &mut b),
-                                3 => self.write_var(s, Var::Fds, &mut b),
-                                _ => self.write_var(s, Var::Triggers, &mut b),
+                            match Var::DUMP_ORDER.get(usize::from(d.line).wrapping_sub(1)) {
+                                Some(&v) => self.write_var(s, v, &mut b),
+                                None => self.services.get(s).write_state(&mut b, self.now),
                             }
                             d.line += 1;
                         }
-                        None => {
-                            d = Dump {
-                                phase: 2,
-                                ..Dump::new()
-                            }
-                        }
+                        None => d = Dump::at_phase(2),
                     }
                 }
                 _ => match self.signals.next_after(d.signal_after) {
