@@ -6,6 +6,7 @@ use crate::fmt::Buf;
 use crate::fmt::Bytes;
 use crate::name::Name;
 use crate::pool::{Arena, Named, Table};
+use crate::proto;
 use crate::sys::{self, Domain, Fd, Reservation, SockType};
 
 /// What kind of object a name refers to.
@@ -85,8 +86,23 @@ pub fn type_code(t: SockType) -> u8 {
     }
 }
 
-const DOMAINS: [&[u8]; 3] = [b"unix", b"inet", b"inet6"];
-const TYPES: [&[u8]; 3] = [b"stream", b"dgram", b"seqpacket"];
+/// Domain and type words by their codes.
+const DOMAINS: &[u8] = b"unix inet inet6";
+const TYPES: &[u8] = b"stream dgram seqpacket";
+/// `,WORD` for the flag bits shown after a file's access mode, in order.
+const FILE_FLAGS: [(u16, &[u8]); 5] = [
+    (fl::APPEND, b",append"),
+    (fl::CREATE, b",create"),
+    (fl::TRUNC, b",trunc"),
+    (fl::NONBLOCK, b",nonblock"),
+    (fl::MKDIR, b",mkdir"),
+];
+
+/// `DOMAIN,TYPE` of a socket or socketpair.
+fn write_socket_kind(b: &mut Bytes, o: &FdObj) {
+    let word = |words, code: u8| proto::nth_word(words, code.into()).unwrap_or_default();
+    b.s(word(DOMAINS, o.domain)).c(b',').s(word(TYPES, o.stype));
+}
 
 /// The constant handles and their descriptions (§7.2).
 pub const SPECIALS: [(&[u8], u16, &[u8]); 4] = [
@@ -278,13 +294,7 @@ impl FdTable {
                     (false, true) => b"write",
                     _ => b"read",
                 });
-                for (f, t) in [
-                    (fl::APPEND, &b",append"[..]),
-                    (fl::CREATE, b",create"),
-                    (fl::TRUNC, b",trunc"),
-                    (fl::NONBLOCK, b",nonblock"),
-                    (fl::MKDIR, b",mkdir"),
-                ] {
+                for &(f, t) in &FILE_FLAGS {
                     if has(f) {
                         b.s(t);
                     }
@@ -294,10 +304,8 @@ impl FdTable {
             Kind::Pipe => {
                 b.s(b"pipe\t");
                 if has(fl::SOCKPAIR) {
-                    b.s(DOMAINS[o.domain as usize])
-                        .c(b',')
-                        .s(TYPES[o.stype as usize])
-                        .c(b',');
+                    write_socket_kind(b, o);
+                    b.c(b',');
                 }
                 if has(fl::NONBLOCK) {
                     b.s(b"nonblock,");
@@ -309,10 +317,8 @@ impl FdTable {
                 };
             }
             Kind::Socket => {
-                b.s(b"socket\t")
-                    .s(DOMAINS[o.domain as usize])
-                    .c(b',')
-                    .s(TYPES[o.stype as usize]);
+                b.s(b"socket\t");
+                write_socket_kind(b, o);
                 if has(fl::BIND) {
                     b.s(b",bind");
                 }
