@@ -371,9 +371,9 @@ impl Supervisor {
             let _ = c.flush(now);
         }
         if exit::exec_configured() {
-            self.fatal_exec(code as i32, b"terminated normally");
+            self.fatal_exec(code as i32, cold!(b"terminated normally"));
         }
-        self.log(Level::Info, &[b"daemonproxy exiting"]);
+        self.log(Level::Info, &[cold!(b"daemonproxy exiting")]);
         self.log_running();
         sys::exit((code & 0xFF) as i32)
     }

@@ -70,6 +70,10 @@ fn log_direct(parts: &[&[u8]]) {
     sys::write_all(fd, b.as_bytes());
 }
 
+/// The exec-on-exit program's environment variables.
+static EXITCODE_VAR: &[u8] = cold!(b"DAEMONPROXY_EXITCODE=");
+static ERROR_VAR: &[u8] = cold!(b"DAEMONPROXY_ERROR=");
+
 /// Joins `parts` into `dst` as a C string, cut to fit.
 #[cold]
 fn store(dst: &mut [u8], parts: &[&[u8]]) {
@@ -117,8 +121,8 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
     let code_text = crate::fmt::fmt_u64(code as u64 & 0xFFFF_FFFF, &mut num);
     let mut var_code = [0u8; 48];
     let mut var_error = [0u8; 1200];
-    store(&mut var_code, &[b"DAEMONPROXY_EXITCODE=", code_text]);
-    store(&mut var_error, &[b"DAEMONPROXY_ERROR=", msg]);
+    store(&mut var_code, &[EXITCODE_VAR, code_text]);
+    store(&mut var_error, &[ERROR_VAR, msg]);
     let mut envp = [ptr::null::<c_char>(); MAX_ENV + 3];
     let env = sys::environ();
     let mut n = 0;
@@ -130,7 +134,7 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
         }
         i += 1;
         let s = sys::cstr_bytes(p);
-        if s.starts_with(b"DAEMONPROXY_EXITCODE=") || s.starts_with(b"DAEMONPROXY_ERROR=") {
+        if s.starts_with(EXITCODE_VAR) || s.starts_with(ERROR_VAR) {
             continue;
         }
         envp[n] = p;
@@ -141,12 +145,16 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
     let argv0 = sys::cstr_bytes(argv[0]);
     reset_handlers();
     if announce {
-        log_direct(&[b"warning: daemonproxy exec_on_exit to '", argv0, b"'"]);
+        log_direct(&[
+            cold!(b"warning: daemonproxy exec_on_exit to '"),
+            argv0,
+            b"'",
+        ]);
     }
     let e = sys::execvpe(&argv, &envp);
     let _ = install_handlers();
     log_direct(&[
-        b"error: Unable to exec \"",
+        cold!(b"error: Unable to exec \""),
         argv0,
         b"\": ",
         sys::strerror(e),
@@ -198,14 +206,14 @@ extern "C" fn on_fatal(sig: core::ffi::c_int) {
         return;
     }
     let mut msg = Buf::<64>::new();
-    msg.s(b"Received signal SIG")
+    msg.s(cold!(b"Received signal SIG"))
         .s(signal::name(sig))
         .s(b" (")
         .i(sig as i64)
         .c(b')');
     exec_on_exit(4, msg.as_bytes(), true);
     if guard() != 0 {
-        log_direct(&[b"fatal: (attempting to continue) ", msg.as_bytes()]);
+        log_direct(&[cold!(b"fatal: (attempting to continue) "), msg.as_bytes()]);
         sys::errno_set(saved);
         return;
     }

@@ -8,6 +8,21 @@
 // Under `cargo test` the C entry point is not built, so startup code looks unused.
 #![cfg_attr(test, allow(dead_code))]
 
+/// A byte string only startup and the exit paths use, kept with the cold
+/// code (link.ld gathers `.text.unlikely.*`), so the running daemon's
+/// resident pages do not hold it.
+macro_rules! cold {
+    ($s:expr) => {{
+        const BYTES: &[u8] = $s;
+        #[unsafe(link_section = ".text.unlikely.strings")]
+        static TEXT: [u8; BYTES.len()] = match BYTES.first_chunk() {
+            Some(bytes) => *bytes,
+            None => unreachable!(),
+        };
+        &TEXT
+    }};
+}
+
 mod commands;
 mod controller;
 mod event_loop;
@@ -80,20 +95,20 @@ fn fd_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
     let (mut n, m) = p;
     let mut m = m.unwrap_or(96);
     if n < 7 {
-        warn(log, b"At least 7 fd objects required; using minimum");
+        warn(log, cold!(b"At least 7 fd objects required; using minimum"));
         n = 7;
     } else if n > 1024 {
         warn(
             log,
-            b"fd pool size exceeds max number of allowed file descriptors; limiting to 1024",
+            cold!(b"fd pool size exceeds max number of allowed file descriptors; limiting to 1024"),
         );
         n = 1024;
     }
     if m < 32 {
-        warn(log, b"fd obj size increased to minimum of 32");
+        warn(log, cold!(b"fd obj size increased to minimum of 32"));
         m = 32;
     } else if m > 4096 {
-        warn(log, b"fd obj size limited to maximum of 4096");
+        warn(log, cold!(b"fd obj size limited to maximum of 4096"));
         m = 4096;
     }
     (n as usize, m as usize)
@@ -104,14 +119,20 @@ fn service_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
     let (mut n, m) = p;
     let mut m = m.unwrap_or(512);
     if n < 1 {
-        warn(log, b"At least 1 service objects required; using minimum");
+        warn(
+            log,
+            cold!(b"At least 1 service objects required; using minimum"),
+        );
         n = 1;
     } else if n > 65535 {
-        warn(log, b"service pool size exceeds maximum; limiting to 65535");
+        warn(
+            log,
+            cold!(b"service pool size exceeds maximum; limiting to 65535"),
+        );
         n = 65535;
     }
     if m < 64 {
-        warn(log, b"servce obj size increased to minimum of 64");
+        warn(log, cold!(b"servce obj size increased to minimum of 64"));
         m = 64;
     }
     (n as usize, (m as usize).min(1 << 20))
@@ -129,7 +150,7 @@ fn start(args: sys::Args) -> ! {
     let pid1 = sys::getpid() == 1;
     let mut opts = Options::default();
     if pid1 {
-        opts.config = Some(b"/etc/daemonproxy.conf");
+        opts.config = Some(cold!(b"/etc/daemonproxy.conf"));
         exit::set_guard(1);
     }
     sys::umask(0o077);
@@ -141,11 +162,11 @@ fn start(args: sys::Args) -> ! {
         pid1::final_stage(act);
     }
     if !opts.interactive && opts.config.is_none() && opts.socket.is_none() {
-        early_fatal(&mut log, 2, &[b"require -i or -c or -S"]);
+        early_fatal(&mut log, 2, &[cold!(b"require -i or -c or -S")]);
     }
     if opts.interactive && opts.config == Some(b"-") {
-        log.put(Level::Error, &[b"stdin not available"], 0);
-        early_fatal(&mut log, 3, &[b"Unable to process config file"]);
+        log.put(Level::Error, &[cold!(b"stdin not available")], 0);
+        early_fatal(&mut log, 3, &[cold!(b"Unable to process config file")]);
         opts.config = None;
     }
 
@@ -197,7 +218,7 @@ fn start(args: sys::Args) -> ! {
         early_fatal(
             &mut log,
             3,
-            &[b"Unable to preallocate file descriptor objects"],
+            &[cold!(b"Unable to preallocate file descriptor objects")],
         );
         sys::exit(3)
     };
@@ -205,12 +226,16 @@ fn start(args: sys::Args) -> ! {
         early_fatal(
             &mut log,
             3,
-            &[b"Unable to preallocate file descriptor objects"],
+            &[cold!(b"Unable to preallocate file descriptor objects")],
         );
         sys::exit(3)
     };
     let Some(services) = services else {
-        early_fatal(&mut log, 3, &[b"Unable to preallocate service objects"]);
+        early_fatal(
+            &mut log,
+            3,
+            &[cold!(b"Unable to preallocate service objects")],
+        );
         sys::exit(3)
     };
     let sup = sup.write(Supervisor {
@@ -266,10 +291,12 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
     let null = match sys::open_dev_null() {
         Ok(fd) => fd,
         Err(e) => {
-            fatal_errno(sup, 3, b"Can't open /dev/null: ", e);
+            fatal_errno(sup, 3, cold!(b"Can't open /dev/null: "), e);
             sup.log(
                 Level::Error,
-                &[b"Services using 'null' descriptor will get closed handles instead!"],
+                &[cold!(
+                    b"Services using 'null' descriptor will get closed handles instead!"
+                )],
             );
             -1
         }
@@ -280,7 +307,7 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
             Some(slot) => {
                 sup.fds.publish(slot);
             }
-            None => sup.fatal(4, b"Can't initialize all special handles"),
+            None => sup.fatal(4, cold!(b"Can't initialize all special handles")),
         }
     }
     // 8: register every open descriptor.
@@ -314,7 +341,7 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
                 sup.fds.publish(slot);
             }
             None => {
-                sup.fatal(2, b"Not enough FD objects to register all open FDs");
+                sup.fatal(2, cold!(b"Not enough FD objects to register all open FDs"));
                 break;
             }
         }
@@ -326,11 +353,11 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
             exit::set_wake_fd(w);
         }
         Err(e) => {
-            fatal_errno(sup, 5, b"signal pipe setup: ", e);
+            fatal_errno(sup, 5, cold!(b"signal pipe setup: "), e);
         }
     }
     if let Err(e) = exit::install_handlers() {
-        fatal_errno(sup, 5, b"signal handler setup: ", e);
+        fatal_errno(sup, 5, cold!(b"signal handler setup: "), e);
     }
     if sup.pid1 {
         sys::disable_cad();
@@ -341,7 +368,7 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
     if let Some(path) = opts.socket
         && !sup.create_control_socket(path)
     {
-        sup.fatal(3, b"Can't create controller socket");
+        sup.fatal(3, cold!(b"Can't create controller socket"));
     }
     // 12: interactive mode.
     if opts.interactive {
@@ -355,11 +382,14 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
     if opts.mlockall
         && let Err(e) = sys::mlockall()
     {
-        sup.log(Level::Error, &[b"mlockall: ", sys::strerror(e)]);
+        sup.log(Level::Error, &[cold!(b"mlockall: "), sys::strerror(e)]);
     }
     if opts.daemonize {
         if opts.interactive || sup.pid1 {
-            sup.log(Level::Warning, &[b"Ignoring --daemonize (see manual)"]);
+            sup.log(
+                Level::Warning,
+                &[cold!(b"Ignoring --daemonize (see manual)")],
+            );
         } else {
             daemonize(sup);
         }
@@ -378,11 +408,11 @@ fn fatal_errno(sup: &mut Supervisor, code: i32, what: &[u8], e: sys::Errno) {
 #[cold]
 fn setup_interactive(sup: &mut Supervisor) {
     let Some(i) = sup.free_slot() else {
-        sup.fatal(3, b"stdin/stdout are not usable!");
+        sup.fatal(3, cold!(b"stdin/stdout are not usable!"));
         return;
     };
     if !sys::is_open(0) || !sys::is_open(1) {
-        sup.fatal(3, b"stdin/stdout are not usable!");
+        sup.fatal(3, cold!(b"stdin/stdout are not usable!"));
         return;
     }
     sup.ctl[i].open(CtlKind::Interactive, 0, 1);
@@ -390,7 +420,7 @@ fn setup_interactive(sup: &mut Supervisor) {
     sup.repoint_to_null(b"stdout");
     // The banner's lines are short: no need for a full Line on the stack.
     let mut b = Buf::<128>::new();
-    b.s(b"info\tdaemonproxy version ")
+    b.s(cold!(b"info\tdaemonproxy version "))
         .s(options::VERSION)
         .s(b" (git ");
     b.s(&env!("DP_GIT_REV").as_bytes()[..8.min(env!("DP_GIT_REV").len())]);
@@ -399,22 +429,19 @@ fn setup_interactive(sup: &mut Supervisor) {
     }
     b.c(b')');
     sup.reply(i, b.as_bytes());
-    for line in [options::COPYRIGHT, options::LICENSE_LINE] {
+    for line in [
+        options::COPYRIGHT,
+        options::LICENSE_LINE,
+        options::FREE_SOFTWARE,
+        options::NO_WARRANTY,
+    ] {
         b.clear();
         b.s(b"info\t").s(line);
         sup.reply(i, b.as_bytes());
     }
     sup.reply(
         i,
-        b"info\tThis is free software: you are free to change and redistribute it.",
-    );
-    sup.reply(
-        i,
-        b"info\tThere is NO WARRANTY, to the extent permitted by law.",
-    );
-    sup.reply(
-        i,
-        b"info\tInteractive mode.  Use ^D or 'exit' to terminate.  See 'man daemonproxy' for command syntax.",
+        cold!(b"info\tInteractive mode.  Use ^D or 'exit' to terminate.  See 'man daemonproxy' for command syntax."),
     );
 }
 
@@ -422,8 +449,8 @@ fn setup_interactive(sup: &mut Supervisor) {
 fn setup_config(sup: &mut Supervisor, path: &[u8]) {
     let fd = if path == b"-" {
         if sup.fds.fd_of(b"stdin") != Some(0) {
-            sup.log(Level::Error, &[b"stdin not available"]);
-            sup.fatal(3, b"Unable to process config file");
+            sup.log(Level::Error, &[cold!(b"stdin not available")]);
+            sup.fatal(3, cold!(b"Unable to process config file"));
             return;
         }
         sup.repoint_to_null(b"stdin");
@@ -435,19 +462,19 @@ fn setup_config(sup: &mut Supervisor, path: &[u8]) {
                 sup.log(
                     Level::Error,
                     &[
-                        b"Failed to open config file \"",
+                        cold!(b"Failed to open config file \""),
                         path,
                         b"\": ",
                         sys::strerror(e),
                     ],
                 );
-                sup.fatal(3, b"Unable to process config file");
+                sup.fatal(3, cold!(b"Unable to process config file"));
                 return;
             }
         }
     };
     let Some(i) = sup.free_slot() else {
-        sup.fatal(3, b"Unable to process config file");
+        sup.fatal(3, cold!(b"Unable to process config file"));
         return;
     };
     sup.ctl[i].open(CtlKind::Config, fd, -1);
@@ -476,6 +503,6 @@ fn daemonize(sup: &mut Supervisor) {
         }
     }
     if let Err(e) = sys::setsid() {
-        fatal_errno(sup, 3, b"setsid: ", e);
+        fatal_errno(sup, 3, cold!(b"setsid: "), e);
     }
 }

@@ -4,10 +4,11 @@
 use crate::exit;
 use crate::fmt::Buf;
 use crate::log::{Level, Log};
+use crate::proto;
 use crate::sys;
 
 /// Version string printed by `--version`, the banner and `--help`.
-pub const VERSION: &[u8] = b"1.1.0-rs";
+pub static VERSION: &[u8] = cold!(b"1.1.0-rs");
 
 /// What the options asked for.
 #[derive(Default)]
@@ -46,14 +47,18 @@ pub fn early_fatal(log: &mut Log, code: i32, parts: &[&[u8]]) {
         exit::exec_argv0(&mut argv0);
         log.put(
             Level::Warning,
-            &[b"daemonproxy exec_on_exit to '", argv0.as_bytes(), b"'"],
+            &[
+                cold!(b"daemonproxy exec_on_exit to '"),
+                argv0.as_bytes(),
+                b"'",
+            ],
             0,
         );
         exit::exec_on_exit(code, msg, false);
     }
     if !msg.is_empty() {
         let pre: &[u8] = if exit::guard() != 0 {
-            b"(attempting to continue) "
+            cold!(b"(attempting to continue) ")
         } else {
             b""
         };
@@ -64,128 +69,82 @@ pub fn early_fatal(log: &mut Log, code: i32, parts: &[&[u8]]) {
     }
 }
 
-struct Opt {
-    short: u8,
-    long: &'static [u8],
-    arg: &'static [u8],
-    help: &'static [u8],
+/// The options, in the order of their names below.
+#[derive(Clone, Copy)]
+enum Opt {
+    Config,
+    Interactive,
+    Socket,
+    Daemonize,
+    ExitGuard,
+    ExitExec,
+    FdPool,
+    ServicePool,
+    Mlockall,
+    Verbose,
+    Quiet,
+    Help,
+    Version,
 }
 
 const OPTS: [Opt; 13] = [
-    Opt {
-        short: b'c',
-        long: b"config",
-        arg: b"FILENAME",
-        help: b"Read command stream from FILENAME at startup",
-    },
-    Opt {
-        short: b'i',
-        long: b"interactive",
-        arg: b"",
-        help: b"Use STDIN+STDOUT as a controller communication pipe",
-    },
-    Opt {
-        short: b'S',
-        long: b"socket",
-        arg: b"PATH",
-        help: b"Listen on PATH for controller connections",
-    },
-    Opt {
-        short: b'D',
-        long: b"daemonize",
-        arg: b"",
-        help: b"Fork into the background",
-    },
-    Opt {
-        short: 0,
-        long: b"exit-guard",
-        arg: b"INTEGER",
-        help: b"Guard against accidental termination",
-    },
-    Opt {
-        short: b'E',
-        long: b"exit-exec",
-        arg: b"TSV_ARGS",
-        help: b"exec() args in any trappable exit scenario",
-    },
-    Opt {
-        short: 0,
-        long: b"fd-pool",
-        arg: b"N[xM]",
-        help: b"Pre-allocate N named handles [of M bytes each]",
-    },
-    Opt {
-        short: 0,
-        long: b"service-pool",
-        arg: b"N[xM]",
-        help: b"Pre-allocate N services [of M bytes each]",
-    },
-    Opt {
-        short: b'M',
-        long: b"mlockall",
-        arg: b"",
-        help: b"Call mlockall() after allocating structures",
-    },
-    Opt {
-        short: b'v',
-        long: b"verbose",
-        arg: b"",
-        help: b"Enable another level of logging output",
-    },
-    Opt {
-        short: b'q',
-        long: b"quiet",
-        arg: b"",
-        help: b"Suppress another level of logging output",
-    },
-    Opt {
-        short: b'h',
-        long: b"help",
-        arg: b"",
-        help: b"Quick usage synopsis",
-    },
-    Opt {
-        short: 0,
-        long: b"version",
-        arg: b"",
-        help: b"Print complete version information",
-    },
+    Opt::Config,
+    Opt::Interactive,
+    Opt::Socket,
+    Opt::Daemonize,
+    Opt::ExitGuard,
+    Opt::ExitExec,
+    Opt::FdPool,
+    Opt::ServicePool,
+    Opt::Mlockall,
+    Opt::Verbose,
+    Opt::Quiet,
+    Opt::Help,
+    Opt::Version,
 ];
 
-/// Extra long options of this implementation (PID 1 final stage).
-const FINAL_STAGE: [(&[u8], crate::pid1::Action); 3] = [
-    (b"halt", crate::pid1::Action::Halt),
-    (b"poweroff", crate::pid1::Action::Poweroff),
-    (b"reboot", crate::pid1::Action::Reboot),
+/// Long names, then the short letters (`-` for none) and whether an
+/// argument follows, in the same order.
+static LONG_NAMES: &[u8] = cold!(
+    b"config interactive socket daemonize exit-guard exit-exec fd-pool service-pool mlockall verbose quiet help version"
+);
+static SHORT_NAMES: &[u8] = cold!(b"ciSD-E--Mvqh-");
+const TAKES_ARG: [bool; 13] = [
+    true, false, true, false, true, true, true, true, false, false, false, false, false,
 ];
 
-#[cold]
-fn pad(b: &mut Buf<2048>, s: &[u8], width: usize) {
-    b.s(s);
-    for _ in s.len()..width {
-        b.c(b' ');
-    }
-}
+/// `--help` after its first line (§1.3).
+static HELP: &[u8] = cold!(
+    b"options:
+  -c --config       FILENAME  Read command stream from FILENAME at startup
+  -i --interactive            Use STDIN+STDOUT as a controller communication pipe
+  -S --socket       PATH      Listen on PATH for controller connections
+  -D --daemonize              Fork into the background
+     --exit-guard   INTEGER   Guard against accidental termination
+  -E --exit-exec    TSV_ARGS  exec() args in any trappable exit scenario
+     --fd-pool      N[xM]     Pre-allocate N named handles [of M bytes each]
+     --service-pool N[xM]     Pre-allocate N services [of M bytes each]
+  -M --mlockall               Call mlockall() after allocating structures
+  -v --verbose                Enable another level of logging output
+  -q --quiet                  Suppress another level of logging output
+  -h --help                   Quick usage synopsis
+     --version                Print complete version information
+
+"
+);
+
+/// Extra long options of this implementation (PID 1 final stage), in the
+/// order of `pid1::Action::ALL`.
+static FINAL_STAGE: &[u8] = cold!(b"halt poweroff reboot");
 
 #[inline(never)]
 #[cold]
 fn print_help() {
-    let mut b = Buf::<2048>::new();
-    b.s(b"daemonproxy version ").s(VERSION).s(b"\noptions:\n");
-    for o in &OPTS {
-        b.s(b"  ");
-        if o.short != 0 {
-            b.c(b'-').c(o.short);
-        } else {
-            b.s(b"  ");
-        }
-        b.s(b" --");
-        pad(&mut b, o.long, 12);
-        b.c(b' ');
-        pad(&mut b, o.arg, 8);
-        b.s(b"  ").s(o.help).c(b'\n');
-    }
-    b.c(b'\n');
+    let mut b = Buf::<1024>::new();
+    b.s(cold!(b"daemonproxy version "))
+        .s(VERSION)
+        .c(b'\n')
+        .s(HELP);
     sys::write_all(1, b.as_bytes());
 }
 
@@ -193,25 +152,31 @@ fn print_help() {
 #[cold]
 fn print_version() {
     let mut b = Buf::<1024>::new();
-    b.s(b"daemonproxy version ").s(VERSION).c(b'\n');
-    b.s(b" build timestamp: ").s(env!("DP_BUILD_TS").as_bytes());
-    b.s(b" (").s(env!("DP_BUILD_DATE").as_bytes()).s(b")\n");
-    b.s(b" git HEAD: ").s(env!("DP_GIT_REV").as_bytes());
+    b.s(cold!(b"daemonproxy version ")).s(VERSION).c(b'\n');
+    b.s(cold!(b" build timestamp: "))
+        .s(cold!(env!("DP_BUILD_TS").as_bytes()));
+    b.s(b" (")
+        .s(cold!(env!("DP_BUILD_DATE").as_bytes()))
+        .s(b")\n");
+    b.s(cold!(b" git HEAD: "))
+        .s(cold!(env!("DP_GIT_REV").as_bytes()));
     if !env!("DP_GIT_DIRTY").is_empty() {
         b.s(b" (dirty)");
     }
     b.c(b'\n');
     b.s(COPYRIGHT).c(b'\n').s(LICENSE_LINE).c(b'\n');
-    b.s(b"This is free software: you are free to change and redistribute it.\n");
-    b.s(b"There is NO WARRANTY, to the extent permitted by law.\n");
+    b.s(FREE_SOFTWARE).c(b'\n').s(NO_WARRANTY).c(b'\n');
     sys::write_all(1, b.as_bytes());
 }
 
 /// Copyright line of `--version` and the banner.
-pub const COPYRIGHT: &[u8] =
-    b"Copyright (C) 2014-2026  Michael Conrad and the daemonproxy-rs authors";
-/// Licence line of `--version` and the banner.
-pub const LICENSE_LINE: &[u8] = b"Distributed under the MIT license.  See LICENSE.";
+pub static COPYRIGHT: &[u8] =
+    cold!(b"Copyright (C) 2014-2026  Michael Conrad and the daemonproxy-rs authors");
+/// Licence lines of `--version` and the banner.
+pub static LICENSE_LINE: &[u8] = cold!(b"Distributed under the MIT license.  See LICENSE.");
+pub static FREE_SOFTWARE: &[u8] =
+    cold!(b"This is free software: you are free to change and redistribute it.");
+pub static NO_WARRANTY: &[u8] = cold!(b"There is NO WARRANTY, to the extent permitted by law.");
 
 /// Parses `N[xM]` (§1.6).
 #[cold]
@@ -267,24 +232,32 @@ pub fn parse(args: sys::Args, log: &mut Log, opts: &mut Options<'static>) {
         let mut next = i + 1;
         if a.len() > 2 && a.starts_with(b"--") {
             let name = &a[2..];
-            if let Some(&(_, act)) = FINAL_STAGE.iter().find(|(n, _)| *n == name) {
-                opts.final_stage = Some(act);
-            } else if let Some(k) = OPTS.iter().position(|o| o.long == name) {
+            if let Some(k) = proto::word_index(FINAL_STAGE, name) {
+                opts.final_stage = crate::pid1::Action::ALL.get(k).copied();
+            } else if let Some(k) = proto::word_index(LONG_NAMES, name) {
                 apply(k, a, args, &mut next, log, opts);
             } else {
-                early_fatal(log, 2, &[b"Unknown option --", name, b"  (see --help)"]);
+                early_fatal(
+                    log,
+                    2,
+                    &[cold!(b"Unknown option --"), name, cold!(b"  (see --help)")],
+                );
             }
         } else if a == b"--" {
-            early_fatal(log, 2, &[b"Unknown option --  (see --help)"]);
+            early_fatal(log, 2, &[cold!(b"Unknown option --  (see --help)")]);
         } else if a.first() == Some(&b'-') {
             for &c in &a[1..] {
-                match OPTS.iter().position(|o| o.short == c && c != 0) {
+                match SHORT_NAMES.iter().position(|&s| s == c && c != b'-') {
                     Some(k) => apply(k, &[b'-', c], args, &mut next, log, opts),
-                    None => early_fatal(log, 2, &[b"Unknown option -", &[c], b"  (see --help)"]),
+                    None => early_fatal(
+                        log,
+                        2,
+                        &[cold!(b"Unknown option -"), &[c], cold!(b"  (see --help)")],
+                    ),
                 }
             }
         } else {
-            early_fatal(log, 2, &[b"Unexpected argument \"", a, b"\"\n"]);
+            early_fatal(log, 2, &[cold!(b"Unexpected argument \""), a, b"\"\n"]);
         }
         i = next;
     }
@@ -299,53 +272,55 @@ fn apply(
     log: &mut Log,
     opts: &mut Options<'static>,
 ) {
-    let o = &OPTS[k];
-    let value = if o.arg.is_empty() {
+    let (Some(&o), Some(&takes_arg)) = (OPTS.get(k), TAKES_ARG.get(k)) else {
+        return;
+    };
+    let value = if !takes_arg {
         None
     } else if let Some(v) = args.get(*next) {
         *next += 1;
         Some(v)
     } else {
-        early_fatal(log, 2, &[b"Missing argument for ", spelled]);
+        early_fatal(log, 2, &[cold!(b"Missing argument for "), spelled]);
         return;
     };
     let v = value.unwrap_or(b"");
-    match o.long {
-        b"config" => {
+    match o {
+        Opt::Config => {
             if v != b"-" && !sys::exists(v) {
-                early_fatal(log, 2, &[b"Cannot stat configfile \"", v, b"\""]);
+                early_fatal(log, 2, &[cold!(b"Cannot stat configfile \""), v, b"\""]);
             }
             opts.config = Some(v);
         }
-        b"interactive" => opts.interactive = true,
-        b"socket" => opts.socket = Some(v),
-        b"daemonize" => opts.daemonize = true,
-        b"exit-guard" => match parse_strtol(v) {
+        Opt::Interactive => opts.interactive = true,
+        Opt::Socket => opts.socket = Some(v),
+        Opt::Daemonize => opts.daemonize = true,
+        Opt::ExitGuard => match parse_strtol(v) {
             Some(g) => exit::set_guard(g),
-            None => early_fatal(log, 2, &[b"Terminate guard must be an integer"]),
+            None => early_fatal(log, 2, &[cold!(b"Terminate guard must be an integer")]),
         },
-        b"exit-exec" => {
+        Opt::ExitExec => {
             if exit::set_exec_args(v).is_err() {
-                early_fatal(log, 2, &[b"exec-on-exit arguments exceed buffer size"]);
+                early_fatal(log, 2, &[cold!(b"exec-on-exit arguments exceed buffer size")]);
             }
         }
-        b"fd-pool" | b"service-pool" => match parse_pool(v) {
-            Some(p) if o.long == b"fd-pool" => opts.fd_pool = Some(p),
+        Opt::FdPool | Opt::ServicePool => match parse_pool(v) {
+            Some(p) if matches!(o, Opt::FdPool) => opts.fd_pool = Some(p),
             Some(p) => opts.service_pool = Some(p),
             None => early_fatal(
                 log,
                 2,
-                &[b"Expected 'N' or 'NxM' where N and M are integers and M has an optional size suffix"],
+                &[cold!(b"Expected 'N' or 'NxM' where N and M are integers and M has an optional size suffix")],
             ),
         },
-        b"mlockall" => opts.mlockall = true,
-        b"verbose" => log.filter = log.filter.step(-1),
-        b"quiet" => log.filter = log.filter.step(1),
-        b"help" => {
+        Opt::Mlockall => opts.mlockall = true,
+        Opt::Verbose => log.filter = log.filter.step(-1),
+        Opt::Quiet => log.filter = log.filter.step(1),
+        Opt::Help => {
             print_help();
             early_fatal(log, 1, &[]);
         }
-        _ => {
+        Opt::Version => {
             print_version();
             early_fatal(log, 1, &[]);
         }

@@ -13,6 +13,9 @@ pub enum Action {
 }
 
 impl Action {
+    /// The actions in the order of their names (`halt poweroff reboot`).
+    pub const ALL: [Action; 3] = [Action::Halt, Action::Poweroff, Action::Reboot];
+
     /// The action named by a program name (argv[0]'s last component).
     #[cold]
     pub fn by_program_name(argv0: &[u8]) -> Option<Action> {
@@ -32,7 +35,7 @@ const GRACE_SECONDS: u64 = 5;
 #[cold]
 fn say(parts: &[&[u8]]) {
     let mut b = Buf::<256>::new();
-    b.s(b"daemonproxy: ");
+    b.s(cold!(b"daemonproxy: "));
     for p in parts {
         b.s(p);
     }
@@ -45,10 +48,12 @@ fn say(parts: &[&[u8]]) {
 #[cold]
 pub fn final_stage(action: Action) -> ! {
     if sys::getpid() != 1 {
-        say(&[b"the final stage (--halt, --poweroff, --reboot) runs only as PID 1"]);
+        say(&[cold!(
+            b"the final stage (--halt, --poweroff, --reboot) runs only as PID 1"
+        )]);
         sys::exit(2);
     }
-    say(&[b"stopping all processes"]);
+    say(&[cold!(b"stopping all processes")]);
     for sig in [libc::SIGTERM, libc::SIGCONT, libc::SIGHUP] {
         let _ = sys::kill(-1, sig, false);
     }
@@ -66,7 +71,7 @@ pub fn final_stage(action: Action) -> ! {
         sys::sleep_ms(50);
     }
     sys::sync();
-    say(&[b"unmounting file systems"]);
+    say(&[cold!(b"unmounting file systems")]);
     sys::unmount_all();
     sys::sync();
     match sys::fork() {

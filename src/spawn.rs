@@ -193,13 +193,13 @@ fn exec_child(plan: &mut Plan) -> ! {
         }
     };
     for _ in 0..plan.empties {
-        log(&[b"warning: ignoring zero-length file descriptor name"]);
+        log(&[cold!(b"warning: ignoring zero-length file descriptor name")]);
     }
     if !plan.missing.is_empty() {
         log(&[
-            b"error: file descriptor \"",
+            cold!(b"error: file descriptor \""),
             plan.missing.as_bytes(),
-            b"\" does not exist",
+            cold!(b"\" does not exist"),
         ]);
         sys::abort();
     }
@@ -221,9 +221,9 @@ fn exec_child(plan: &mut Plan) -> ! {
     let e = sys::execvp(&plan.argv);
     let argv0 = sys::cstr_bytes(plan.argv[0]);
     let mut b = Buf::<256>::new();
-    b.s(b"error: exec(")
+    b.s(cold!(b"error: exec("))
         .s(argv0)
-        .s(b", ...) failed: ")
+        .s(cold!(b", ...) failed: "))
         .s(sys::strerror(e))
         .c(b'\n');
     if plan.log_fd >= 0 {

@@ -246,7 +246,12 @@ impl Supervisor {
                 let pid = crate::fmt::fmt_u64(svc.pid as u64, &mut pid);
                 self.log(
                     Level::Warning,
-                    &[b"service '", svc.name.as_bytes(), b"' running as pid ", pid],
+                    &[
+                        cold!(b"service '"),
+                        svc.name.as_bytes(),
+                        cold!(b"' running as pid "),
+                        pid,
+                    ],
                 );
             }
         }
@@ -261,7 +266,7 @@ impl Supervisor {
         }
         if !msg.is_empty() {
             if exit::guard() != 0 {
-                self.log(Level::Fatal, &[b"(attempting to continue) ", msg]);
+                self.log(Level::Fatal, &[cold!(b"(attempting to continue) "), msg]);
             } else {
                 self.log(Level::Fatal, &[msg]);
             }
@@ -280,7 +285,11 @@ impl Supervisor {
         exit::exec_argv0(&mut argv0);
         self.log(
             Level::Warning,
-            &[b"daemonproxy exec_on_exit to '", argv0.as_bytes(), b"'"],
+            &[
+                cold!(b"daemonproxy exec_on_exit to '"),
+                argv0.as_bytes(),
+                b"'",
+            ],
         );
         self.log_running();
         self.prepare_exec();
