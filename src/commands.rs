@@ -118,6 +118,7 @@ fn new_obj(name: &[u8], kind: Kind, flags: u16, fd: sys::Fd) -> FdObj {
         peer: 0,
         inherited: false,
         fd,
+        desc: Default::default(),
     }
 }
 

@@ -5,7 +5,7 @@
 use crate::fmt::Buf;
 use crate::fmt::Bytes;
 use crate::name::Name;
-use crate::pool::{Arena, Named, Table};
+use crate::pool::{Arena, Named, Span, Table};
 use crate::proto;
 use crate::sys::{self, Domain, Fd, Reservation, SockType};
 
@@ -57,6 +57,8 @@ pub struct FdObj {
     pub inherited: bool,
     /// The descriptor number (-1 for none).
     pub fd: Fd,
+    /// Where its description is stored (set by `FdTable::alloc`).
+    pub desc: Span,
 }
 
 // SAFETY: integers, a bool, a Name and an enum whose zero is a variant.
@@ -138,7 +140,7 @@ pub struct FdTable {
 impl FdTable {
     /// Bytes `new` takes from a reservation.
     pub const fn size(count: usize, desc_bytes: usize) -> usize {
-        Table::<FdObj>::size(count) + Arena::size(count, desc_bytes)
+        Table::<FdObj>::size(count) + Reservation::size_of::<u8>(desc_bytes)
     }
 
     /// Room for `count` objects and `desc_bytes` of descriptions; with
@@ -152,7 +154,7 @@ impl FdTable {
     ) -> Option<FdTable> {
         Some(FdTable {
             obj: Table::new(res, count)?,
-            desc: Arena::new(res, count, desc_bytes)?,
+            desc: Arena::new(res, desc_bytes)?,
             trunc: obj_size.map(|obj_size| Truncation { obj_size }),
         })
     }
@@ -169,14 +171,15 @@ impl FdTable {
 
     /// Allocates an unnamed object (not yet in the index), storing `desc`.
     /// None when the pool or the description store is full.
-    pub fn alloc(&mut self, obj: FdObj, desc: &[u8]) -> Option<usize> {
+    pub fn alloc(&mut self, mut obj: FdObj, desc: &[u8]) -> Option<usize> {
         let slot = self.obj.alloc()?;
+        obj.desc = Span::default();
         let stored = match self.trunc {
             Some(t) if desc.len() >= t.capacity(obj.name.len()) => {
                 let keep = t.capacity(obj.name.len()).saturating_sub(4);
-                self.desc.set_parts(slot, &[&desc[..keep], b"..."])
+                self.desc.replace(&mut obj.desc, &[&desc[..keep], b"..."])
             }
-            _ => self.desc.set(slot, desc),
+            _ => self.desc.replace(&mut obj.desc, &[desc]),
         };
         if stored.is_err() {
             self.obj.release(slot);
@@ -188,8 +191,15 @@ impl FdTable {
 
     /// Frees an object allocated by `alloc` that never got a name.
     pub fn unalloc(&mut self, slot: usize) {
-        let _ = self.desc.set(slot, b"");
-        self.obj.get_mut(slot).kind = Kind::Free;
+        let o = self.obj.get_mut(slot);
+        o.kind = Kind::Free;
+        let mut span = o.desc;
+        if let Ok(Some(gap)) = self.desc.replace(&mut span, &[]) {
+            for s in 0..self.obj.high() {
+                self.obj.get_mut(s).desc.close_gap(gap);
+            }
+        }
+        self.obj.get_mut(slot).desc = span;
         self.obj.release(slot);
     }
 
@@ -260,7 +270,7 @@ impl FdTable {
         } else if o.inherited {
             b"unknown"
         } else {
-            self.desc.get(slot)
+            self.desc.get(o.desc)
         }
     }
 
@@ -350,6 +360,7 @@ pub fn introspect(name: &[u8], fd: Fd) -> FdObj {
         peer: 0,
         inherited: true,
         fd,
+        desc: Default::default(),
     };
     if let Ok(f) = sys::status_flags(fd) {
         use sys::oflag;
@@ -393,6 +404,7 @@ mod tests {
             peer: 0,
             inherited: false,
             fd: -1,
+            desc: Default::default(),
         }
     }
 

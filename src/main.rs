@@ -281,6 +281,7 @@ fn special(name: &[u8], flags: u16, fd: sys::Fd) -> FdObj {
         peer: 0,
         inherited: false,
         fd,
+        desc: Default::default(),
     }
 }
 

@@ -151,8 +151,10 @@ impl<T: sys::Zeroable + Named> Table<T> {
     }
 }
 
-#[derive(Clone, Copy, Default)]
-struct Span {
+/// Where a value lives in an `Arena`. The value's owner keeps it (in its
+/// own record, so a small table touches no separate array of them).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct Span {
     off: u32,
     len: u32,
 }
@@ -160,80 +162,71 @@ struct Span {
 // SAFETY: two integers.
 unsafe impl sys::Zeroable for Span {}
 
-/// A dense byte store: value `key` is `buf[off..off+len]`. Replacing a value
-/// closes the gap it leaves, so the touched memory is only what is in use.
+impl Span {
+    /// Moves this span down over the gap `removed` left (see
+    /// `Arena::replace`).
+    pub fn close_gap(&mut self, removed: Span) {
+        if self.off > removed.off {
+            self.off -= removed.len;
+        }
+    }
+}
+
+/// A dense byte store: values lie back to back, and replacing one closes
+/// the gap it leaves, so the touched memory is only what is in use.
 pub struct Arena {
     buf: &'static mut [u8],
     used: usize,
-    spans: &'static mut [Span],
-    keys_high: usize,
 }
 
 impl Arena {
-    /// Bytes `new` takes from a reservation.
-    pub const fn size(keys: usize, bytes: usize) -> usize {
-        Reservation::size_of::<Span>(keys) + bytes
-    }
-
-    /// `bytes` of storage for `keys` values.
+    /// `bytes` of storage.
     #[cold]
-    pub fn new(res: &mut Reservation, keys: usize, bytes: usize) -> Option<Arena> {
+    pub fn new(res: &mut Reservation, bytes: usize) -> Option<Arena> {
         Some(Arena {
-            spans: res.take(keys)?,
             buf: res.take(bytes)?,
             used: 0,
-            keys_high: 0,
         })
     }
 
-    /// The value of `key` (empty when never set).
-    pub fn get(&self, key: usize) -> &[u8] {
-        let s = self.spans[key];
-        &self.buf[s.off as usize..(s.off + s.len) as usize]
+    /// The value at `span`.
+    pub fn get(&self, span: Span) -> &[u8] {
+        let start = span.off as usize;
+        self.buf
+            .get(start..start + span.len as usize)
+            .unwrap_or_default()
     }
 
-    /// Would replacing `key`'s value with `len` bytes fit?
-    pub fn fits(&self, key: usize, len: usize) -> bool {
-        self.used - self.spans[key].len as usize + len <= self.buf.len()
-    }
-
-    /// Replaces the value of `key`; Err(()) when the arena is full (the old
-    /// value is then kept).
-    pub fn set(&mut self, key: usize, val: &[u8]) -> Result<(), ()> {
-        self.set_parts(key, &[val])
-    }
-
-    /// Replaces the value of `key` with the concatenation of `parts`.
-    pub fn set_parts(&mut self, key: usize, parts: &[&[u8]]) -> Result<(), ()> {
+    /// Replaces the value at `span` with the concatenation of `parts`.
+    /// Err(()) when it does not fit (the old value is kept). Ok(Some(gap))
+    /// when the old value's bytes were removed: every other span of this
+    /// arena must then `close_gap(gap)`, before `span` is stored.
+    pub fn replace(&mut self, span: &mut Span, parts: &[&[u8]]) -> Result<Option<Span>, ()> {
         let len: usize = parts.iter().map(|p| p.len()).sum();
-        if !self.fits(key, len) {
+        let old = *span;
+        if self.used - old.len as usize + len > self.buf.len() {
             return Err(());
         }
-        let old = self.spans[key];
+        let mut gap = None;
         if old.len as usize != len {
             if old.len > 0 {
                 let (o, l) = (old.off as usize, old.len as usize);
                 self.buf.copy_within(o + l..self.used, o);
                 self.used -= l;
-                for s in &mut self.spans[..self.keys_high] {
-                    if s.off as usize > o {
-                        s.off -= l as u32;
-                    }
-                }
+                gap = Some(old);
             }
-            self.spans[key] = Span {
+            *span = Span {
                 off: self.used as u32,
                 len: len as u32,
             };
             self.used += len;
-            self.keys_high = self.keys_high.max(key + 1);
         }
-        let mut at = self.spans[key].off as usize;
+        let mut at = span.off as usize;
         for p in parts {
             self.buf[at..at + p.len()].copy_from_slice(p);
             at += p.len();
         }
-        Ok(())
+        Ok(gap)
     }
 
     /// Bytes in use.
@@ -298,18 +291,29 @@ mod tests {
 
     #[test]
     fn arena_stays_dense() {
-        let mut a = Arena::new(&mut res(), 3, 10).unwrap();
-        a.set(0, b"aaa").unwrap();
-        a.set(1, b"bb").unwrap();
-        a.set(2, b"c").unwrap();
-        a.set(0, b"").unwrap();
+        let mut a = Arena::new(&mut res(), 10).unwrap();
+        let mut spans = [Span::default(); 3];
+        let set = |a: &mut Arena, spans: &mut [Span; 3], k: usize, v: &[u8]| {
+            let mut s = spans[k];
+            if let Some(gap) = a.replace(&mut s, &[v])? {
+                for other in spans.iter_mut() {
+                    other.close_gap(gap);
+                }
+            }
+            spans[k] = s;
+            Ok::<(), ()>(())
+        };
+        set(&mut a, &mut spans, 0, b"aaa").unwrap();
+        set(&mut a, &mut spans, 1, b"bb").unwrap();
+        set(&mut a, &mut spans, 2, b"c").unwrap();
+        set(&mut a, &mut spans, 0, b"").unwrap();
         assert_eq!(a.used(), 3);
-        assert_eq!(a.get(1), b"bb");
-        assert_eq!(a.get(2), b"c");
-        a.set(1, b"0123456").unwrap();
-        assert_eq!(a.get(1), b"0123456");
-        assert!(a.set(0, b"xxx").is_err());
-        assert_eq!(a.get(0), b"");
-        assert_eq!(a.get(2), b"c");
+        assert_eq!(a.get(spans[1]), b"bb");
+        assert_eq!(a.get(spans[2]), b"c");
+        set(&mut a, &mut spans, 1, b"0123456").unwrap();
+        assert_eq!(a.get(spans[1]), b"0123456");
+        assert!(set(&mut a, &mut spans, 0, b"xxx").is_err());
+        assert_eq!(a.get(spans[0]), b"");
+        assert_eq!(a.get(spans[2]), b"c");
     }
 }

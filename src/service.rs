@@ -4,7 +4,7 @@
 use crate::fmt::Buf;
 use crate::fmt::Bytes;
 use crate::name::Name;
-use crate::pool::{Arena, Named, Table};
+use crate::pool::{Arena, Named, Span, Table};
 use crate::signal;
 use crate::sys::{self, ExitHow, Reservation};
 
@@ -96,6 +96,8 @@ pub struct Service {
     pub interval: u32,
     /// Signals in the auto_up wake set, one bit per number.
     pub triggers: u64,
+    /// Where its args, tags, fds and triggers are stored (by `Var`).
+    pub strings: [Span; 4],
     /// Scheduled start time (Start) or fork time (Up, Down after a run).
     pub start_time: u64,
     /// Reap time of the last run.
@@ -250,7 +252,7 @@ pub struct ServiceTable {
 impl ServiceTable {
     /// Bytes `new` takes from a reservation.
     pub const fn size(count: usize, arena: usize) -> usize {
-        Table::<Service>::size(count) + Arena::size(count * 4, arena)
+        Table::<Service>::size(count) + Reservation::size_of::<u8>(arena)
     }
 
     /// Room for `count` services storing up to `per_service` bytes each and
@@ -264,7 +266,7 @@ impl ServiceTable {
     ) -> Option<ServiceTable> {
         Some(ServiceTable {
             svc: Table::new(res, count)?,
-            strings: Arena::new(res, count * 4, arena)?,
+            strings: Arena::new(res, arena)?,
             per_service,
         })
     }
@@ -292,6 +294,7 @@ impl ServiceTable {
             last_value: 0,
             interval: 0,
             triggers: 0,
+            strings: [Span::default(); 4],
             start_time: 0,
             reap_time: 0,
         };
@@ -304,8 +307,8 @@ impl ServiceTable {
         if let Ok(pos) = self.svc.search(self.svc.get(slot).name.as_bytes()) {
             self.svc.remove(pos);
         }
-        for k in 0..4 {
-            let _ = self.strings.set(slot * 4 + k, b"");
+        for v in [Var::Args, Var::Tags, Var::Fds, Var::Triggers] {
+            let _ = self.store(slot, v, b"");
         }
         let svc = self.svc.get_mut(slot);
         svc.state = State::Free;
@@ -315,7 +318,25 @@ impl ServiceTable {
 
     /// A stored string.
     pub fn var(&self, slot: usize, v: Var) -> &[u8] {
-        self.strings.get(slot * 4 + v as usize)
+        self.strings.get(self.get(slot).strings[v as usize])
+    }
+
+    /// Replaces a string in the arena, moving the others down over the gap.
+    fn store(&mut self, slot: usize, v: Var, val: &[u8]) -> Result<(), NoRoom> {
+        let mut span = self.get(slot).strings[v as usize];
+        let gap = self
+            .strings
+            .replace(&mut span, &[val])
+            .map_err(|_| NoRoom)?;
+        if let Some(gap) = gap {
+            for s in 0..self.high() {
+                for other in &mut self.get_mut(s).strings {
+                    other.close_gap(gap);
+                }
+            }
+        }
+        self.get_mut(slot).strings[v as usize] = span;
+        Ok(())
     }
 
     /// Stores a string, enforcing the per-service record limit.
@@ -343,9 +364,7 @@ impl ServiceTable {
         if total > self.per_service {
             return Err(NoRoom);
         }
-        self.strings
-            .set(slot * 4 + v as usize, val)
-            .map_err(|_| NoRoom)
+        self.store(slot, v, val)
     }
 
     /// Service in `slot`.
@@ -442,6 +461,21 @@ mod tests {
         svc.forked(1, 10 << 32);
         svc.reaped(ExitHow::Exited(0), 20 << 32);
         assert_eq!(svc.restart_time(20 << 32), 20 << 32);
+    }
+
+    #[test]
+    fn strings_survive_other_services_changes() {
+        let mut t = table();
+        let a = t.find_or_create(b"a").unwrap();
+        let b = t.find_or_create(b"b").unwrap();
+        t.set_var(a, Var::Args, b"/bin/a").unwrap();
+        t.set_var(b, Var::Args, b"/bin/b").unwrap();
+        t.set_var(b, Var::Tags, b"x").unwrap();
+        t.set_var(a, Var::Args, b"/bin/longer").unwrap();
+        assert_eq!(t.var(b, Var::Args), b"/bin/b");
+        t.delete(a);
+        assert_eq!(t.var(b, Var::Args), b"/bin/b");
+        assert_eq!(t.var(b, Var::Tags), b"x");
     }
 
     #[test]
