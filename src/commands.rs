@@ -278,9 +278,7 @@ impl Supervisor {
         }
         let (name, args) = proto::split_command(line);
         let Some(cmd) = proto::command(name) else {
-            let mut b = Line::new();
-            b.s(b"error\tUnknown command: ").s(name);
-            self.reply(i, b.as_bytes());
+            self.reply_parts(i, &[b"error\tUnknown command: ", name]);
             self.log_controller(Level::Error, i, &[b"] sent unknown command ", name]);
             return;
         };
@@ -417,9 +415,7 @@ impl Supervisor {
         svc.control = control;
         for n in list {
             if self.fds.find(n).is_none() {
-                let mut b = Line::new();
-                b.s(b"warning: fd \"").s(n).s(b"\" is not yet defined");
-                self.reply(i, b.as_bytes());
+                self.reply_parts(i, &[b"warning: fd \"", n, b"\" is not yet defined"]);
             }
         }
         self.broadcast_var(slot, Var::Fds);
@@ -850,9 +846,7 @@ impl Supervisor {
                 _ => Level::by_name(a).ok_or(Error::Text(b"Invalid loglevel argument"))?,
             };
         }
-        let mut b = Line::new();
-        b.s(b"log.filter\t").s(self.log.filter.name());
-        self.reply(i, b.as_bytes());
+        self.reply_parts(i, &[b"log.filter\t", self.log.filter.name()]);
         Ok(())
     }
 
@@ -865,9 +859,7 @@ impl Supervisor {
         }
         let name = fd_name(f.next())?;
         if self.fds.find(name).is_none() {
-            let mut b = Line::new();
-            b.s(b"warning\tfd \"").s(name).s(b"\" does not exist");
-            self.reply(i, b.as_bytes());
+            self.reply_parts(i, &[b"warning\tfd \"", name, b"\" does not exist"]);
         }
         self.log.set_dest(Name::new(name));
         self.run_log();

@@ -2,7 +2,7 @@
 
 use crate::controller::{self, Kind as CtlKind, ReadResult, SLOTS};
 use crate::exit;
-use crate::fmt::{Buf, fmt_u64};
+use crate::fmt::fmt_u64;
 use crate::log::Level;
 use crate::service::State;
 use crate::signal;
@@ -242,15 +242,10 @@ impl Supervisor {
             if c.recv_len == controller::RECV_BUF {
                 c.recv_len = 1;
                 c.line_overflow = true;
-                let mut tmp = [0u8; 20];
-                let n = num(i as u64, &mut tmp);
-                self.log(
+                self.log_controller(
                     Level::Debug,
-                    &[
-                        b"controller[",
-                        n,
-                        b"] command length exceeds 1024 bytes, discarding",
-                    ],
+                    i,
+                    &[b"] command length exceeds 1024 bytes, discarding"],
                 );
                 continue;
             }
@@ -261,38 +256,40 @@ impl Supervisor {
         }
     }
 
+    /// The first `n` received bytes of controller `i`, copied (a command
+    /// may change the receive buffer) into the line buffer set aside at
+    /// startup, so the command path's stack holds no line. The caller puts
+    /// the buffer back into `self.line`.
+    fn copy_line(&mut self, i: usize, n: usize) -> &'static mut [u8] {
+        let line = core::mem::take(&mut self.line);
+        line[..n].copy_from_slice(&self.ctl[i].recv[..n]);
+        line
+    }
+
     /// Takes the `n`-byte line (and its LF) out of controller `i`'s buffer
-    /// and runs it. Out of line, so the idle loop's stack does not reach
-    /// as deep as the line copy.
+    /// and runs it.
     #[inline(never)]
     fn run_line(&mut self, i: usize, n: usize) {
-        let mut line = Buf::<{ controller::RECV_BUF }>::new();
-        line.s(&self.ctl[i].recv[..n]);
+        let line = self.copy_line(i, n);
         self.ctl[i].consume(n + 1);
         if self.ctl[i].line_overflow {
             self.ctl[i].line_overflow = false;
-            if line.as_bytes().first() != Some(&b'#') {
+            if line[..n].first() != Some(&b'#') {
                 self.reply(i, b"error\tline too long");
-                let mut tmp = [0u8; 20];
-                let n = num(i as u64, &mut tmp);
-                self.log(
-                    Level::Error,
-                    &[b"controller[", n, b"] command exceeds buffer size"],
-                );
+                self.log_controller(Level::Error, i, &[b"] command exceeds buffer size"]);
             }
-            return;
+        } else {
+            self.execute(i, &line[..n]);
         }
-        self.execute(i, line.as_bytes());
+        self.line = line;
     }
 
     /// Input ended and every complete line ran (§3.6).
     #[inline(never)]
     fn end_of_input(&mut self, i: usize) {
-        if self.ctl[i].recv_len > 0 {
-            let c = &mut self.ctl[i];
-            let mut line = Buf::<{ controller::RECV_BUF }>::new();
-            line.s(&c.recv[..c.recv_len]);
-            c.recv_len = 0;
+        let c = &mut self.ctl[i];
+        let n = core::mem::take(&mut c.recv_len);
+        if n > 0 {
             if c.line_overflow {
                 c.line_overflow = false;
             } else if c.auto_final_newline {
@@ -300,7 +297,9 @@ impl Supervisor {
                     Level::Warning,
                     &[b"Command ends with EOF... processing anyway"],
                 );
-                self.execute(i, line.as_bytes());
+                let line = self.copy_line(i, n);
+                self.execute(i, &line[..n]);
+                self.line = line;
                 if self.ctl[i].dump.is_some() {
                     // Let the dump drain before closing.
                     self.busy = true;
@@ -330,35 +329,31 @@ impl Supervisor {
                 continue;
             }
             let late = now.wrapping_sub(c.blocked_since) >> 32;
-            let mut a = [0u8; 20];
-            let mut b = [0u8; 20];
-            if late >= c.close_timeout as u64 {
-                let (n, s) = (num(i as u64, &mut a), num(late, &mut b));
-                self.log.put(
-                    Level::Error,
-                    &[
-                        b"controller ",
-                        n,
-                        b" blocked pipe for ",
-                        s,
-                        b" seconds, closing connection",
-                    ],
-                    now,
-                );
-                if self.close_controller(i) {
-                    self.finish(0);
+            let closing = late >= c.close_timeout as u64;
+            if !closing {
+                if (now.wrapping_sub(c.warn_at) as i64) < 0 {
+                    continue;
                 }
-            } else if now.wrapping_sub(c.warn_at) as i64 >= 0 {
                 c.warn_at = now.wrapping_add((c.reset_timeout.max(1) as u64) << 32);
                 if c.recv_len == controller::RECV_BUF {
                     c.overflow = true;
                 }
-                let (n, s) = (num(i as u64, &mut a), num(late, &mut b));
-                self.log.put(
-                    Level::Warning,
-                    &[b"controller ", n, b" blocked pipe for ", s, b" seconds"],
-                    now,
-                );
+            }
+            let (level, end): (_, &[u8]) = if closing {
+                (Level::Error, b" seconds, closing connection")
+            } else {
+                (Level::Warning, b" seconds")
+            };
+            let mut a = [0u8; 20];
+            let mut b = [0u8; 20];
+            let (n, s) = (num(i as u64, &mut a), num(late, &mut b));
+            self.log.put(
+                level,
+                &[b"controller ", n, b" blocked pipe for ", s, end],
+                now,
+            );
+            if closing && self.close_controller(i) {
+                self.finish(0);
             }
         }
     }

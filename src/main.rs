@@ -193,6 +193,7 @@ fn start(args: sys::Args) -> ! {
     // (the interactive banner) and the head of the fd table.
     let size = Reservation::size_of::<Supervisor>(1)
         + SLOTS * Reservation::size_of::<u8>(SEND_BUF + RECV_BUF)
+        + Reservation::size_of::<u8>(RECV_BUF)
         + FdTable::size(fd_count, fd_desc)
         + Signals::size()
         + ServiceTable::size(svc_count, svc_arena);
@@ -203,18 +204,20 @@ fn start(args: sys::Args) -> ! {
         let send0 = res.take(SEND_BUF)?;
         let fds = FdTable::new(res, fd_count, fd_desc, fd_obj_size);
         let recv0 = res.take(RECV_BUF)?;
+        let line = res.take(RECV_BUF)?;
         let ctl1 = Controller::new(res.take(RECV_BUF)?, res.take(SEND_BUF)?);
         let signals = Signals::new(res)?;
         let services = ServiceTable::new(res, svc_count, svc_bytes, svc_arena);
         Some((
             sup,
             [Controller::new(recv0, send0), ctl1],
+            line,
             signals,
             fds,
             services,
         ))
     };
-    let Some((sup, ctl, signals, fds, services)) = carve() else {
+    let Some((sup, ctl, line, signals, fds, services)) = carve() else {
         early_fatal(
             &mut log,
             3,
@@ -245,6 +248,7 @@ fn start(args: sys::Args) -> ! {
         fds,
         ctl,
         signals,
+        line,
         terminate: None,
         ctl_socket: -1,
         ctl_socket_path: Buf::new(),

@@ -28,6 +28,9 @@ pub struct Supervisor {
     pub ctl: [Controller; SLOTS],
     /// Pending signals.
     pub signals: Signals,
+    /// A copy of the command line being run (RECV_BUF bytes, reserved at
+    /// startup next to the first receive buffer).
+    pub line: &'static mut [u8],
     /// `terminate` succeeded with this code.
     pub terminate: Option<i64>,
     /// Listening control socket (-1: none) and its path.
@@ -105,6 +108,17 @@ impl Supervisor {
     /// Sends a line to the issuing controller only.
     pub fn reply(&mut self, i: usize, line: &[u8]) {
         self.queue(i, line);
+    }
+
+    /// Sends the issuing controller a line joined from `parts`. Out of line
+    /// (as every function with a Line is), so callers' frames stay small.
+    #[inline(never)]
+    pub fn reply_parts(&mut self, i: usize, parts: &[&[u8]]) {
+        let mut b = Line::new();
+        for p in parts {
+            b.s(p);
+        }
+        self.reply(i, b.as_bytes());
     }
 
     /// Sends a line to every controller with an output.

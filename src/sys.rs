@@ -139,6 +139,7 @@ pub fn set_cloexec(fd: Fd, on: bool) -> Res<()> {
 }
 
 /// open(2) with O_NOCTTY|O_CLOEXEC added; `flags` are raw O_* bits.
+#[inline(never)]
 pub fn open(path: &[u8], flags: u32, mode: u32) -> Res<Fd> {
     let fl = rustix::fs::OFlags::from_bits_retain(flags)
         | rustix::fs::OFlags::NOCTTY
@@ -160,6 +161,7 @@ pub fn open_dev_null() -> Res<Fd> {
 }
 
 /// mkdir(2).
+#[inline(never)]
 pub fn mkdir(path: &[u8], mode: u32) -> Res<()> {
     let mut buf = [0; PATH_MAX + 1];
     rustix::fs::mkdir(
@@ -169,18 +171,21 @@ pub fn mkdir(path: &[u8], mode: u32) -> Res<()> {
 }
 
 /// unlink(2).
+#[inline(never)]
 pub fn unlink(path: &[u8]) -> Res<()> {
     let mut buf = [0; PATH_MAX + 1];
     rustix::fs::unlink(cpath(path, &mut buf)?)
 }
 
 /// stat(2): does the path exist?
+#[inline(never)]
 pub fn exists(path: &[u8]) -> bool {
     let mut buf = [0; PATH_MAX + 1];
     cpath(path, &mut buf).and_then(rustix::fs::stat).is_ok()
 }
 
 /// What lstat(2) says about a path: (is a socket, owner uid).
+#[inline(never)]
 pub fn lstat_socket_owner(path: &[u8]) -> Res<(bool, u32)> {
     let mut buf = [0; PATH_MAX + 1];
     let st = rustix::fs::lstat(cpath(path, &mut buf)?)?;
@@ -194,6 +199,7 @@ pub fn geteuid() -> u32 {
 }
 
 /// chdir(2).
+#[inline(never)]
 pub fn chdir(path: &[u8]) -> Res<()> {
     let mut buf = [0; PATH_MAX + 1];
     rustix::process::chdir(cpath(path, &mut buf)?)
@@ -266,6 +272,7 @@ pub fn set_reuseaddr(fd: Fd) -> Res<()> {
 }
 
 /// bind(2) to a unix path.
+#[inline(never)]
 pub fn bind_unix(fd: Fd, path: &[u8]) -> Res<()> {
     let mut buf = [0; PATH_MAX + 1];
     let addr = rustix::net::SocketAddrUnix::new(cpath(path, &mut buf)?)?;
