@@ -56,9 +56,11 @@ pub fn set_log_fd(fd: sys::Fd) {
     LOG_FD.store(fd, Relaxed);
 }
 
+/// Writes `parts` and a LF to `fd` as one record, cut to `max` bytes
+/// (nothing when `fd` is negative); for the paths that cannot use the log:
+/// signal handlers, the exit paths, a forked child, the final stage.
 #[cold]
-fn log_direct(parts: &[&[u8]]) {
-    let fd = LOG_FD.load(Relaxed);
+pub fn write_record(fd: sys::Fd, max: usize, parts: &[&[u8]]) {
     if fd < 0 {
         return;
     }
@@ -67,7 +69,14 @@ fn log_direct(parts: &[&[u8]]) {
         b.s(p);
     }
     b.c(b'\n');
-    sys::write_all(fd, b.as_bytes());
+    let record = b.as_bytes();
+    sys::write_all(fd, &record[..record.len().min(max)]);
+}
+
+/// Writes a record to the log descriptor.
+#[cold]
+fn log_direct(parts: &[&[u8]]) {
+    write_record(LOG_FD.load(Relaxed), 1400, parts);
 }
 
 /// The exec-on-exit program's environment variables.
@@ -224,10 +233,10 @@ extern "C" fn on_fatal(sig: core::ffi::c_int) {
 /// Installs the daemon's handlers (§9.1).
 #[cold]
 pub fn install_handlers() -> Result<(), Errno> {
-    for &s in signal::RECORDED.iter().chain(signal::WAKE_ONLY.iter()) {
+    for &s in signal::WAKING {
         sys::set_handler(s, on_signal)?;
     }
-    for &s in &signal::FATAL {
+    for &s in signal::FATAL {
         sys::set_handler(s, on_fatal)?;
     }
     Ok(())
@@ -237,11 +246,7 @@ pub fn install_handlers() -> Result<(), Errno> {
 /// as a service child or the exec-on-exit program needs.
 #[cold]
 pub fn reset_handlers() {
-    for &s in signal::RECORDED
-        .iter()
-        .chain(signal::WAKE_ONLY.iter())
-        .chain(signal::FATAL.iter())
-    {
+    for &s in &signal::HANDLED {
         sys::set_default(s);
     }
     sys::unmask_all();

@@ -1,7 +1,7 @@
 //! PID 1 duties: the built-in final stage (halt, poweroff, reboot) meant as
 //! the exec-on-exit target, so no separate halt program is needed.
 
-use crate::fmt::Buf;
+use crate::exit;
 use crate::sys;
 
 /// What the final stage ends with.
@@ -29,31 +29,26 @@ impl Action {
     }
 }
 
+/// A message on stderr.
+#[cold]
+fn say(text: &[u8]) {
+    exit::write_record(2, 256, &[text]);
+}
+
 /// Seconds to wait for processes to leave after SIGTERM.
 const GRACE_SECONDS: u64 = 5;
-
-#[cold]
-fn say(parts: &[&[u8]]) {
-    let mut b = Buf::<256>::new();
-    b.s(cold!(b"daemonproxy: "));
-    for p in parts {
-        b.s(p);
-    }
-    b.c(b'\n');
-    sys::write_all(2, b.as_bytes());
-}
 
 /// Stops every process, unmounts, and halts, powers off or reboots. As PID
 /// 1 it never returns or exits (the kernel would panic).
 #[cold]
 pub fn final_stage(action: Action) -> ! {
     if sys::getpid() != 1 {
-        say(&[cold!(
-            b"the final stage (--halt, --poweroff, --reboot) runs only as PID 1"
-        )]);
+        say(cold!(
+            b"daemonproxy: the final stage (--halt, --poweroff, --reboot) runs only as PID 1"
+        ));
         sys::exit(2);
     }
-    say(&[cold!(b"stopping all processes")]);
+    say(cold!(b"daemonproxy: stopping all processes"));
     for sig in [libc::SIGTERM, libc::SIGCONT, libc::SIGHUP] {
         let _ = sys::kill(-1, sig, false);
     }
@@ -71,7 +66,7 @@ pub fn final_stage(action: Action) -> ! {
         sys::sleep_ms(50);
     }
     sys::sync();
-    say(&[cold!(b"unmounting file systems")]);
+    say(cold!(b"daemonproxy: unmounting file systems"));
     sys::unmount_all();
     sys::sync();
     match sys::fork() {

@@ -122,8 +122,9 @@ pub fn write_event(b: &mut crate::fmt::Bytes, sig: i32, ts: u64, count: u32) {
         .u(count as u64);
 }
 
-/// Signals reported as `signal` events.
-pub const RECORDED: [i32; 8] = [
+/// Every signal the daemon handles: those reported as `signal` events,
+/// those that only wake the loop, then those that end in fatal().
+pub const HANDLED: [i32; 17] = [
     libc::SIGINT,
     libc::SIGHUP,
     libc::SIGTERM,
@@ -132,11 +133,9 @@ pub const RECORDED: [i32; 8] = [
     libc::SIGQUIT,
     libc::SIGPWR,
     libc::SIGWINCH,
-];
-/// Signals that only wake the loop.
-pub const WAKE_ONLY: [i32; 3] = [libc::SIGCHLD, libc::SIGALRM, libc::SIGPIPE];
-/// Signals that end in fatal().
-pub const FATAL: [i32; 6] = [
+    libc::SIGCHLD,
+    libc::SIGALRM,
+    libc::SIGPIPE,
     libc::SIGABRT,
     libc::SIGFPE,
     libc::SIGILL,
@@ -144,6 +143,12 @@ pub const FATAL: [i32; 6] = [
     libc::SIGBUS,
     libc::SIGTRAP,
 ];
+/// Signals reported as `signal` events.
+pub const RECORDED: &[i32] = HANDLED.split_at(8).0;
+/// Signals whose handler wakes the loop (the recorded ones among them).
+pub const WAKING: &[i32] = HANDLED.split_at(11).0;
+/// Signals that end in fatal().
+pub const FATAL: &[i32] = HANDLED.split_at(11).1;
 
 /// Pending counts and last-arrival times of the recorded signals.
 pub struct Signals {

@@ -10,11 +10,14 @@ use crate::log::Level;
 use crate::proto::Fields;
 use crate::service::{self, Var};
 use crate::supervisor::Supervisor;
-use crate::sys::{self, Domain, Fd, SockType};
+use crate::sys::{self, Domain, Errno, Fd, SockType};
 
 /// Longest argv or fd list a 1023-byte command line can produce.
 const MAX_LIST: usize = 512;
 const RETRY_DELAY: u64 = 3 << 32;
+
+/// A step that failed and its errno, if it has one.
+type StepFailed = (&'static [u8], Option<Errno>);
 
 /// What the child needs, prepared before fork so the child only copies.
 struct Plan {
@@ -31,21 +34,13 @@ impl Supervisor {
     /// Forks a start-pending service whose time has come.
     #[inline(never)]
     pub fn launch(&mut self, slot: usize) {
-        let svc = *self.services.get(slot);
-        let mut ctl = None;
-        let mut service_end = -1;
-        if svc.control != 0 {
-            match self.control_pair(svc.control) {
-                Ok((c, end)) => {
-                    ctl = Some(c);
-                    service_end = end;
-                }
-                Err(msg) => {
-                    self.log(Level::Error, &[msg.as_bytes()]);
-                    return self.retry_later(slot);
-                }
+        let (ctl, service_end) = match self.control_pair(self.services.get(slot).control) {
+            Ok(pair) => pair,
+            Err((what, e)) => {
+                self.log(Level::Error, &[what, e.map_or(b"", sys::strerror)]);
+                return self.retry_later(slot);
             }
-        }
+        };
         match sys::fork() {
             Ok(0) => self.child(slot, service_end),
             Ok(pid) => {
@@ -73,20 +68,17 @@ impl Supervisor {
     }
 
     /// Sets up a controller slot and a socketpair for a service using
-    /// `control.*` (§8.5); returns (slot, the service's end).
-    fn control_pair(&mut self, control: u8) -> Result<(usize, Fd), Buf<96>> {
-        let mut msg = Buf::new();
+    /// `control.*` (§8.5); returns (the slot, the service's end), or (None,
+    /// -1) for a service that uses none. Err names what failed.
+    fn control_pair(&mut self, control: u8) -> Result<(Option<usize>, Fd), StepFailed> {
+        if control == 0 {
+            return Ok((None, -1));
+        }
         let Some(c) = self.free_slot() else {
-            msg.s(b"can't allocate controller object");
-            return Err(msg);
+            return Err((b"can't allocate controller object", None));
         };
-        let (ours, theirs) = match sys::socketpair(Domain::Unix, SockType::Stream) {
-            Ok(p) => p,
-            Err(e) => {
-                msg.s(b"socketpair: ").s(sys::strerror(e));
-                return Err(msg);
-            }
-        };
+        let (ours, theirs) = sys::socketpair(Domain::Unix, SockType::Stream)
+            .map_err(|e| (&b"socketpair: "[..], Some(e)))?;
         let reads = control & (service::CTL_CMD | service::CTL_SOCKET) != 0;
         let events = control & (service::CTL_EVENT | service::CTL_SOCKET) != 0;
         if control & service::CTL_SOCKET == 0 {
@@ -98,7 +90,7 @@ impl Supervisor {
             if reads { ours } else { -1 },
             if events { ours } else { -1 },
         );
-        Ok((c, theirs))
+        Ok((Some(c), theirs))
     }
 
     /// In the forked child: build the plan from this copy of the state, then
@@ -182,25 +174,23 @@ impl Supervisor {
 #[cold]
 fn exec_child(plan: &mut Plan) -> ! {
     exit::reset_handlers();
-    let log = |parts: &[&[u8]]| {
-        let mut b = Buf::<256>::new();
-        for p in parts {
-            b.s(p);
-        }
-        b.c(b'\n');
-        if plan.log_fd >= 0 {
-            sys::write_all(plan.log_fd, b.as_bytes());
-        }
-    };
     for _ in 0..plan.empties {
-        log(&[cold!(b"warning: ignoring zero-length file descriptor name")]);
+        exit::write_record(
+            plan.log_fd,
+            256,
+            &[cold!(b"warning: ignoring zero-length file descriptor name")],
+        );
     }
     if !plan.missing.is_empty() {
-        log(&[
-            cold!(b"error: file descriptor \""),
-            plan.missing.as_bytes(),
-            cold!(b"\" does not exist"),
-        ]);
+        exit::write_record(
+            plan.log_fd,
+            256,
+            &[
+                cold!(b"error: file descriptor \""),
+                plan.missing.as_bytes(),
+                cold!(b"\" does not exist"),
+            ],
+        );
         sys::abort();
     }
     let n = plan.nfds;
@@ -220,14 +210,15 @@ fn exec_child(plan: &mut Plan) -> ! {
     sys::close_from(n as Fd);
     let e = sys::execvp(&plan.argv);
     let argv0 = sys::cstr_bytes(plan.argv[0]);
-    let mut b = Buf::<256>::new();
-    b.s(cold!(b"error: exec("))
-        .s(argv0)
-        .s(cold!(b", ...) failed: "))
-        .s(sys::strerror(e))
-        .c(b'\n');
-    if plan.log_fd >= 0 {
-        sys::write_all(plan.log_fd, b.as_bytes());
-    }
+    exit::write_record(
+        plan.log_fd,
+        256,
+        &[
+            cold!(b"error: exec("),
+            argv0,
+            cold!(b", ...) failed: "),
+            sys::strerror(e),
+        ],
+    );
     sys::exit_now(3)
 }
