@@ -23,14 +23,15 @@ export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 
 all: build
 
 # The unwind tables are dead weight in a panic=abort binary: link.ld drops
-# them at link time except crtbegin.o's own entry, which goes here.
+# them at link time except crtbegin.o's own entry, which goes here, with
+# the toolchains' .comment notes.
 OBJCOPY_x86_64-unknown-linux-musl  ?= objcopy
 OBJCOPY_aarch64-unknown-linux-musl ?= aarch64-linux-gnu-objcopy
 
 build: deps
 	$(CARGO) build --release --target $(TARGET) --bin daemonproxy
 	@mkdir -p $(dir $(BIN))
-	$(OBJCOPY_$(TARGET)) -R .eh_frame -R .eh_frame_hdr $(CARGO_BIN) $(BIN)
+	$(OBJCOPY_$(TARGET)) -R .eh_frame -R .eh_frame_hdr -R .comment $(CARGO_BIN) $(BIN)
 	@ls -l $(BIN)
 
 ## initramfs-tool: the image builder, at $(MKINITRAMFS)
