@@ -47,9 +47,16 @@ fn main() {
     println!("cargo:rustc-env=DP_BUILD_TS={ts}");
     println!("cargo:rustc-env=DP_BUILD_DATE={date}");
     println!("cargo:rustc-env=DP_GIT_REV={rev}");
+    // `--version` notes a dirty tree after the revision, the banner with a
+    // `+` after its first 8 characters.
     println!(
-        "cargo:rustc-env=DP_GIT_DIRTY={}",
-        if dirty { "1" } else { "" }
+        "cargo:rustc-env=DP_GIT_DIRTY_NOTE={}",
+        if dirty { " (dirty)" } else { "" }
+    );
+    println!(
+        "cargo:rustc-env=DP_GIT_SHORT={}{}",
+        rev.get(..8).unwrap_or(&rev),
+        if dirty { "+" } else { "" }
     );
     // The daemon's own additions to the linker script (see link.ld); rust-lld
     // (aarch64) is called directly, cc (x86_64) needs -Wl.

@@ -423,23 +423,11 @@ fn setup_interactive(sup: &mut Supervisor) {
     sup.ctl[i].open(CtlKind::Interactive, 0, 1);
     sup.repoint_to_null(b"stdin");
     sup.repoint_to_null(b"stdout");
+    sup.reply(i, options::BANNER_VERSION);
     // The banner's lines are short: no need for a full Line on the stack.
     let mut b = Buf::<128>::new();
-    b.s(cold!(b"info\tdaemonproxy version "))
-        .s(options::VERSION)
-        .s(b" (git ");
-    b.s(&env!("DP_GIT_REV").as_bytes()[..8.min(env!("DP_GIT_REV").len())]);
-    if !env!("DP_GIT_DIRTY").is_empty() {
-        b.c(b'+');
-    }
-    b.c(b')');
-    sup.reply(i, b.as_bytes());
-    for line in [
-        options::COPYRIGHT,
-        options::LICENSE_LINE,
-        options::FREE_SOFTWARE,
-        options::NO_WARRANTY,
-    ] {
+    let licence = options::VERSION_TEXT.split(|&c| c == b'\n').skip(3);
+    for line in licence.filter(|l| !l.is_empty()) {
         b.clear();
         b.s(b"info\t").s(line);
         sup.reply(i, b.as_bytes());

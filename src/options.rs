@@ -7,8 +7,12 @@ use crate::log::{Level, Log};
 use crate::proto;
 use crate::sys;
 
-/// Version string printed by `--version`, the banner and `--help`.
-pub static VERSION: &[u8] = cold!(b"1.1.0-rs");
+/// The version `--version`, `--help` and the banner print.
+macro_rules! version {
+    () => {
+        "1.1.0-rs"
+    };
+}
 
 /// What the options asked for.
 #[derive(Default)]
@@ -113,9 +117,13 @@ const TAKES_ARG: [bool; 13] = [
     true, false, true, false, true, true, true, true, false, false, false, false, false,
 ];
 
-/// `--help` after its first line (§1.3).
+/// `--help` (§1.3).
 static HELP: &[u8] = cold!(
-    b"options:
+    concat!(
+        "daemonproxy version ",
+        version!(),
+        "
+options:
   -c --config       FILENAME  Read command stream from FILENAME at startup
   -i --interactive            Use STDIN+STDOUT as a controller communication pipe
   -S --socket       PATH      Listen on PATH for controller connections
@@ -131,52 +139,46 @@ static HELP: &[u8] = cold!(
      --version                Print complete version information
 
 "
+    )
+    .as_bytes()
 );
 
 /// Extra long options of this implementation (PID 1 final stage), in the
 /// order of `pid1::Action::ALL`.
 static FINAL_STAGE: &[u8] = cold!(b"halt poweroff reboot");
 
-#[inline(never)]
-#[cold]
-fn print_help() {
-    let mut b = Buf::<1024>::new();
-    b.s(cold!(b"daemonproxy version "))
-        .s(VERSION)
-        .c(b'\n')
-        .s(HELP);
-    sys::write_all(1, b.as_bytes());
-}
+/// `--version` (§1.3); its last four lines are also the interactive
+/// banner's.
+pub static VERSION_TEXT: &[u8] = cold!(
+    concat!(
+        "daemonproxy version ",
+        version!(),
+        "\n build timestamp: ",
+        env!("DP_BUILD_TS"),
+        " (",
+        env!("DP_BUILD_DATE"),
+        ")\n git HEAD: ",
+        env!("DP_GIT_REV"),
+        env!("DP_GIT_DIRTY_NOTE"),
+        "\nCopyright (C) 2014-2026  Michael Conrad and the daemonproxy-rs authors",
+        "\nDistributed under the MIT license.  See LICENSE.",
+        "\nThis is free software: you are free to change and redistribute it.",
+        "\nThere is NO WARRANTY, to the extent permitted by law.\n",
+    )
+    .as_bytes()
+);
 
-#[inline(never)]
-#[cold]
-fn print_version() {
-    let mut b = Buf::<1024>::new();
-    b.s(cold!(b"daemonproxy version ")).s(VERSION).c(b'\n');
-    b.s(cold!(b" build timestamp: "))
-        .s(cold!(env!("DP_BUILD_TS").as_bytes()));
-    b.s(b" (")
-        .s(cold!(env!("DP_BUILD_DATE").as_bytes()))
-        .s(b")\n");
-    b.s(cold!(b" git HEAD: "))
-        .s(cold!(env!("DP_GIT_REV").as_bytes()));
-    if !env!("DP_GIT_DIRTY").is_empty() {
-        b.s(b" (dirty)");
-    }
-    b.c(b'\n');
-    b.s(COPYRIGHT).c(b'\n').s(LICENSE_LINE).c(b'\n');
-    b.s(FREE_SOFTWARE).c(b'\n').s(NO_WARRANTY).c(b'\n');
-    sys::write_all(1, b.as_bytes());
-}
-
-/// Copyright line of `--version` and the banner.
-pub static COPYRIGHT: &[u8] =
-    cold!(b"Copyright (C) 2014-2026  Michael Conrad and the daemonproxy-rs authors");
-/// Licence lines of `--version` and the banner.
-pub static LICENSE_LINE: &[u8] = cold!(b"Distributed under the MIT license.  See LICENSE.");
-pub static FREE_SOFTWARE: &[u8] =
-    cold!(b"This is free software: you are free to change and redistribute it.");
-pub static NO_WARRANTY: &[u8] = cold!(b"There is NO WARRANTY, to the extent permitted by law.");
+/// The interactive banner's first line.
+pub static BANNER_VERSION: &[u8] = cold!(
+    concat!(
+        "info\tdaemonproxy version ",
+        version!(),
+        " (git ",
+        env!("DP_GIT_SHORT"),
+        ")"
+    )
+    .as_bytes()
+);
 
 /// Parses `N[xM]` (§1.6).
 #[cold]
@@ -317,11 +319,11 @@ fn apply(
         Opt::Verbose => log.filter = log.filter.step(-1),
         Opt::Quiet => log.filter = log.filter.step(1),
         Opt::Help => {
-            print_help();
+            sys::write_all(1, HELP);
             early_fatal(log, 1, &[]);
         }
         Opt::Version => {
-            print_version();
+            sys::write_all(1, VERSION_TEXT);
             early_fatal(log, 1, &[]);
         }
     }
