@@ -109,23 +109,11 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
     }
     // argv: the TSV text with TABs turned into NULs.
     let mut text = [0u8; EXEC_ARGS_MAX + 1];
-    let mut argv = [ptr::null::<c_char>(); EXEC_ARGS_MAX + 2];
-    let mut argc = 0;
-    let mut start = 0;
-    for i in 0..=len {
-        let b = if i < len {
-            EXEC_ARGS[i].load(Relaxed)
-        } else {
-            b'\t'
-        };
-        if b == b'\t' {
-            argv[argc] = text[start..].as_ptr().cast();
-            argc += 1;
-            start = i + 1;
-        } else {
-            text[i] = b;
-        }
+    for (t, a) in text.iter_mut().zip(&EXEC_ARGS[..len]) {
+        *t = a.load(Relaxed);
     }
+    let mut argv = [ptr::null::<c_char>(); EXEC_ARGS_MAX + 2];
+    sys::split_argv(&mut text, len, &mut argv);
     let mut num = [0u8; 20];
     let code_text = crate::fmt::fmt_u64(code as u64 & 0xFFFF_FFFF, &mut num);
     let mut var_code = [0u8; 48];

@@ -116,24 +116,9 @@ impl Supervisor {
         let args = self.services.var(slot, Var::Args);
         let n = args.len().min(plan.argv_text.len() - 1);
         plan.argv_text[..n].copy_from_slice(&args[..n]);
-        let mut argc = 0;
-        let mut start = 0;
-        for i in 0..=n {
-            if i == n || plan.argv_text[i] == b'\t' {
-                plan.argv_text[i] = 0;
-                if argc < MAX_LIST {
-                    plan.argv[argc] = plan.argv_text[start..].as_ptr().cast();
-                    argc += 1;
-                }
-                start = i + 1;
-            }
-        }
-        if n == 0 {
-            // No args: exec("") fails and the child exits 3, as the original.
-            plan.argv[0] = plan.argv_text.as_ptr().cast();
-            argc = 1;
-        }
-        plan.argv[argc] = core::ptr::null();
+        // No args make one empty one: exec("") fails and the child exits
+        // 3, as the original.
+        sys::split_argv(&mut plan.argv_text, n, &mut plan.argv);
         let svc = self.services.get(slot);
         let list: &[u8] = if svc.fds_default {
             b"null\tnull\tnull"

@@ -611,6 +611,27 @@ pub fn abort() -> ! {
     unsafe { libc::abort() }
 }
 
+/// Splits `text[..len]` at its TABs, in place, into C strings (`text[len]`
+/// ends the last one) and points `argv` at them, at most `argv.len() - 1`
+/// of them, then NULL. Returns their number.
+#[cold]
+pub fn split_argv(text: &mut [u8], len: usize, argv: &mut [*const c_char]) -> usize {
+    let mut argc = 0;
+    let mut start = 0;
+    for i in 0..=len {
+        if i == len || text[i] == b'\t' {
+            text[i] = 0;
+            if argc + 1 < argv.len() {
+                argv[argc] = text[start..].as_ptr().cast();
+                argc += 1;
+            }
+            start = i + 1;
+        }
+    }
+    argv[argc] = core::ptr::null();
+    argc
+}
+
 /// execvp(3) with a NULL-terminated argv of NUL-terminated strings; returns
 /// only on failure.
 #[cold]
