@@ -12,14 +12,153 @@ use crate::signal;
 use crate::supervisor::{Line, Supervisor};
 use crate::sys::{self, Domain, Errno, SockType};
 
+/// The fixed error messages of the commands (§4), named after their
+/// texts. A failing check records one of these small values; the text is
+/// looked up once, at the protocol edge.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum Msg {
+    ExpectedInteger,
+    FileDescriptorCannotBeAltered,
+    Setsockopt,
+    Bind,
+    Listen,
+    FcntlNonblock,
+    ExecArgumentsTooLong,
+    NoSuchService,
+    NoServiceObject,
+    InvalidFdName,
+    UnableToSetFileDescriptors,
+    InvalidInterval,
+    UnableToSetAutoUpTriggers,
+    NoServiceStartPending,
+    InvalidTimestamp,
+    NoArgsConfiguredForService,
+    ServiceIsNotStartable,
+    ServiceIsNotRunning,
+    ServiceIsRunning,
+    NoFdObject,
+    MissingFlagsArgument,
+    MissingPathArgument,
+    UnexpectedArgumentAfterPath,
+    OpenFailed,
+    SocketpairFailed,
+    PipeFailed,
+    FcntlNonblockFailed,
+    FailedToCreatePipe,
+    InvalidListenQueueLength,
+    UnexpectedArgumentAfterAddress,
+    InvalidAddress,
+    ExpectedAddressArgument,
+    Socket,
+    NoAncillaryFd,
+    NoSuchFileDescriptor,
+    MissingArgument,
+    InvalidOptions,
+    FailedToCreateControlSocket,
+    InvalidLoglevelArgument,
+    UnknownLoggingType,
+    InvalidTimeout,
+    ResetAfterClose,
+    GuardCodeRequired,
+    IncorrectTerminateGuardCode,
+    CannotExitWithoutExec,
+    ChdirFailed,
+    ExpectedPlusOrMinus,
+    CodeCannotBe0,
+    GuardAlreadySet,
+    GuardNotSet,
+    IncorrectGuardCode,
+    ExpectedServiceName,
+    InvalidServiceName,
+    ExpectedFileDescriptorName,
+    InvalidFileDescriptorName,
+    UnableToSetArgv,
+    UnableToSetTags,
+    ExpectedSignalArgument,
+    InvalidSignalNumber,
+}
+
+impl Msg {
+    /// The texts, NUL-separated, in the order of the variants.
+    const TEXTS: &'static [u8] = b"\
+        Expected integer\0\
+        File descriptor cannot be altered\0\
+        setsockopt: \0\
+        bind: \0\
+        listen: \0\
+        fcntl(O_NONBLOCK): \0\
+        exec arguments exceed buffer size (255)\0\
+        No such service\0\
+        Unable to allocate new service\0\
+        invalid fd name\0\
+        unable to set file descriptors\0\
+        invalid interval\0\
+        unable to set auto_up triggers\0\
+        no service.start pending\0\
+        invalid timestamp\0\
+        no args configured for service\0\
+        service is not startable\0\
+        service is not running\0\
+        service is running\0\
+        Unable to allocate new file descriptor object\0\
+        missing flags argument\0\
+        missing path argument\0\
+        unexpected argument after path\0\
+        open failed: \0\
+        socketpair() failed: \0\
+        pipe() failed: \0\
+        fcntl(O_NONBLOCK) failed: \0\
+        failed to create pipe\0\
+        invalid listen queue length\0\
+        unexpected argument after address\0\
+        invalid address\0\
+        expected address argument\0\
+        socket: \0\
+        No ancillary file descriptor received\0\
+        No such file descriptor\0\
+        missing argument\0\
+        Invalid options\0\
+        Failed to create control socket\0\
+        Invalid loglevel argument\0\
+        Unknown logging type\0\
+        invalid timeout (must be 0..7FFFFFFF)\0\
+        reset timeout is greater than close timeout\0\
+        terminate guard code required\0\
+        incorrect terminate guard code\0\
+        cannot exit, and exec-on-exit is not configured\0\
+        chdir failed: \0\
+        expected + or -\0\
+        code cannot be 0\0\
+        terminate guard code is already set\0\
+        terminate guard was not set\0\
+        incorrect guard code\0\
+        Expected service name\0\
+        Invalid service name\0\
+        Expected file descriptor name\0\
+        Invalid file descriptor name\0\
+        unable to set argv\0\
+        unable to set tags\0\
+        Expected signal argument\0\
+        Invalid signal number";
+
+    /// The message's text.
+    pub fn text(self) -> &'static [u8] {
+        Msg::TEXTS
+            .split(|&b| b == 0)
+            .nth(self as usize)
+            .unwrap_or_default()
+    }
+}
+
 /// Why a command failed. A failing check only records which message
 /// applies; the text (§3.4) is written once, at the protocol edge.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Error<'a> {
     /// A fixed message.
-    Text(&'static [u8]),
+    Text(Msg),
     /// A message ending in the text of an errno.
-    Sys(&'static [u8], Errno),
+    Sys(Msg, Errno),
     /// `unknown flag "ITEM"`, with the newline the original puts after it.
     UnknownFlag(&'a [u8]),
     /// `unknown option "ITEM"`.
@@ -34,14 +173,14 @@ pub enum Error<'a> {
 }
 
 /// An error's text, cut to the original's 160-byte buffer.
-pub type Msg = Buf<160>;
+pub type ErrorText = Buf<160>;
 
 impl Error<'_> {
     /// Writes the message.
-    pub fn write(&self, m: &mut Msg) {
+    pub fn write(&self, m: &mut ErrorText) {
         match *self {
-            Error::Text(t) => m.s(t),
-            Error::Sys(what, e) => m.s(what).s(sys::strerror(e)),
+            Error::Text(t) => m.s(t.text()),
+            Error::Sys(what, e) => m.s(what.text()).s(sys::strerror(e)),
             Error::UnknownFlag(f) => m.s(b"unknown flag \"").s(f).s(b"\"\n"),
             Error::UnknownOption(o) => m.s(b"unknown option \"").s(o).c(b'"'),
             Error::Kill {
@@ -62,22 +201,28 @@ impl Error<'_> {
 
 type Result<'a, T = ()> = core::result::Result<T, Error<'a>>;
 
-fn fail<'a, T>(text: &'static [u8]) -> Result<'a, T> {
-    Err(Error::Text(text))
+fn fail<'a, T>(msg: Msg) -> Result<'a, T> {
+    Err(Error::Text(msg))
+}
+
+/// A SIGNAL argument (§3.5).
+fn signal_arg<'a>(f: Option<&[u8]>) -> Result<'a, i32> {
+    signal::parse_arg(f).map_err(|e| {
+        Error::Text(match e {
+            signal::SigArgError::Missing => Msg::ExpectedSignalArgument,
+            signal::SigArgError::BadNumber => Msg::InvalidSignalNumber,
+        })
+    })
 }
 
 fn int<'a>(f: Option<&[u8]>) -> Result<'a, i64> {
     f.and_then(proto::parse_int)
-        .ok_or(Error::Text(b"Expected integer"))
+        .ok_or(Error::Text(Msg::ExpectedInteger))
 }
 
 /// A service or fd name, or the message for a missing or invalid one.
 #[inline(never)]
-fn name<'a>(
-    f: Option<&'a [u8]>,
-    missing: &'static [u8],
-    invalid: &'static [u8],
-) -> Result<'a, &'a [u8]> {
+fn name<'a>(f: Option<&'a [u8]>, missing: Msg, invalid: Msg) -> Result<'a, &'a [u8]> {
     match f {
         None | Some(b"") => fail(missing),
         Some(n) if !proto::valid_name(n) => fail(invalid),
@@ -86,14 +231,14 @@ fn name<'a>(
 }
 
 fn service_name(f: Option<&[u8]>) -> Result<'_, &[u8]> {
-    name(f, b"Expected service name", b"Invalid service name")
+    name(f, Msg::ExpectedServiceName, Msg::InvalidServiceName)
 }
 
 fn fd_name(f: Option<&[u8]>) -> Result<'_, &[u8]> {
     name(
         f,
-        b"Expected file descriptor name",
-        b"Invalid file descriptor name",
+        Msg::ExpectedFileDescriptorName,
+        Msg::InvalidFileDescriptorName,
     )
 }
 
@@ -102,7 +247,7 @@ fn fd_name(f: Option<&[u8]>) -> Result<'_, &[u8]> {
 fn assignable_fd_name(f: Option<&[u8]>) -> Result<'_, &[u8]> {
     let n = fd_name(f)?;
     if FdTable::is_constant(n) {
-        return fail(b"File descriptor cannot be altered");
+        return fail(Msg::FileDescriptorCannotBeAltered);
     }
     Ok(n)
 }
@@ -250,18 +395,18 @@ fn set_up_socket(
     inet: Option<([u8; 4], u16)>,
 ) -> Result<'static> {
     if bits & fl::BIND != 0 {
-        sys::set_reuseaddr(fd).map_err(|e| Error::Sys(b"setsockopt: ", e))?;
+        sys::set_reuseaddr(fd).map_err(|e| Error::Sys(Msg::Setsockopt, e))?;
         match inet {
             Some((ip, port)) => sys::bind_inet(fd, ip, port),
             None => sys::bind_unix(fd, addr),
         }
-        .map_err(|e| Error::Sys(b"bind: ", e))?;
+        .map_err(|e| Error::Sys(Msg::Bind, e))?;
     }
     if listen > 0 {
-        sys::listen(fd, listen as i32).map_err(|e| Error::Sys(b"listen: ", e))?;
+        sys::listen(fd, listen as i32).map_err(|e| Error::Sys(Msg::Listen, e))?;
     }
     if bits & fl::NONBLOCK != 0 {
-        sys::set_nonblock(fd, true).map_err(|e| Error::Sys(b"fcntl(O_NONBLOCK): ", e))?;
+        sys::set_nonblock(fd, true).map_err(|e| Error::Sys(Msg::FcntlNonblock, e))?;
     }
     Ok(())
 }
@@ -290,7 +435,7 @@ impl Supervisor {
     /// Replies `error\tMESSAGE, for command "LINE"` and logs the failure.
     #[inline(never)]
     fn command_failed(&mut self, i: usize, line: &[u8], e: Error) {
-        let mut msg = Msg::new();
+        let mut msg = ErrorText::new();
         e.write(&mut msg);
         let mut b = Line::new();
         b.s(b"error\t").s(msg.as_bytes()).s(b", for command \"");
@@ -329,8 +474,8 @@ impl Supervisor {
                 self.ctl[i].recv_len = 0;
                 Ok(())
             }
-            Cmd::ServiceArgs => self.cmd_service_var(args, Var::Args, b"unable to set argv"),
-            Cmd::ServiceTags => self.cmd_service_var(args, Var::Tags, b"unable to set tags"),
+            Cmd::ServiceArgs => self.cmd_service_var(args, Var::Args, Msg::UnableToSetArgv),
+            Cmd::ServiceTags => self.cmd_service_var(args, Var::Tags, Msg::UnableToSetTags),
             Cmd::ServiceFds => self.cmd_service_fds(i, args),
             Cmd::ServiceAutoUp => self.cmd_auto_up(args),
             Cmd::ServiceStart => self.cmd_service_start(args),
@@ -351,14 +496,15 @@ impl Supervisor {
             Cmd::ConnEventTimeout => self.cmd_event_timeout(i, args),
             Cmd::SignalClear => {
                 let mut f = Fields::new(args);
-                let sig = signal::parse_arg(f.next()).map_err(|e| Error::Text(e.text()))?;
+                let sig = signal_arg(f.next())?;
                 let by = int(f.next())?;
                 self.signals.clear(sig, by);
                 Ok(())
             }
             Cmd::Terminate => self.cmd_terminate(args),
-            Cmd::TerminateExecArgs => exit::set_exec_args(args.unwrap_or(b""))
-                .or(fail(b"exec arguments exceed buffer size (255)")),
+            Cmd::TerminateExecArgs => {
+                exit::set_exec_args(args.unwrap_or(b"")).or(fail(Msg::ExecArgumentsTooLong))
+            }
             Cmd::TerminateGuard => cmd_terminate_guard(args),
         }
     }
@@ -366,7 +512,7 @@ impl Supervisor {
     fn find_service<'a>(&self, name: &[u8]) -> Result<'a, usize> {
         self.services
             .find(name)
-            .ok_or(Error::Text(b"No such service"))
+            .ok_or(Error::Text(Msg::NoSuchService))
     }
 
     /// The service named by `f`, created if it does not exist.
@@ -375,15 +521,10 @@ impl Supervisor {
         let name = service_name(f)?;
         self.services
             .find_or_create(name)
-            .ok_or(Error::Text(b"Unable to allocate new service"))
+            .ok_or(Error::Text(Msg::NoServiceObject))
     }
 
-    fn cmd_service_var<'a>(
-        &mut self,
-        args: Option<&'a [u8]>,
-        v: Var,
-        err: &'static [u8],
-    ) -> Result<'a> {
+    fn cmd_service_var<'a>(&mut self, args: Option<&'a [u8]>, v: Var, err: Msg) -> Result<'a> {
         let mut f = Fields::new(args);
         let slot = self.created_service(f.next())?;
         let val = f.rest().unwrap_or(b"");
@@ -400,12 +541,12 @@ impl Supervisor {
         let val = f.rest().unwrap_or(b"");
         let list = Fields::new(f.rest());
         if list.clone().any(|n| !n.is_empty() && !proto::valid_name(n)) {
-            return fail(b"invalid fd name");
+            return fail(Msg::InvalidFdName);
         }
         let is_default = val == b"null\tnull\tnull";
         let stored: &[u8] = if is_default { b"" } else { val };
         if self.services.set_var(slot, Var::Fds, stored).is_err() {
-            return fail(b"unable to set file descriptors");
+            return fail(Msg::UnableToSetFileDescriptors);
         }
         let control = list.fold(0, |c, n| {
             c | proto::word_index(service::CONTROL_NAMES, n).map_or(0, |k| 1 << k)
@@ -430,7 +571,7 @@ impl Supervisor {
             field => {
                 let v = int(field)?;
                 if !(1..=i32::MAX as i64).contains(&v) {
-                    return fail(b"invalid interval");
+                    return fail(Msg::InvalidInterval);
                 }
                 self.services.get_mut(slot).interval = v as u32;
             }
@@ -446,11 +587,11 @@ impl Supervisor {
             match signal::by_name(t) {
                 Some(s) if (1..=signal::MAX_SIG as i32).contains(&s) => mask |= 1 << s,
                 Some(_) => {}
-                None => return fail(b"unable to set auto_up triggers"),
+                None => return fail(Msg::UnableToSetAutoUpTriggers),
             }
         }
         if self.services.set_var(slot, Var::Triggers, text).is_err() {
-            return fail(b"unable to set auto_up triggers");
+            return fail(Msg::UnableToSetAutoUpTriggers);
         }
         let svc = self.services.get_mut(slot);
         svc.always = always;
@@ -484,7 +625,7 @@ impl Supervisor {
         match f.next() {
             Some(b"-") => {
                 if !self.services.get_mut(slot).cancel_start() {
-                    return fail(b"no service.start pending");
+                    return fail(Msg::NoServiceStartPending);
                 }
                 self.pending_starts -= 1;
                 self.broadcast_state(slot);
@@ -492,11 +633,11 @@ impl Supervisor {
             }
             Some(ts) => {
                 let Some(t) = proto::parse_int(ts).map(|v| (v as u64) << 32) else {
-                    return fail(b"invalid timestamp");
+                    return fail(Msg::InvalidTimestamp);
                 };
                 let ahead = t.wrapping_sub(self.now) as i64;
                 if ahead < -100_000 {
-                    return fail(b"invalid timestamp");
+                    return fail(Msg::InvalidTimestamp);
                 }
                 if ahead > 0 {
                     at = t;
@@ -508,10 +649,10 @@ impl Supervisor {
             self.services.var(slot, Var::Args).first(),
             None | Some(b'\t')
         ) {
-            return fail(b"no args configured for service");
+            return fail(Msg::NoArgsConfiguredForService);
         }
         if !self.start_service(slot, at) {
-            return fail(b"service is not startable");
+            return fail(Msg::ServiceIsNotStartable);
         }
         Ok(())
     }
@@ -520,7 +661,7 @@ impl Supervisor {
         let mut f = Fields::new(args);
         let name = service_name(f.next())?;
         let slot = self.find_service(name)?;
-        let sig = signal::parse_arg(f.next()).map_err(|e| Error::Text(e.text()))?;
+        let sig = signal_arg(f.next())?;
         let options = f.next();
         if let Some(bad) = options.and_then(|o| o.split(|&b| b == b',').find(|&o| o != b"group")) {
             return Err(Error::UnknownOption(bad));
@@ -528,7 +669,7 @@ impl Supervisor {
         let group = options.is_some();
         let svc = self.services.get(slot);
         if svc.state != State::Up {
-            return fail(b"service is not running");
+            return fail(Msg::ServiceIsNotRunning);
         }
         let pid = svc.pid;
         sys::kill(pid, sig, group).map_err(|errno| Error::Kill {
@@ -543,7 +684,7 @@ impl Supervisor {
         let slot = self.find_service(service_name(Fields::new(args).next())?)?;
         let svc = self.services.get_mut(slot);
         match svc.state {
-            State::Up => return fail(b"service is running"),
+            State::Up => return fail(Msg::ServiceIsRunning),
             State::Start => self.pending_starts -= 1,
             State::Down | State::Free => {}
         }
@@ -568,7 +709,7 @@ impl Supervisor {
     fn add_fd<'a>(&mut self, obj: FdObj, desc: &[u8]) -> Result<'a> {
         let Some(slot) = self.fds.alloc(obj, desc) else {
             sys::close(obj.fd);
-            return fail(b"Unable to allocate new file descriptor object");
+            return fail(Msg::NoFdObject);
         };
         self.publish_fd(slot);
         self.broadcast_fd(slot);
@@ -579,13 +720,13 @@ impl Supervisor {
         let mut f = Fields::new(args);
         let name = assignable_fd_name(f.next())?;
         let Some(flags) = f.next() else {
-            return fail(b"missing flags argument");
+            return fail(Msg::MissingFlagsArgument);
         };
         let Some(path) = f.next() else {
-            return fail(b"missing path argument");
+            return fail(Msg::MissingPathArgument);
         };
         if f.next().is_some() {
-            return fail(b"unexpected argument after path");
+            return fail(Msg::UnexpectedArgumentAfterPath);
         }
         let mut bits = 0u16;
         for flag in proto::flags(flags, OPEN_FLAGS, false) {
@@ -595,8 +736,8 @@ impl Supervisor {
         if bits & fl::MKDIR != 0 {
             make_parents(path);
         }
-        let fd = sys::open(path, open_flags(bits), 0o600)
-            .map_err(|e| Error::Sys(b"open failed: ", e))?;
+        let fd =
+            sys::open(path, open_flags(bits), 0o600).map_err(|e| Error::Sys(Msg::OpenFailed, e))?;
         self.add_fd(new_obj(name, Kind::File, bits, fd), path)
     }
 
@@ -614,9 +755,9 @@ impl Supervisor {
         }
         let (r, w) = if sock.any {
             sys::socketpair(sock.domain(), sock.stype())
-                .map_err(|e| Error::Sys(b"socketpair() failed: ", e))?
+                .map_err(|e| Error::Sys(Msg::SocketpairFailed, e))?
         } else {
-            sys::pipe(false).map_err(|e| Error::Sys(b"pipe() failed: ", e))?
+            sys::pipe(false).map_err(|e| Error::Sys(Msg::PipeFailed, e))?
         };
         let close_both = || {
             sys::close(r);
@@ -626,7 +767,7 @@ impl Supervisor {
             for fd in [r, w] {
                 if let Err(e) = sys::set_nonblock(fd, true) {
                     close_both();
-                    return Err(Error::Sys(b"fcntl(O_NONBLOCK) failed: ", e));
+                    return Err(Error::Sys(Msg::FcntlNonblockFailed, e));
                 }
             }
         }
@@ -650,7 +791,7 @@ impl Supervisor {
         };
         let Some((rs, ws)) = slots else {
             close_both();
-            return fail(b"failed to create pipe");
+            return fail(Msg::FailedToCreatePipe);
         };
         self.fds.get_mut(rs).peer = ws as u16 + 1;
         self.fds.get_mut(ws).peer = rs as u16 + 1;
@@ -665,7 +806,7 @@ impl Supervisor {
         let mut f = Fields::new(args);
         let name = assignable_fd_name(f.next())?;
         let Some(flags) = f.next() else {
-            return fail(b"missing flags argument");
+            return fail(Msg::MissingFlagsArgument);
         };
         let mut sock = SockFlags::default();
         let mut bits = 0u16;
@@ -682,14 +823,14 @@ impl Supervisor {
                     listen = match value.filter(|v| !v.is_empty()).map(proto::parse_int) {
                         None => 32,
                         Some(Some(n)) if (1..=65535).contains(&n) => n as u16,
-                        Some(_) => return fail(b"invalid listen queue length"),
+                        Some(_) => return fail(Msg::InvalidListenQueueLength),
                     };
                 }
             }
         }
         let addr = f.next();
         if f.next().is_some() {
-            return fail(b"unexpected argument after address");
+            return fail(Msg::UnexpectedArgumentAfterAddress);
         }
         let domain = sock.domain();
         let mut inet = None;
@@ -705,17 +846,17 @@ impl Supervisor {
                     Domain::Inet6 => false,
                 };
                 if !ok {
-                    return fail(b"invalid address");
+                    return fail(Msg::InvalidAddress);
                 }
             }
-            None if bits & fl::BIND != 0 => return fail(b"expected address argument"),
+            None if bits & fl::BIND != 0 => return fail(Msg::ExpectedAddressArgument),
             None => {}
         }
         let addr = addr.unwrap_or(b"");
         if bits & fl::MKDIR != 0 && domain == Domain::Unix {
             make_parents(addr);
         }
-        let fd = sys::socket(domain, sock.stype()).map_err(|e| Error::Sys(b"socket: ", e))?;
+        let fd = sys::socket(domain, sock.stype()).map_err(|e| Error::Sys(Msg::Socket, e))?;
         if let Err(e) = set_up_socket(fd, bits, listen, addr, inet) {
             sys::close(fd);
             return Err(e);
@@ -729,7 +870,7 @@ impl Supervisor {
 
     fn cmd_fd_take<'a>(&mut self, i: usize, args: Option<&'a [u8]>) -> Result<'a> {
         let Some(fd) = self.ctl[i].take_anc() else {
-            return fail(b"No ancillary file descriptor received");
+            return fail(Msg::NoAncillaryFd);
         };
         match assignable_fd_name(Fields::new(args).next()) {
             Ok(name) => self.add_fd(fd_table::introspect(name, fd), b""),
@@ -743,7 +884,7 @@ impl Supervisor {
     fn cmd_fd_delete<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
         let name = assignable_fd_name(Fields::new(args).next())?;
         let Some(slot) = self.fds.find(name) else {
-            return fail(b"No such file descriptor");
+            return fail(Msg::NoSuchFileDescriptor);
         };
         // A free object's state line is the `deleted` event.
         let obj = self.fds.get_mut(slot);
@@ -759,13 +900,13 @@ impl Supervisor {
     fn cmd_socket_create<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
         let (Some(opts), Some(path)) = (f.next(), f.next()) else {
-            return fail(b"missing argument");
+            return fail(Msg::MissingArgument);
         };
         if !opts.is_empty() && opts != b"-" {
-            return fail(b"Invalid options");
+            return fail(Msg::InvalidOptions);
         }
         if !self.create_control_socket(path) {
-            return fail(b"Failed to create control socket");
+            return fail(Msg::FailedToCreateControlSocket);
         }
         Ok(())
     }
@@ -843,7 +984,7 @@ impl Supervisor {
             self.log.filter = match a {
                 b"+" => self.log.filter.step(1),
                 b"-" => self.log.filter.step(-1),
-                _ => Level::by_name(a).ok_or(Error::Text(b"Invalid loglevel argument"))?,
+                _ => Level::by_name(a).ok_or(Error::Text(Msg::InvalidLoglevelArgument))?,
             };
         }
         self.reply_parts(i, &[b"log.filter\t", self.log.filter.name()]);
@@ -853,9 +994,9 @@ impl Supervisor {
     fn cmd_log_dest<'a>(&mut self, i: usize, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
         match f.next() {
-            None => return fail(b"missing argument"),
+            None => return fail(Msg::MissingArgument),
             Some(b"fd") => {}
-            Some(_) => return fail(b"Unknown logging type"),
+            Some(_) => return fail(Msg::UnknownLoggingType),
         }
         let name = fd_name(f.next())?;
         if self.fds.find(name).is_none() {
@@ -872,10 +1013,10 @@ impl Supervisor {
         let close = int(f.next())?;
         let range = 0..=0x7FFF_FFFF;
         if !range.contains(&reset) || !range.contains(&close) {
-            return fail(b"invalid timeout (must be 0..7FFFFFFF)");
+            return fail(Msg::InvalidTimeout);
         }
         if reset > close {
-            return fail(b"reset timeout is greater than close timeout");
+            return fail(Msg::ResetAfterClose);
         }
         self.ctl[i].reset_timeout = reset as u32;
         self.ctl[i].close_timeout = close as u32;
@@ -888,13 +1029,13 @@ impl Supervisor {
         let guard = exit::guard();
         if guard != 0 {
             let Some(g) = f.next() else {
-                return fail(b"terminate guard code required");
+                return fail(Msg::GuardCodeRequired);
             };
             if proto::parse_int(g) != Some(guard) {
-                return fail(b"incorrect terminate guard code");
+                return fail(Msg::IncorrectTerminateGuardCode);
             }
             if !exit::exec_configured() {
-                return fail(b"cannot exit, and exec-on-exit is not configured");
+                return fail(Msg::CannotExitWithoutExec);
             }
         }
         self.terminate = Some(code);
@@ -905,12 +1046,12 @@ impl Supervisor {
 fn cmd_chdir(args: Option<&[u8]>) -> Result<'_> {
     let mut f = Fields::new(args);
     let Some(path) = f.next() else {
-        return fail(b"missing path argument");
+        return fail(Msg::MissingPathArgument);
     };
     if f.next().is_some() {
-        return fail(b"unexpected argument after path");
+        return fail(Msg::UnexpectedArgumentAfterPath);
     }
-    sys::chdir(path).map_err(|e| Error::Sys(b"chdir failed: ", e))
+    sys::chdir(path).map_err(|e| Error::Sys(Msg::ChdirFailed, e))
 }
 
 fn cmd_terminate_guard(args: Option<&[u8]>) -> Result<'_> {
@@ -918,24 +1059,24 @@ fn cmd_terminate_guard(args: Option<&[u8]>) -> Result<'_> {
     let set = match f.next() {
         Some(b"+") => true,
         Some(b"-") => false,
-        _ => return fail(b"expected + or -"),
+        _ => return fail(Msg::ExpectedPlusOrMinus),
     };
     let code = int(f.next())?;
     if code == 0 {
-        return fail(b"code cannot be 0");
+        return fail(Msg::CodeCannotBe0);
     }
     let guard = exit::guard();
     if set {
         if guard != 0 {
-            return fail(b"terminate guard code is already set");
+            return fail(Msg::GuardAlreadySet);
         }
         exit::set_guard(code);
     } else {
         if guard == 0 {
-            return fail(b"terminate guard was not set");
+            return fail(Msg::GuardNotSet);
         }
         if guard != code {
-            return fail(b"incorrect guard code");
+            return fail(Msg::IncorrectGuardCode);
         }
         exit::set_guard(0);
     }
@@ -1020,9 +1161,18 @@ mod tests {
     }
 
     #[test]
+    fn message_texts() {
+        assert_eq!(Msg::ExpectedInteger.text(), b"Expected integer");
+        assert_eq!(Msg::InvalidSignalNumber.text(), b"Invalid signal number");
+        assert_eq!(Msg::IncorrectGuardCode.text(), b"incorrect guard code");
+        let count = Msg::TEXTS.split(|&b| b == 0).count();
+        assert_eq!(count, Msg::InvalidSignalNumber as usize + 1);
+    }
+
+    #[test]
     fn error_texts() {
         let text = |e: Error| {
-            let mut m = Msg::new();
+            let mut m = ErrorText::new();
             e.write(&mut m);
             String::from_utf8(m.as_bytes().to_vec()).unwrap()
         };
@@ -1037,7 +1187,7 @@ mod tests {
             "can't kill s (pgid 7): No such process"
         );
         assert_eq!(
-            text(Error::Sys(b"bind: ", Errno::ACCESS)),
+            text(Error::Sys(Msg::Bind, Errno::ACCESS)),
             "bind: Permission denied"
         );
         assert_eq!(text(Error::UnknownFlag(&[b'x'; 200])).len(), 160);

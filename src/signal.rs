@@ -81,16 +81,6 @@ pub enum SigArgError {
     BadNumber,
 }
 
-impl SigArgError {
-    /// The protocol's error text.
-    pub fn text(&self) -> &'static [u8] {
-        match self {
-            SigArgError::Missing => b"Expected signal argument",
-            SigArgError::BadNumber => b"Invalid signal number",
-        }
-    }
-}
-
 /// Parses a SIGNAL argument (§3.5): digits give a number 0…65535, anything
 /// else is a name, and an unknown name silently means 0.
 pub fn parse_arg(f: Option<&[u8]>) -> Result<i32, SigArgError> {
