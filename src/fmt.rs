@@ -54,11 +54,6 @@ impl Bytes {
         self.data.get(..self.len).unwrap_or_default()
     }
 
-    /// Number of bytes written.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
     /// True when nothing was written.
     pub fn is_empty(&self) -> bool {
         self.len == 0

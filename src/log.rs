@@ -4,7 +4,7 @@
 //! A write never stalls the loop for more than 1/16 s: a one-shot interval
 //! timer interrupts it (the SIGALRM handler only wakes the loop).
 
-use crate::fmt::Buf;
+use crate::fmt::fmt_u64;
 use crate::name::Name;
 use crate::proto;
 use crate::sys;
@@ -114,14 +114,12 @@ impl Log {
             self.lost = self.lost.saturating_add(1);
             return;
         }
-        for p in [level.name(), b": "]
-            .iter()
-            .chain(parts.iter())
-            .chain([&b"\n"[..]].iter())
-        {
-            self.buf[self.len..self.len + p.len()].copy_from_slice(p);
-            self.len += p.len();
+        self.push(level.name());
+        self.push(b": ");
+        for p in parts {
+            self.push(p);
         }
+        self.push(b"\n");
         if self.blocked == Blocked::No {
             self.flush(now);
         }
@@ -153,14 +151,24 @@ impl Log {
         }
     }
 
+    /// Appends bytes the caller made room for.
+    #[inline(never)]
+    fn push(&mut self, b: &[u8]) {
+        if let Some(room) = self.buf.get_mut(self.len..self.len + b.len()) {
+            room.copy_from_slice(b);
+            self.len += b.len();
+        }
+    }
+
     fn note_lost(&mut self) {
-        let mut rec = Buf::<64>::new();
-        rec.s(b"warning: lost ")
-            .u(self.lost as u64)
-            .s(b" log messages\n");
-        if self.len + rec.len() <= LOG_BUF {
-            self.buf[self.len..self.len + rec.len()].copy_from_slice(rec.as_bytes());
-            self.len += rec.len();
+        let mut n = [0u8; 20];
+        let n = fmt_u64(self.lost as u64, &mut n);
+        const BEFORE: &[u8] = b"warning: lost ";
+        const AFTER: &[u8] = b" log messages\n";
+        if self.len + BEFORE.len() + n.len() + AFTER.len() <= LOG_BUF {
+            self.push(BEFORE);
+            self.push(n);
+            self.push(AFTER);
             self.lost = 0;
         }
     }
