@@ -3,7 +3,7 @@
 use crate::controller::Dump;
 use crate::exit;
 use crate::fd_table::{self, FdObj, FdTable, Kind, fl};
-use crate::fmt::Buf;
+use crate::fmt::Bytes;
 use crate::log::Level;
 use crate::name::Name;
 use crate::proto::{self, Cmd, Fields};
@@ -172,12 +172,13 @@ pub enum Error<'a> {
     },
 }
 
-/// An error's text, cut to the original's 160-byte buffer.
-pub type ErrorText = Buf<160>;
+/// Longest error text; the rest is cut, as the original's buffer did.
+const MESSAGE_MAX: usize = 160;
 
 impl Error<'_> {
-    /// Writes the message.
-    pub fn write(&self, m: &mut ErrorText) {
+    /// Appends the message, cut to MESSAGE_MAX bytes.
+    pub fn write(&self, m: &mut Bytes) {
+        let start = m.len();
         match *self {
             Error::Text(t) => m.s(t.text()),
             Error::Sys(what, e) => m.s(what.text()).s(sys::strerror(e)),
@@ -196,6 +197,7 @@ impl Error<'_> {
                 .s(b"): ")
                 .s(sys::strerror(errno)),
         };
+        m.truncate(start + MESSAGE_MAX);
     }
 }
 
@@ -435,10 +437,11 @@ impl Supervisor {
     /// Replies `error\tMESSAGE, for command "LINE"` and logs the failure.
     #[inline(never)]
     fn command_failed(&mut self, i: usize, line: &[u8], e: Error) {
-        let mut msg = ErrorText::new();
-        e.write(&mut msg);
         let mut b = Line::new();
-        b.s(b"error\t").s(msg.as_bytes()).s(b", for command \"");
+        b.s(b"error\t");
+        e.write(&mut b);
+        let message = 6..b.len();
+        b.s(b", for command \"");
         if line.len() >= 30 {
             b.s(&line[..30]).s(b"...");
         } else {
@@ -453,7 +456,8 @@ impl Supervisor {
             i,
             &[b"] command failed: '", shown, b"'", more],
         );
-        self.log(Level::Error, &[b"  with error: '", msg.as_bytes(), b"'"]);
+        let message = &b.as_bytes()[message];
+        self.log(Level::Error, &[b"  with error: '", message, b"'"]);
     }
 
     fn run<'a>(&mut self, i: usize, cmd: Cmd, args: Option<&'a [u8]>) -> Result<'a> {
@@ -1086,6 +1090,7 @@ fn cmd_terminate_guard(args: Option<&[u8]>) -> Result<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fmt::Buf;
 
     #[test]
     fn inet_addresses() {
@@ -1172,7 +1177,7 @@ mod tests {
     #[test]
     fn error_texts() {
         let text = |e: Error| {
-            let mut m = ErrorText::new();
+            let mut m = Buf::<300>::new();
             e.write(&mut m);
             String::from_utf8(m.as_bytes().to_vec()).unwrap()
         };

@@ -54,6 +54,16 @@ impl Bytes {
         self.data.get(..self.len).unwrap_or_default()
     }
 
+    /// Number of bytes written.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Forgets what was written after the first `len` bytes.
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
     /// True when nothing was written.
     pub fn is_empty(&self) -> bool {
         self.len == 0

@@ -81,7 +81,9 @@ pub extern "C" fn main(
     argv: *const *const core::ffi::c_char,
 ) -> core::ffi::c_int {
     // SAFETY: the C runtime passes argc valid strings that outlive main.
-    start(unsafe { sys::Args::new(argc, argv) })
+    let (sup, mlockall) = start(unsafe { sys::Args::new(argc, argv) });
+    // Startup's frame is gone before the loop's stack grows below it.
+    run(sup, mlockall)
 }
 
 #[cold]
@@ -138,9 +140,10 @@ fn service_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
     (n as usize, (m as usize).min(1 << 20))
 }
 
-/// Options, pools and startup steps (§1, §2), then the loop.
+/// Options, pools and startup steps (§1, §2); returns the supervisor
+/// and whether -M was given.
 #[cold]
-fn start(args: sys::Args) -> ! {
+fn start(args: sys::Args) -> (&'static mut Supervisor, bool) {
     // The log is needed before the options size everything else.
     let Some(log_buf) = Reservation::new(log::LOG_BUF).and_then(|mut r| r.take(log::LOG_BUF))
     else {
@@ -258,7 +261,7 @@ fn start(args: sys::Args) -> ! {
         pid1,
     });
     startup(sup, &opts);
-    run(sup, opts.mlockall)
+    (sup, opts.mlockall)
 }
 
 /// Lets go of the code only startup needed and enters the loop. Out of
@@ -291,6 +294,7 @@ fn special(name: &[u8], flags: u16, fd: sys::Fd) -> FdObj {
 
 /// Startup steps 7–15 (§2).
 #[cold]
+#[inline(never)]
 fn startup(sup: &mut Supervisor, opts: &Options) {
     // 7: /dev/null and the constant handles.
     let null = match sys::open_dev_null() {
