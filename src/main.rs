@@ -81,9 +81,11 @@ pub extern "C" fn main(
     argv: *const *const core::ffi::c_char,
 ) -> core::ffi::c_int {
     // SAFETY: the C runtime passes argc valid strings that outlive main.
-    let (sup, mlockall) = start(unsafe { sys::Args::new(argc, argv) });
-    // Startup's frame is gone before the loop's stack grows below it.
-    run(sup, mlockall)
+    let (sup, opts) = start(unsafe { sys::Args::new(argc, argv) });
+    // Each step's frame is gone before the next one's stack grows below
+    // it, so the daemon's stack stays as shallow as its deepest step.
+    startup(sup, &opts);
+    run(sup, opts.mlockall)
 }
 
 #[cold]
@@ -140,10 +142,10 @@ fn service_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
     (n as usize, (m as usize).min(1 << 20))
 }
 
-/// Options, pools and startup steps (§1, §2); returns the supervisor
-/// and whether -M was given.
+/// Options and pools (§1, §2 steps 1–6): the supervisor, and the options
+/// for the remaining startup steps.
 #[cold]
-fn start(args: sys::Args) -> (&'static mut Supervisor, bool) {
+fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
     // The log is needed before the options size everything else.
     let Some(log_buf) = Reservation::new(log::LOG_BUF).and_then(|mut r| r.take(log::LOG_BUF))
     else {
@@ -260,8 +262,7 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, bool) {
         busy: false,
         pid1,
     });
-    startup(sup, &opts);
-    (sup, opts.mlockall)
+    (sup, opts)
 }
 
 /// Lets go of the code only startup needed and enters the loop. Out of

@@ -179,6 +179,7 @@ pub fn unlink(path: &[u8]) -> Res<()> {
 
 /// stat(2): does the path exist?
 #[cold]
+#[inline(never)]
 pub fn exists(path: &[u8]) -> bool {
     let mut buf = [0; PATH_MAX + 1];
     cpath(path, &mut buf).and_then(rustix::fs::stat).is_ok()
