@@ -223,11 +223,15 @@ impl Controller {
     /// Queues `line` and its LF if they fit; false otherwise.
     pub fn push_line(&mut self, line: &[u8]) -> bool {
         let end = self.send_len + line.len() + 1;
-        if end > SEND_BUF {
+        let Some((lf, text)) = self
+            .send
+            .get_mut(self.send_len..end)
+            .and_then(|room| room.split_last_mut())
+        else {
             return false;
-        }
-        self.send[self.send_len..end - 1].copy_from_slice(line);
-        self.send[end - 1] = b'\n';
+        };
+        text.copy_from_slice(line);
+        *lf = b'\n';
         self.send_len = end;
         true
     }

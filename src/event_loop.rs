@@ -190,11 +190,11 @@ impl Supervisor {
                 ReadResult::Eof(err) => {
                     self.ctl[i].in_eof = true;
                     if let Some(e) = err {
-                        let n = num(i as u64, &mut tmp);
-                        self.log.put(
+                        self.log_numbered(
                             Level::Error,
-                            &[b"read(client[", n, b"])): ", sys::strerror(e)],
-                            self.now,
+                            b"read(client[",
+                            i,
+                            &[b"])): ", sys::strerror(e)],
                         );
                     }
                 }

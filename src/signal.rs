@@ -214,10 +214,14 @@ impl Signals {
     /// The pending signal with the oldest arrival strictly newer than
     /// `after`: (signal, time, count).
     pub fn next_after(&self, after: u64) -> Option<(i32, u64, u32)> {
-        (1..=MAX_SIG)
-            .filter(|&s| self.count[s] > 0 && self.last[s].wrapping_sub(after) as i64 > 0)
-            .min_by_key(|&s| self.last[s].wrapping_sub(after))
-            .map(|s| (s as i32, self.last[s], self.count[s]))
+        let mut next: Option<(u64, usize)> = None;
+        for s in 1..=MAX_SIG {
+            let since = self.last[s].wrapping_sub(after);
+            if self.count[s] > 0 && since as i64 > 0 && next.is_none_or(|(d, _)| since < d) {
+                next = Some((since, s));
+            }
+        }
+        next.map(|(_, s)| (s as i32, self.last[s], self.count[s]))
     }
 }
 

@@ -54,14 +54,19 @@ impl Supervisor {
     }
 
     /// Logs `controller[I` followed by `parts` (at most 4).
-    #[inline(never)]
     pub fn log_controller(&mut self, level: Level, i: usize, parts: &[&[u8]]) {
+        self.log_numbered(level, b"controller[", i, parts);
+    }
+
+    /// Logs `prefix`, the number `i`, then `parts` (at most 4).
+    #[inline(never)]
+    pub fn log_numbered(&mut self, level: Level, prefix: &[u8], i: usize, parts: &[&[u8]]) {
         if !self.log.enabled(level) {
             return;
         }
         let mut n = [0u8; 20];
         let mut all: [&[u8]; 6] = [
-            b"controller[",
+            prefix,
             crate::fmt::fmt_u64(i as u64, &mut n),
             b"",
             b"",
@@ -81,15 +86,12 @@ impl Supervisor {
         if !c.active() || !c.has_output() || c.overflow {
             return;
         }
-        if self.log.enabled(Level::Debug) {
-            let mut n = [0u8; 20];
-            let n = crate::fmt::fmt_u64(i as u64, &mut n);
-            self.log.put(
-                Level::Debug,
-                &[b"client[", n, b"] event: \"", line, b"\n\""],
-                self.now,
-            );
-        }
+        self.log_numbered(
+            Level::Debug,
+            b"client[",
+            i,
+            &[b"] event: \"", line, b"\n\""],
+        );
         let now = self.now;
         let c = &mut self.ctl[i];
         if c.push_line(line) {
