@@ -18,7 +18,7 @@ IMAGE    = build/qemu/$(ARCH)/initramfs.cpio
 # mtime come from the last commit.
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
-.PHONY: all build initramfs-tool initramfs qemu demo vmtest test unit integration lint deps help clean
+.PHONY: all build initramfs-tool initramfs qemu demo vmtest test unit integration lint deps bench help clean
 
 all: build
 
@@ -69,6 +69,7 @@ vmtest:
 ## image builder's tests, then the VM suites
 test: build
 	$(CARGO) test --release --target $(TARGET) --bins
+	$(CARGO) test --release --target $(TARGET) -p bench
 	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) $(CARGO) test --release --target $(TARGET) --test tests
 	$(CARGO) test --release --target $(HOST_TARGET) -p mkinitramfs
 	$(MAKE) --no-print-directory vmtest
@@ -81,6 +82,19 @@ lint:
 deps:
 	@sh ci/deps.sh
 
+## bench: the daemon against the limits of the machine (README, "Benchmark");
+## COMPARE=/path/to/other-daemonproxy adds a column for another implementation.
+BENCH_BIN  := target/$(TARGET)/release/bench
+BENCH_OUT  ?= target/bench/results.jsonl
+BENCH_BASE ?= bench/baseline.jsonl
+COMPARE    ?=
+bench: build
+	$(MAKE) --no-print-directory TARGET=aarch64-unknown-linux-musl build
+	$(CARGO) build --release --target $(TARGET) -p bench
+	$(BENCH_BIN) --daemon $(BIN) --aarch64 build/aarch64-unknown-linux-musl/daemonproxy \
+		--out $(BENCH_OUT) $(if $(wildcard $(BENCH_BASE)),--baseline $(BENCH_BASE)) \
+		$(if $(COMPARE),--compare $(COMPARE))
+
 clean:
 	$(CARGO) clean
 
@@ -92,4 +106,5 @@ help:
 	@echo "make qemu [ARCH=aarch64]       boot that image interactively"
 	@echo "make vmtest  the VM suites on x86_64 and aarch64"
 	@echo "make lint   rustfmt and clippy"
+	@echo "make bench  the daemon against the machine's limits (COMPARE=other binary)"
 	@echo "make initramfs-tool  build the image builder ($(MKINITRAMFS))"

@@ -1,0 +1,64 @@
+//! The I/O limit: a bare line relay. It reads stdin and writes every
+//! complete line back to stdout, as fast as two syscalls per chunk allow.
+//! The benchmark drives it over the same pipes as the daemon.
+
+// Under `cargo test` (clippy --all-targets) the C entry point is not built.
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(test), no_main)]
+#![cfg_attr(test, allow(dead_code, unused_imports))]
+
+/// Read size: the protocol's receive buffer (§3.3), so both sides move the
+/// same chunks and the ratio shows the per-line cost.
+const CHUNK: usize = 1024;
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    // SAFETY: abort never returns.
+    unsafe { libc::abort() }
+}
+
+#[cfg(not(test))]
+#[link(name = "c", kind = "static")]
+unsafe extern "C" {}
+
+fn write_all(mut buf: &[u8]) -> bool {
+    while !buf.is_empty() {
+        // SAFETY: buf is valid for its length.
+        let n = unsafe { libc::write(1, buf.as_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            return false;
+        }
+        buf = &buf[n as usize..];
+    }
+    true
+}
+
+/// Entry point called by the C runtime.
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+pub extern "C" fn main() -> core::ffi::c_int {
+    let mut buf = [0u8; CHUNK];
+    let mut len = 0;
+    loop {
+        let space = &mut buf[len..];
+        // SAFETY: space is valid for its length.
+        let n = unsafe { libc::read(0, space.as_mut_ptr().cast(), space.len()) };
+        if n <= 0 {
+            return 0;
+        }
+        len += n as usize;
+        // Complete lines go out; a partial one waits (unless it fills the
+        // buffer, then it goes out as it is).
+        let end = match buf[..len].iter().rposition(|&b| b == b'\n') {
+            Some(i) => i + 1,
+            None if len == CHUNK => len,
+            None => continue,
+        };
+        if !write_all(&buf[..end]) {
+            return 1;
+        }
+        buf.copy_within(end..len, 0);
+        len -= end;
+    }
+}
