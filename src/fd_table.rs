@@ -140,7 +140,7 @@ pub struct FdTable {
 impl FdTable {
     /// Bytes `new` takes from a reservation.
     pub const fn size(count: usize, desc_bytes: usize) -> usize {
-        Table::<FdObj>::size(count) + Reservation::size_of::<u8>(desc_bytes)
+        Table::<FdObj>::size(count) + Arena::size(desc_bytes, count)
     }
 
     /// Room for `count` objects and `desc_bytes` of descriptions; with
@@ -154,7 +154,7 @@ impl FdTable {
     ) -> Option<FdTable> {
         Some(FdTable {
             obj: Table::new(res, count)?,
-            desc: Arena::new(res, desc_bytes)?,
+            desc: Arena::new(res, desc_bytes, count)?,
             trunc: obj_size.map(|obj_size| Truncation { obj_size }),
         })
     }
@@ -174,12 +174,16 @@ impl FdTable {
     pub fn alloc(&mut self, mut obj: FdObj, desc: &[u8]) -> Option<usize> {
         let slot = self.obj.alloc()?;
         obj.desc = Span::default();
+        let table = &mut self.obj;
+        let moved = &mut |o: u32, off: u32| table.get_mut(o as usize).desc.moved_to(off);
+        let owner = slot as u32;
         let stored = match self.trunc {
             Some(t) if desc.len() >= t.capacity(obj.name.len()) => {
                 let keep = t.capacity(obj.name.len()).saturating_sub(4);
-                self.desc.replace(&mut obj.desc, &[&desc[..keep], b"..."])
+                self.desc
+                    .replace(owner, &mut obj.desc, &[&desc[..keep], b"..."], moved)
             }
-            _ => self.desc.replace(&mut obj.desc, &[desc]),
+            _ => self.desc.replace(owner, &mut obj.desc, &[desc], moved),
         };
         if stored.is_err() {
             self.obj.release(slot);
@@ -194,11 +198,12 @@ impl FdTable {
         let o = self.obj.get_mut(slot);
         o.kind = Kind::Free;
         let mut span = o.desc;
-        if let Ok(Some(gap)) = self.desc.replace(&mut span, &[]) {
-            for s in 0..self.obj.high() {
-                self.obj.get_mut(s).desc.close_gap(gap);
-            }
-        }
+        let table = &mut self.obj;
+        let _ = self
+            .desc
+            .replace(slot as u32, &mut span, &[], &mut |o, off| {
+                table.get_mut(o as usize).desc.moved_to(off)
+            });
         self.obj.get_mut(slot).desc = span;
         self.obj.release(slot);
     }
@@ -349,6 +354,7 @@ impl FdTable {
 
 /// An object for an inherited or received descriptor, flags found by
 /// introspection (§7.3).
+#[cold]
 pub fn introspect(name: &[u8], fd: Fd) -> FdObj {
     let mut o = FdObj {
         name: Name::new(name),

@@ -163,29 +163,46 @@ pub struct Span {
 unsafe impl sys::Zeroable for Span {}
 
 impl Span {
-    /// Moves this span down over the gap `removed` left (see
-    /// `Arena::replace`).
-    pub fn close_gap(&mut self, removed: Span) {
-        if self.off > removed.off {
-            self.off -= removed.len;
-        }
+    /// Points this span at `off`, where `Arena::replace` moved its value.
+    pub fn moved_to(&mut self, off: u32) {
+        self.off = off;
     }
 }
 
-/// A dense byte store: values lie back to back, and replacing one closes
-/// the gap it leaves, so the touched memory is only what is in use.
+/// Bytes ahead of every stored value: its owner and its length, so a
+/// compaction can walk the arena front to back.
+pub const HDR: usize = 8;
+/// Owner of a value that was replaced: its bytes are garbage.
+const DEAD: u32 = u32::MAX;
+/// Garbage tolerated before a compaction, whatever the live bytes.
+const SLACK: usize = 4096;
+
+/// A byte store for values that change size. A new value is appended and
+/// the old one's bytes become garbage; once the garbage outweighs the
+/// live bytes (or the end is reached), one pass moves the live values
+/// down. So replacing a value costs the same with 10 owners or 10,000
+/// (the compaction's cost is paid for by the garbage it removes), and the
+/// touched memory stays within about twice what is in use.
 pub struct Arena {
     buf: &'static mut [u8],
     used: usize,
+    garbage: usize,
 }
 
 impl Arena {
-    /// `bytes` of storage.
+    /// Bytes `new` takes from a reservation for `bytes` of values held by
+    /// at most `owners` spans.
+    pub const fn size(bytes: usize, owners: usize) -> usize {
+        Reservation::size_of::<u8>(bytes + owners * HDR)
+    }
+
+    /// Room for `bytes` of values held by at most `owners` spans.
     #[cold]
-    pub fn new(res: &mut Reservation, bytes: usize) -> Option<Arena> {
+    pub fn new(res: &mut Reservation, bytes: usize, owners: usize) -> Option<Arena> {
         Some(Arena {
-            buf: res.take(bytes)?,
+            buf: res.take(bytes + owners * HDR)?,
             used: 0,
+            garbage: 0,
         })
     }
 
@@ -197,39 +214,85 @@ impl Arena {
             .unwrap_or_default()
     }
 
-    /// Replaces the value at `span` with the concatenation of `parts`.
-    /// Err(()) when it does not fit (the old value is kept). Ok(Some(gap))
-    /// when the old value's bytes were removed: every other span of this
-    /// arena must then `close_gap(gap)`, before `span` is stored.
-    pub fn replace(&mut self, span: &mut Span, parts: &[&[u8]]) -> Result<Option<Span>, ()> {
+    fn set_header(&mut self, at: usize, owner: u32, len: usize) {
+        let h = (owner as u64) | (len as u64) << 32;
+        self.buf[at..at + HDR].copy_from_slice(&h.to_ne_bytes());
+    }
+
+    /// Replaces the value at `span`, which belongs to `owner`, with the
+    /// concatenation of `parts`. Err(()) when it does not fit (the old
+    /// value is kept). A compaction moves other owners' values: `moved`
+    /// is called with each one's owner and new offset, for it to update
+    /// its span with `Span::moved_to`.
+    pub fn replace(
+        &mut self,
+        owner: u32,
+        span: &mut Span,
+        parts: &[&[u8]],
+        moved: &mut dyn FnMut(u32, u32),
+    ) -> Result<(), ()> {
         let len: usize = parts.iter().map(|p| p.len()).sum();
         let old = *span;
-        if self.used - old.len as usize + len > self.buf.len() {
-            return Err(());
-        }
-        let mut gap = None;
         if old.len as usize != len {
-            if old.len > 0 {
-                let (o, l) = (old.off as usize, old.len as usize);
-                self.buf.copy_within(o + l..self.used, o);
-                self.used -= l;
-                gap = Some(old);
-            }
-            *span = Span {
-                off: self.used as u32,
-                len: len as u32,
+            let need = if len > 0 { HDR + len } else { 0 };
+            let freed = if old.len > 0 {
+                HDR + old.len as usize
+            } else {
+                0
             };
-            self.used += len;
+            let live = self.used - self.garbage - freed;
+            if live + need > self.buf.len() {
+                return Err(());
+            }
+            if old.len > 0 {
+                self.set_header(old.off as usize - HDR, DEAD, old.len as usize);
+                self.garbage += freed;
+            }
+            *span = Span::default();
+            if self.used + need > self.buf.len()
+                || (self.garbage > SLACK && self.garbage > self.used - self.garbage)
+            {
+                self.compact(moved);
+            }
+            if len > 0 {
+                self.set_header(self.used, owner, len);
+                *span = Span {
+                    off: (self.used + HDR) as u32,
+                    len: len as u32,
+                };
+                self.used += need;
+            }
         }
         let mut at = span.off as usize;
         for p in parts {
             self.buf[at..at + p.len()].copy_from_slice(p);
             at += p.len();
         }
-        Ok(gap)
+        Ok(())
     }
 
-    /// Bytes in use.
+    /// Moves every live value down over the garbage, in one pass (rare:
+    /// cold, so it stays out of the idle daemon's resident text).
+    #[cold]
+    fn compact(&mut self, moved: &mut dyn FnMut(u32, u32)) {
+        let (mut from, mut to) = (0, 0);
+        while from < self.used {
+            let mut h = [0u8; HDR];
+            h.copy_from_slice(&self.buf[from..from + HDR]);
+            let h = u64::from_ne_bytes(h);
+            let (owner, len) = (h as u32, (h >> 32) as usize);
+            if owner != DEAD {
+                self.buf.copy_within(from..from + HDR + len, to);
+                moved(owner, (to + HDR) as u32);
+                to += HDR + len;
+            }
+            from += HDR + len;
+        }
+        self.used = to;
+        self.garbage = 0;
+    }
+
+    /// Bytes in use, live or garbage.
     #[cfg(test)]
     pub fn used(&self) -> usize {
         self.used
@@ -290,16 +353,14 @@ mod tests {
     }
 
     #[test]
-    fn arena_stays_dense() {
-        let mut a = Arena::new(&mut res(), 10).unwrap();
+    fn arena_appends_then_compacts() {
+        let mut a = Arena::new(&mut res(), 3 * SLACK, 3).unwrap();
         let mut spans = [Span::default(); 3];
         let set = |a: &mut Arena, spans: &mut [Span; 3], k: usize, v: &[u8]| {
             let mut s = spans[k];
-            if let Some(gap) = a.replace(&mut s, &[v])? {
-                for other in spans.iter_mut() {
-                    other.close_gap(gap);
-                }
-            }
+            a.replace(k as u32, &mut s, &[v], &mut |o, off| {
+                spans[o as usize].moved_to(off)
+            })?;
             spans[k] = s;
             Ok::<(), ()>(())
         };
@@ -307,13 +368,28 @@ mod tests {
         set(&mut a, &mut spans, 1, b"bb").unwrap();
         set(&mut a, &mut spans, 2, b"c").unwrap();
         set(&mut a, &mut spans, 0, b"").unwrap();
-        assert_eq!(a.used(), 3);
-        assert_eq!(a.get(spans[1]), b"bb");
-        assert_eq!(a.get(spans[2]), b"c");
-        set(&mut a, &mut spans, 1, b"0123456").unwrap();
-        assert_eq!(a.get(spans[1]), b"0123456");
-        assert!(set(&mut a, &mut spans, 0, b"xxx").is_err());
         assert_eq!(a.get(spans[0]), b"");
-        assert_eq!(a.get(spans[2]), b"c");
+        assert_eq!(a.get(spans[1]), b"bb");
+        // Same length: in place.
+        set(&mut a, &mut spans, 1, b"BB").unwrap();
+        assert_eq!(a.used(), 3 * HDR + 6);
+        // Churn far past the capacity: garbage is collected on the way.
+        let big = [b'x'; 1000];
+        for i in 0..100 {
+            set(&mut a, &mut spans, 2, &big[..500 + i]).unwrap();
+            assert_eq!(a.get(spans[1]), b"BB");
+            assert_eq!(a.get(spans[2]).len(), 500 + i);
+            assert!(a.used() <= 2 * (HDR + 600) + SLACK + HDR + 600);
+        }
+        // Too big for what is left: refused, the old value kept.
+        let huge = [b'y'; 3 * SLACK];
+        assert!(set(&mut a, &mut spans, 0, &huge).is_err());
+        assert_eq!(a.get(spans[2]).len(), 599);
+        // Exactly what remains fits, through a compaction.
+        let rest = 3 * SLACK + 3 * HDR - (HDR + 2) - (HDR + 599) - HDR;
+        set(&mut a, &mut spans, 0, &huge[..rest]).unwrap();
+        assert_eq!(a.get(spans[0]).len(), rest);
+        assert_eq!(a.get(spans[1]), b"BB");
+        assert!(set(&mut a, &mut spans, 1, b"BBB").is_err());
     }
 }

@@ -252,7 +252,7 @@ pub struct ServiceTable {
 impl ServiceTable {
     /// Bytes `new` takes from a reservation.
     pub const fn size(count: usize, arena: usize) -> usize {
-        Table::<Service>::size(count) + Reservation::size_of::<u8>(arena)
+        Table::<Service>::size(count) + Arena::size(arena, count * 4)
     }
 
     /// Room for `count` services storing up to `per_service` bytes each and
@@ -266,7 +266,7 @@ impl ServiceTable {
     ) -> Option<ServiceTable> {
         Some(ServiceTable {
             svc: Table::new(res, count)?,
-            strings: Arena::new(res, arena)?,
+            strings: Arena::new(res, arena, count * 4)?,
             per_service,
         })
     }
@@ -321,21 +321,17 @@ impl ServiceTable {
         self.strings.get(self.get(slot).strings[v as usize])
     }
 
-    /// Replaces a string in the arena, moving the others down over the gap.
+    /// Replaces a string in the arena.
     fn store(&mut self, slot: usize, v: Var, val: &[u8]) -> Result<(), NoRoom> {
-        let mut span = self.get(slot).strings[v as usize];
-        let gap = self
-            .strings
-            .replace(&mut span, &[val])
+        let svc = &mut self.svc;
+        let mut span = svc.get(slot).strings[v as usize];
+        let owner = (slot * 4 + v as usize) as u32;
+        self.strings
+            .replace(owner, &mut span, &[val], &mut |o, off| {
+                svc.get_mut(o as usize / 4).strings[o as usize % 4].moved_to(off)
+            })
             .map_err(|_| NoRoom)?;
-        if let Some(gap) = gap {
-            for s in 0..self.high() {
-                for other in &mut self.get_mut(s).strings {
-                    other.close_gap(gap);
-                }
-            }
-        }
-        self.get_mut(slot).strings[v as usize] = span;
+        svc.get_mut(slot).strings[v as usize] = span;
         Ok(())
     }
 
