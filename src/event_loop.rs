@@ -10,7 +10,7 @@ use crate::supervisor::Supervisor;
 use crate::sys::{self, PollEntry};
 
 /// Commands run per controller per wake-up before others get a turn.
-const COMMANDS_PER_TURN: usize = 8;
+const COMMANDS_PER_TURN: usize = 512;
 /// Longest sleep, as in the original.
 const MAX_SLEEP: u64 = 200 << 32;
 /// Retry interval for a pending control-socket connection with no slot.
@@ -61,9 +61,11 @@ impl Supervisor {
                 self.log.writable(self.now);
             }
             if ready.wake {
+                // SIGCHLD is among what woke us: a child can only need
+                // reaping after its signal's byte reached the wake pipe.
                 self.drain_signals();
+                self.reap();
             }
-            self.reap();
             self.run_services();
             if ready.listener || (self.free_slot().is_none() && self.due(accept_retry_at)) {
                 accept_retry_at = self.accept();

@@ -214,6 +214,10 @@ impl Signals {
     /// The pending signal with the oldest arrival strictly newer than
     /// `after`: (signal, time, count).
     pub fn next_after(&self, after: u64) -> Option<(i32, u64, u32)> {
+        // Nothing arrived since: the common case, without a scan.
+        if self.stamp.wrapping_sub(after) as i64 <= 0 {
+            return None;
+        }
         let mut next: Option<(u64, usize)> = None;
         for s in 1..=MAX_SIG {
             let since = self.last[s].wrapping_sub(after);
