@@ -32,6 +32,7 @@ build: deps
 	$(CARGO) build --release --target $(TARGET) --bin daemonproxy
 	@mkdir -p $(dir $(BIN))
 	$(OBJCOPY_$(TARGET)) -R .eh_frame -R .eh_frame_hdr -R .comment $(CARGO_BIN) $(BIN)
+	sh ci/sstrip.sh $(BIN)
 	@ls -l $(BIN)
 
 ## initramfs-tool: the image builder, at $(MKINITRAMFS)

@@ -927,6 +927,7 @@ impl Supervisor {
 
     /// Listens on a unix socket at `path` for controllers (§8.6); failures
     /// are logged.
+    #[cold]
     pub fn create_control_socket(&mut self, path: &[u8]) -> bool {
         self.delete_control_socket();
         match self.listen_control(path) {

@@ -7,7 +7,9 @@
 
 use core::ffi::c_char;
 use core::ptr;
-use core::sync::atomic::{AtomicI32, AtomicI64, AtomicU8, AtomicUsize, Ordering::Relaxed};
+use core::sync::atomic::{
+    AtomicI32, AtomicI64, AtomicPtr, AtomicU8, AtomicUsize, Ordering::Relaxed,
+};
 
 use crate::fmt::Buf;
 use crate::signal;
@@ -17,20 +19,42 @@ use crate::sys::{self, Errno};
 pub const EXEC_ARGS_MAX: usize = 255;
 const MAX_ENV: usize = 256;
 
-static EXEC_ARGS: [AtomicU8; EXEC_ARGS_MAX + 1] = [const { AtomicU8::new(0) }; EXEC_ARGS_MAX + 1];
+/// The exec-on-exit text, in memory reserved at startup (not in .bss, where
+/// it would push the data segment over a page boundary).
+static EXEC_BUF: AtomicPtr<AtomicU8> = AtomicPtr::new(ptr::null_mut());
 static EXEC_LEN: AtomicUsize = AtomicUsize::new(0);
 static GUARD: AtomicI64 = AtomicI64::new(0);
 static LOG_FD: AtomicI32 = AtomicI32::new(2);
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 static DAEMON_PID: AtomicI32 = AtomicI32::new(0);
 
+/// Where the exec-on-exit text will be kept (EXEC_ARGS_MAX + 1 bytes).
+#[cold]
+pub fn set_exec_buf(buf: &'static mut [AtomicU8]) {
+    if buf.len() > EXEC_ARGS_MAX {
+        EXEC_BUF.store(buf.as_mut_ptr(), Relaxed);
+    }
+}
+
+/// The exec-on-exit text's storage; empty before startup set it.
+fn exec_args() -> &'static [AtomicU8] {
+    let p = EXEC_BUF.load(Relaxed);
+    if p.is_null() {
+        return &[];
+    }
+    // SAFETY: set_exec_buf stored a 'static slice of this length, and
+    // atomics may be shared.
+    unsafe { core::slice::from_raw_parts(p, EXEC_ARGS_MAX + 1) }
+}
+
 /// Sets the exec-on-exit argv from TSV text; Err when 256 bytes or more.
 pub fn set_exec_args(tsv: &[u8]) -> Result<(), ()> {
-    if tsv.len() > EXEC_ARGS_MAX {
+    let args = exec_args();
+    if tsv.len() > EXEC_ARGS_MAX || tsv.len() > args.len() {
         return Err(());
     }
-    for (i, &b) in tsv.iter().enumerate() {
-        EXEC_ARGS[i].store(b, Relaxed);
+    for (a, &b) in args.iter().zip(tsv) {
+        a.store(b, Relaxed);
     }
     EXEC_LEN.store(tsv.len(), Relaxed);
     Ok(())
@@ -109,7 +133,7 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
     }
     // argv: the TSV text with TABs turned into NULs.
     let mut text = [0u8; EXEC_ARGS_MAX + 1];
-    for (t, a) in text.iter_mut().zip(&EXEC_ARGS[..len]) {
+    for (t, a) in text.iter_mut().zip(&exec_args()[..len]) {
         *t = a.load(Relaxed);
     }
     let mut argv = [ptr::null::<c_char>(); EXEC_ARGS_MAX + 2];
@@ -244,7 +268,7 @@ pub fn reset_handlers() {
 #[cold]
 pub fn exec_argv0(out: &mut crate::fmt::Bytes) {
     let len = EXEC_LEN.load(Relaxed);
-    for a in &EXEC_ARGS[..len] {
+    for a in &exec_args()[..len] {
         let b = a.load(Relaxed);
         if b == b'\t' || b == 0 {
             break;

@@ -55,12 +55,14 @@ use sys::Reservation;
 /// limit; reserved but untouched memory costs nothing).
 const DEFAULT_SERVICES: usize = 4096;
 /// Default bytes of strings per service without a pool (a 1023-byte line
-/// cannot exceed it), and the arena share per service.
+/// cannot exceed it), and the arena share per service: with the arena's
+/// headers, 1 KiB per service (and per fd), so the arenas stay whole pages
+/// and what follows them in the reservation keeps its place.
 const DEFAULT_SERVICE_BYTES: usize = 4096;
-const DEFAULT_ARENA_PER_SERVICE: usize = 1024;
+const DEFAULT_ARENA_PER_SERVICE: usize = 1024 - 4 * pool::HDR;
 /// Named fds: every descriptor number below 1024 plus the 4 constants.
 const DEFAULT_FDS: usize = 1028;
-const DEFAULT_DESC_PER_FD: usize = 1024;
+const DEFAULT_DESC_PER_FD: usize = 1024 - pool::HDR;
 
 #[cfg(not(test))]
 #[panic_handler]
@@ -147,10 +149,13 @@ fn service_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
 #[cold]
 fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
     // The log is needed before the options size everything else.
-    let Some(log_buf) = Reservation::new(log::LOG_BUF).and_then(|mut r| r.take(log::LOG_BUF))
-    else {
-        sys::exit(3)
-    };
+    // The exec-on-exit text shares its page (it is written only when set).
+    let early = Reservation::new(log::LOG_BUF + exit::EXEC_ARGS_MAX + 1).and_then(|mut r| {
+        let log_buf = r.take(log::LOG_BUF)?;
+        exit::set_exec_buf(r.take(exit::EXEC_ARGS_MAX + 1)?);
+        Some(log_buf)
+    });
+    let Some(log_buf) = early else { sys::exit(3) };
     let mut log = Log::new(log_buf);
     let pid1 = sys::getpid() == 1;
     let mut opts = Options::default();

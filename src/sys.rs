@@ -187,6 +187,7 @@ pub fn exists(path: &[u8]) -> bool {
 
 /// What lstat(2) says about a path: (is a socket, owner uid).
 #[inline(never)]
+#[cold]
 pub fn lstat_socket_owner(path: &[u8]) -> Res<(bool, u32)> {
     let mut buf = [0; PATH_MAX + 1];
     let st = rustix::fs::lstat(cpath(path, &mut buf)?)?;
@@ -274,6 +275,7 @@ pub fn set_reuseaddr(fd: Fd) -> Res<()> {
 
 /// bind(2) to a unix path.
 #[inline(never)]
+#[cold]
 pub fn bind_unix(fd: Fd, path: &[u8]) -> Res<()> {
     let mut buf = [0; PATH_MAX + 1];
     let addr = rustix::net::SocketAddrUnix::new(cpath(path, &mut buf)?)?;
@@ -523,6 +525,7 @@ unsafe impl Zeroable for u8 {}
 unsafe impl Zeroable for u16 {}
 unsafe impl Zeroable for u32 {}
 unsafe impl Zeroable for u64 {}
+unsafe impl Zeroable for core::sync::atomic::AtomicU8 {}
 unsafe impl<T: Zeroable, const N: usize> Zeroable for [T; N] {}
 
 /// Drops the pages of the cold text segment from this process's page
