@@ -48,6 +48,7 @@ use log::{Level, Log};
 use options::{Options, early_fatal};
 use service::ServiceTable;
 use signal::Signals;
+use spawn::CHILD_STACK;
 use supervisor::Supervisor;
 use sys::Reservation;
 
@@ -206,7 +207,8 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         + Reservation::size_of::<u8>(RECV_BUF)
         + FdTable::size(fd_count, fd_desc)
         + Signals::size()
-        + ServiceTable::size(svc_count, svc_arena);
+        + ServiceTable::size(svc_count, svc_arena)
+        + Reservation::size_of::<u8>(CHILD_STACK);
     let mut res = Reservation::new(size);
     let mut carve = || {
         let res = res.as_mut()?;
@@ -218,6 +220,8 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         let ctl1 = Controller::new(res.take(RECV_BUF)?, res.take(SEND_BUF)?);
         let signals = Signals::new(res)?;
         let services = ServiceTable::new(res, svc_count, svc_bytes, svc_arena);
+        // Last: untouched until the first service starts.
+        let child_stack = res.take(CHILD_STACK)?;
         Some((
             sup,
             [Controller::new(recv0, send0), ctl1],
@@ -225,9 +229,10 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
             signals,
             fds,
             services,
+            child_stack,
         ))
     };
-    let Some((sup, ctl, line, signals, fds, services)) = carve() else {
+    let Some((sup, ctl, line, signals, fds, services, child_stack)) = carve() else {
         early_fatal(
             &mut log,
             3,
@@ -259,6 +264,7 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         ctl,
         signals,
         line,
+        child_stack,
         terminate: None,
         ctl_socket: -1,
         ctl_socket_path: Buf::new(),

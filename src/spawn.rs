@@ -15,6 +15,9 @@ use crate::sys::{self, Domain, Errno, Fd, SockType};
 /// Longest argv or fd list a 1023-byte command line can produce.
 const MAX_LIST: usize = 512;
 const RETRY_DELAY: u64 = 3 << 32;
+/// The child's stack until exec: its plan (about 7 KiB), musl's execvp
+/// (a PATH candidate of up to 4 KiB) and the frames between.
+pub const CHILD_STACK: usize = 32 << 10;
 
 /// A step that failed and its errno, if it has one.
 type StepFailed = (&'static [u8], Option<Errno>);
@@ -41,8 +44,15 @@ impl Supervisor {
                 return self.retry_later(slot);
             }
         };
-        match sys::fork() {
-            Ok(0) => self.child(slot, service_end),
+        let stack = core::mem::take(&mut self.child_stack);
+        let start = ChildStart {
+            sup: self,
+            slot,
+            service_end,
+        };
+        let spawned = sys::spawn_shared(stack, child_main, &start as *const ChildStart as usize);
+        self.child_stack = stack;
+        match spawned {
             Ok(pid) => {
                 sys::close(service_end);
                 self.services.get_mut(slot).forked(pid, self.now);
@@ -93,8 +103,8 @@ impl Supervisor {
         Ok((Some(c), theirs))
     }
 
-    /// In the forked child: build the plan from this copy of the state, then
-    /// exec. Kept out of line so the parent's stack never holds a plan.
+    /// In the child: build the plan from the (shared, unchanging) state,
+    /// then exec. It runs on the child stack, so no stack holds a plan.
     #[inline(never)]
     #[cold]
     fn child(&self, slot: usize, service_end: Fd) -> ! {
@@ -155,7 +165,25 @@ impl Supervisor {
     }
 }
 
-/// The forked child: reset signals, lay out descriptors, exec (§6.3).
+/// What the child needs to find its service.
+struct ChildStart {
+    sup: *const Supervisor,
+    slot: usize,
+    service_end: Fd,
+}
+
+/// The child's entry point, on the child stack (see `sys::spawn_shared`).
+#[cold]
+extern "C" fn child_main(arg: usize) -> ! {
+    // SAFETY: `arg` is the ChildStart on the parent's stack, and the parent
+    // is suspended (CLONE_VFORK) until this process execs or exits, so the
+    // supervisor it points to does not change while the child reads it.
+    let start = unsafe { &*(arg as *const ChildStart) };
+    let sup = unsafe { &*start.sup };
+    sup.child(start.slot, start.service_end)
+}
+
+/// The child: reset signals, lay out descriptors, exec (§6.3).
 #[cold]
 fn exec_child(plan: &mut Plan) -> ! {
     exit::reset_handlers();
@@ -176,7 +204,7 @@ fn exec_child(plan: &mut Plan) -> ! {
                 cold!(b"\" does not exist"),
             ],
         );
-        sys::abort();
+        sys::abort_child();
     }
     let n = plan.nfds;
     for k in 0..n {

@@ -31,6 +31,9 @@ pub struct Supervisor {
     /// A copy of the command line being run (RECV_BUF bytes, reserved at
     /// startup next to the first receive buffer).
     pub line: &'static mut [u8],
+    /// The stack a starting service's process runs on until it execs
+    /// (spawn.rs), reserved at startup.
+    pub child_stack: &'static mut [u8],
     /// `terminate` succeeded with this code.
     pub terminate: Option<i64>,
     /// Listening control socket (-1: none) and its path.

@@ -578,6 +578,65 @@ pub fn setsid() -> Res<()> {
     rustix::process::setsid().map(|_| ())
 }
 
+/// Starts a process that runs `child(arg)` on `stack`, sharing this
+/// process's memory until it execs or exits, while this process waits: a
+/// vfork, as posix_spawn does it (clone with CLONE_VM | CLONE_VFORK). No
+/// page table is copied and no page is copied on write, which is what a
+/// fork of the daemon mostly cost. Every signal stays blocked across it, so
+/// no handler runs in the child on the shared memory; the child must reset
+/// the handlers before it unblocks them (exit::reset_handlers does both).
+/// The child must not call what uses musl's thread structure (raise,
+/// abort, pthread_*): it is the daemon's.
+/// Returns the child's pid.
+pub fn spawn_shared(stack: &mut [u8], child: extern "C" fn(usize) -> !, arg: usize) -> Res<i32> {
+    // SAFETY: the sets are plain data; clone gets the top of a stack that
+    // nothing else uses while the child runs (the parent is suspended), and
+    // an entry point that never returns into the parent's frames.
+    unsafe {
+        let mut all: libc::sigset_t = core::mem::zeroed();
+        let mut old: libc::sigset_t = core::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::sigprocmask(libc::SIG_BLOCK, &all, &mut old);
+        let top = (stack.as_mut_ptr() as usize + stack.len()) & !15;
+        let entry: extern "C" fn(*mut core::ffi::c_void) -> core::ffi::c_int =
+            core::mem::transmute(child);
+        let pid = __clone(
+            entry,
+            top as *mut core::ffi::c_void,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            arg as *mut core::ffi::c_void,
+        );
+        let e = -pid;
+        libc::sigprocmask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
+        if pid < 0 {
+            Err(Errno::from_raw_os_error(e))
+        } else {
+            Ok(pid)
+        }
+    }
+}
+
+unsafe extern "C" {
+    /// musl's raw clone: the syscall with the child started on `stack` at
+    /// `func(arg)`; returns the pid or -errno. musl's clone() wrapper adds
+    /// thread bookkeeping a CLONE_VM child cannot use, and 400 bytes.
+    fn __clone(
+        func: extern "C" fn(*mut core::ffi::c_void) -> core::ffi::c_int,
+        stack: *mut core::ffi::c_void,
+        flags: core::ffi::c_int,
+        arg: *mut core::ffi::c_void,
+        ...
+    ) -> core::ffi::c_int;
+}
+
+/// abort() for a `spawn_shared` child: musl's abort raises the signal on
+/// the thread id it cached, which there is the daemon's.
+#[cold]
+pub fn abort_child() -> ! {
+    let _ = kill(getpid(), libc::SIGABRT, false);
+    exit_now(128 + libc::SIGABRT)
+}
+
 /// fork(2) through libc, so musl's cached thread id stays right in the child.
 /// Returns 0 in the child and the child's pid in the parent.
 pub fn fork() -> Res<i32> {
