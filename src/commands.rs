@@ -475,7 +475,7 @@ impl Supervisor {
             Cmd::Chdir => cmd_chdir(args),
             Cmd::Exit => {
                 self.ctl[i].in_eof = true;
-                self.ctl[i].recv_len = 0;
+                self.ctl[i].recv_at = self.ctl[i].recv_len;
                 Ok(())
             }
             Cmd::ServiceArgs => self.cmd_service_var(args, Var::Args, Msg::UnableToSetArgv),

@@ -93,6 +93,9 @@ pub struct Controller {
     pub recv: &'static mut [u8],
     /// Bytes in `recv`.
     pub recv_len: usize,
+    /// Bytes at the front of `recv` already run this turn: lines are taken
+    /// without moving the rest, which moves down once, at the turn's end.
+    pub recv_at: usize,
     /// Pending output (SEND_BUF bytes, reserved at startup).
     pub send: &'static mut [u8],
     /// Bytes in `send`.
@@ -129,6 +132,7 @@ impl Controller {
             overflow: false,
             recv,
             recv_len: 0,
+            recv_at: 0,
             send,
             send_len: 0,
             blocked_since: 0,
@@ -211,13 +215,21 @@ impl Controller {
 
     /// The next complete line (without its LF), if one is buffered.
     pub fn line_len(&self) -> Option<usize> {
-        self.recv[..self.recv_len].iter().position(|&b| b == b'\n')
+        self.recv[self.recv_at..self.recv_len]
+            .iter()
+            .position(|&b| b == b'\n')
     }
 
-    /// Drops the first `n` bytes of the receive buffer.
+    /// Marks the next `n` received bytes as run.
     pub fn consume(&mut self, n: usize) {
-        self.recv.copy_within(n..self.recv_len, 0);
-        self.recv_len -= n;
+        self.recv_at += n;
+    }
+
+    /// Drops the bytes marked as run, moving the rest to the front.
+    pub fn compact(&mut self) {
+        let at = core::mem::take(&mut self.recv_at);
+        self.recv.copy_within(at..self.recv_len, 0);
+        self.recv_len -= at;
     }
 
     /// Queues `line` and its LF if they fit; false otherwise.
@@ -304,5 +316,29 @@ impl Controller {
         self.anc.copy_within(1.., 0);
         self.anc_len -= 1;
         Some(fd)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_taken_in_place_then_compacted() {
+        let recv: &'static mut [u8] = Box::leak(Box::new([0u8; RECV_BUF]));
+        let send: &'static mut [u8] = Box::leak(Box::new([0u8; SEND_BUF]));
+        let mut c = Controller::new(recv, send);
+        let input = b"a\nbb\ncc";
+        c.recv[..input.len()].copy_from_slice(input);
+        c.recv_len = input.len();
+        assert_eq!(c.line_len(), Some(1));
+        c.consume(2);
+        assert_eq!(c.line_len(), Some(2));
+        assert_eq!(&c.recv[c.recv_at..c.recv_at + 2], b"bb");
+        c.consume(3);
+        assert_eq!(c.line_len(), None);
+        c.compact();
+        assert_eq!((c.recv_at, c.recv_len), (0, 2));
+        assert_eq!(&c.recv[..2], b"cc");
     }
 }

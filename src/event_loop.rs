@@ -215,8 +215,14 @@ impl Supervisor {
         self.run_commands(i);
     }
 
-    /// Runs up to COMMANDS_PER_TURN commands from controller `i`.
+    /// Runs up to COMMANDS_PER_TURN commands from controller `i`, then
+    /// drops the lines it ran from the receive buffer.
     fn run_commands(&mut self, i: usize) {
+        self.run_lines(i);
+        self.ctl[i].compact();
+    }
+
+    fn run_lines(&mut self, i: usize) {
         let now = self.now;
         for _ in 0..COMMANDS_PER_TURN {
             if !self.ctl[i].active() || self.terminate.is_some() {
@@ -241,6 +247,7 @@ impl Supervisor {
                 continue;
             }
             let c = &mut self.ctl[i];
+            c.compact();
             if c.recv_len == controller::RECV_BUF {
                 c.recv_len = 1;
                 c.line_overflow = true;
@@ -264,7 +271,8 @@ impl Supervisor {
     /// the buffer back into `self.line`.
     fn copy_line(&mut self, i: usize, n: usize) -> &'static mut [u8] {
         let line = core::mem::take(&mut self.line);
-        line[..n].copy_from_slice(&self.ctl[i].recv[..n]);
+        let c = &self.ctl[i];
+        line[..n].copy_from_slice(&c.recv[c.recv_at..c.recv_at + n]);
         line
     }
 
