@@ -435,6 +435,8 @@ impl Supervisor {
     }
 
     /// Replies `error\tMESSAGE, for command "LINE"` and logs the failure.
+    /// Cold: failures are rare, and this keeps them out of resident text.
+    #[cold]
     #[inline(never)]
     fn command_failed(&mut self, i: usize, line: &[u8], e: Error) {
         let mut b = Line::new();

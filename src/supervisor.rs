@@ -196,6 +196,8 @@ impl Supervisor {
     }
 
     /// Continues controller `i`'s statedump; true when it is finished.
+    /// Cold: a controller dumps when it (re)starts, not in steady state.
+    #[cold]
     #[inline(never)]
     pub fn continue_dump(&mut self, i: usize) -> bool {
         let Some(mut d) = self.ctl[i].dump else {

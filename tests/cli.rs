@@ -566,3 +566,39 @@ fn daemonize_prints_pid_and_becomes_session_leader() {
     c.send("echo\tdaemonized");
     c.recv_ok("daemonized");
 }
+
+/// The writable segment (data and .bss) must lie within one page: link.ld
+/// places it right after the hot text, and an idle daemon should dirty one
+/// page for it, not two. This fails when the hot text grows to end in the
+/// last ~1 KiB of a page; move rarely run code to cold (README, "Memory
+/// model") to fix it.
+#[test]
+fn writable_segment_lies_in_one_page() {
+    let elf = std::fs::read(bin()).expect("read the binary");
+    assert_eq!(&elf[..4], b"\x7fELF");
+    assert_eq!(elf[4], 2, "64-bit ELF");
+    let u = |at: usize, n: usize| {
+        let mut v = 0u64;
+        for k in (0..n).rev() {
+            v = v << 8 | elf[at + k] as u64;
+        }
+        v
+    };
+    let (phoff, phentsize, phnum) = (u(32, 8) as usize, u(54, 2) as usize, u(56, 2) as usize);
+    let mut writable = 0;
+    for i in 0..phnum {
+        let ph = phoff + i * phentsize;
+        let (ptype, flags, vaddr, memsz) = (u(ph, 4), u(ph + 4, 4), u(ph + 16, 8), u(ph + 40, 8));
+        if ptype == 1 && flags & 2 != 0 {
+            writable += 1;
+            let (first, last) = (vaddr / 4096, (vaddr + memsz - 1) / 4096);
+            assert_eq!(
+                first,
+                last,
+                "the writable segment {vaddr:#x}+{memsz:#x} spans {} pages",
+                last - first + 1
+            );
+        }
+    }
+    assert_eq!(writable, 1, "one writable PT_LOAD");
+}
