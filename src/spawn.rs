@@ -183,21 +183,31 @@ extern "C" fn child_main(arg: usize) -> ! {
     sup.child(start.slot, start.service_end)
 }
 
+/// Logs from the child. The daemon waits until the child execs, so a write
+/// that blocks (a full log pipe, a stopped terminal) would stop the daemon
+/// too: a record that cannot be written at once is dropped.
+#[cold]
+fn child_log(fd: Fd, parts: &[&[u8]]) {
+    let mut probe = [sys::PollEntry::new(fd, false, true)];
+    sys::poll(&mut probe, 0);
+    if probe[0].writable() {
+        exit::write_record(fd, 256, parts);
+    }
+}
+
 /// The child: reset signals, lay out descriptors, exec (§6.3).
 #[cold]
 fn exec_child(plan: &mut Plan) -> ! {
     exit::reset_handlers();
     for _ in 0..plan.empties {
-        exit::write_record(
+        child_log(
             plan.log_fd,
-            256,
             &[cold!(b"warning: ignoring zero-length file descriptor name")],
         );
     }
     if !plan.missing.is_empty() {
-        exit::write_record(
+        child_log(
             plan.log_fd,
-            256,
             &[
                 cold!(b"error: file descriptor \""),
                 plan.missing.as_bytes(),
@@ -223,9 +233,8 @@ fn exec_child(plan: &mut Plan) -> ! {
     sys::close_from(n as Fd);
     let e = sys::execvp(&plan.argv);
     let argv0 = sys::cstr_bytes(plan.argv[0]);
-    exit::write_record(
+    child_log(
         plan.log_fd,
-        256,
         &[
             cold!(b"error: exec("),
             argv0,

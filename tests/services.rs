@@ -761,3 +761,23 @@ fn orphans_reparent_to_the_daemon_and_are_reaped() {
     });
     assert_eq!(d.cmd("echo\tstill here"), ["still here"]);
 }
+
+/// The daemon waits for a starting service's process until it execs, so
+/// that process must not block on a full log pipe: its message (here, a
+/// missing fd) is dropped instead, and the daemon goes on.
+#[test]
+fn full_log_pipe_does_not_stall_a_start() {
+    // The log goes to stderr, a blocking pipe nobody reads: fill it with
+    // failed commands' log records (about 200 bytes each).
+    let mut d = Spawn::new(&["-i"]).stderr_unread().start();
+    let long = "x".repeat(80);
+    for _ in 0..600 {
+        d.send(&format!("fd.open\tf\tread\t/nonexistent/{long}"));
+    }
+    d.cmd("echo\tfilled");
+    d.send("service.fds\ts\tnull\tnosuchfd\tnull");
+    d.send("service.args\ts\t/bin/true");
+    d.send("service.start\ts");
+    assert_eq!(down(&mut d, "s"), ("signal".into(), "SIGABRT".into()));
+    d.cmd("echo\tstill here");
+}
