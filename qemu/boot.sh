@@ -83,6 +83,9 @@ cat "$tmp/mon.out" >"$log.monitor" &
 rm -f "$log.first-command-ms"
 "${qemu[@]}" -serial stdio -monitor "pipe:$tmp/mon" </dev/null >"$log" 2>&1 &
 qpid=$!
+# However this script ends, QEMU ends with it (a leftover VM would write
+# into the next boot's transcript).
+trap 'kill $qpid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 tail -n +1 -f --pid=$qpid "$log" 2>/dev/null | sed -u "s/^/[$arch] /" &
 start=$SECONDS handled=0 rc=0 t0=$(date +%s%N) first=""
 while kill -0 $qpid 2>/dev/null; do
