@@ -233,8 +233,9 @@ fn exec_child(plan: &mut Plan) -> ! {
     sys::close_from(n as Fd);
     let e = sys::execvp(&plan.argv);
     let argv0 = sys::cstr_bytes(plan.argv[0]);
+    // To the service's own fd 2 (§6.3): the log's descriptor is gone.
     child_log(
-        plan.log_fd,
+        2,
         &[
             cold!(b"error: exec("),
             argv0,

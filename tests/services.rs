@@ -781,3 +781,17 @@ fn full_log_pipe_does_not_stall_a_start() {
     assert_eq!(down(&mut d, "s"), ("signal".into(), "SIGABRT".into()));
     d.cmd("echo\tstill here");
 }
+
+/// A failed exec is reported on the child's own fd 2 (its `service.fds`
+/// third entry), wherever the daemon's log goes (§6.3).
+#[test]
+fn exec_failure_goes_to_the_services_fd_2() {
+    let mut d = Daemon::interactive(&[]);
+    let log = d.path("log.txt");
+    d.cmd(&format!("fd.open\tlog\twrite,create,append\t{log}"));
+    d.cmd_quiet("log.dest\tfd\tlog");
+    d.send("service.fds\ts\tnull\tnull\tstderr");
+    start(&mut d, "s", "/nonexistent/prog");
+    assert_eq!(down(&mut d, "s"), ("exit".into(), "3".into()));
+    d.stderr_contains("error: exec(/nonexistent/prog, ...) failed: No such file or directory\n");
+}
