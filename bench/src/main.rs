@@ -522,8 +522,16 @@ fn memory(ctx: &Ctx, figs: &mut Vec<Figure>, errors: &mut Vec<String>) -> Res<()
     // Freshly written binaries' page-cache pages count as dirty until synced.
     // SAFETY: plain syscall.
     unsafe { libc::sync() };
-    const STAGES: [(usize, &str); 3] = [(0, "idle"), (100, "100 svc"), (1_000, "1000 svc")];
-    let mut rows: Vec<[Vec<f64>; 6]> = Vec::new();
+    // Idle is measured before any command, once the banner is out; then
+    // after one command (it touches the receive buffer's page) and with
+    // 100 and 1,000 services defined.
+    const STAGES: [(Option<usize>, &str); 4] = [
+        (None, "idle"),
+        (Some(0), "after 1 cmd"),
+        (Some(100), "100 svc"),
+        (Some(1_000), "1000 svc"),
+    ];
+    let mut rows: Vec<[Vec<f64>; 8]> = Vec::new();
     let mut pause = (Vec::new(), Vec::new());
     for _ in 0..3 {
         let p = ctx.spawn(&ctx.bins.pause, &[], "pause", Place::Same)?;
@@ -533,18 +541,22 @@ fn memory(ctx: &Ctx, figs: &mut Vec<Figure>, errors: &mut Vec<String>) -> Res<()
         pause.1.push(dirty);
     }
     for (who, path) in ctx.daemons() {
-        let mut r: [Vec<f64>; 6] = Default::default();
+        let mut r: [Vec<f64>; 8] = Default::default();
         let mut ok = true;
         for _ in 0..3 {
             let res = (|| -> Res<()> {
-                let mut p = ctx.start_daemon(path, who, Place::Same)?;
+                let what = format!("{who:?} ({})", path.display());
+                let mut p = ctx.spawn(path, &["-i"], &what, Place::Same)?;
+                p.until("the banner's last line", |l| l.contains("NO WARRANTY"))?;
                 let mut have = 0;
                 for (k, &(n, _)) in STAGES.iter().enumerate() {
-                    let mut setup = Vec::new();
-                    define_services(&mut setup, have, n);
-                    have = have.max(n);
-                    setup.extend_from_slice(b"echo\tdefined\n");
-                    p.pump_until(&setup, "defined", |_| {})?;
+                    if let Some(n) = n {
+                        let mut setup = Vec::new();
+                        define_services(&mut setup, have, n);
+                        have = have.max(n);
+                        setup.extend_from_slice(b"echo\tdefined\n");
+                        p.pump_until(&setup, "defined", |_| {})?;
+                    }
                     settle(p.pid());
                     let (rss, dirty) = memory_of(p.pid())?;
                     r[2 * k].push(rss);
@@ -566,6 +578,8 @@ fn memory(ctx: &Ctx, figs: &mut Vec<Figure>, errors: &mut Vec<String>) -> Res<()
     let ids = [
         "mem_idle_rss",
         "mem_idle_dirty",
+        "mem_cmd_rss",
+        "mem_cmd_dirty",
         "mem_100_rss",
         "mem_100_dirty",
         "mem_1000_rss",
