@@ -227,6 +227,9 @@ impl Controller {
 
     /// Drops the bytes marked as run, moving the rest to the front.
     pub fn compact(&mut self) {
+        if self.recv_at == 0 {
+            return;
+        }
         let at = core::mem::take(&mut self.recv_at);
         self.recv.copy_within(at..self.recv_len, 0);
         self.recv_len -= at;
