@@ -174,16 +174,12 @@ impl FdTable {
     pub fn alloc(&mut self, mut obj: FdObj, desc: &[u8]) -> Option<usize> {
         let slot = self.obj.alloc()?;
         obj.desc = Span::default();
-        let table = &mut self.obj;
-        let moved = &mut |o: u32, off: u32| table.get_mut(o as usize).desc.moved_to(off);
-        let owner = slot as u32;
         let stored = match self.trunc {
             Some(t) if desc.len() >= t.capacity(obj.name.len()) => {
                 let keep = t.capacity(obj.name.len()).saturating_sub(4);
-                self.desc
-                    .replace(owner, &mut obj.desc, &[&desc[..keep], b"..."], moved)
+                self.store_desc(slot, &mut obj.desc, &[&desc[..keep], b"..."])
             }
-            _ => self.desc.replace(owner, &mut obj.desc, &[desc], moved),
+            _ => self.store_desc(slot, &mut obj.desc, &[desc]),
         };
         if stored.is_err() {
             self.obj.release(slot);
@@ -198,14 +194,18 @@ impl FdTable {
         let o = self.obj.get_mut(slot);
         o.kind = Kind::Free;
         let mut span = o.desc;
-        let table = &mut self.obj;
-        let _ = self
-            .desc
-            .replace(slot as u32, &mut span, &[], &mut |o, off| {
-                table.get_mut(o as usize).desc.moved_to(off)
-            });
+        let _ = self.store_desc(slot, &mut span, &[]);
         self.obj.get_mut(slot).desc = span;
         self.obj.release(slot);
+    }
+
+    /// Replaces `slot`'s description (at `span`) in the arena, updating
+    /// the other objects' spans if a compaction moves them.
+    fn store_desc(&mut self, slot: usize, span: &mut Span, parts: &[&[u8]]) -> Result<(), ()> {
+        let table = &mut self.obj;
+        self.desc.replace(slot as u32, span, parts, &mut |o, off| {
+            table.get_mut(o as usize).desc.moved_to(off)
+        })
     }
 
     /// Gives `slot` its name, replacing any object of that name; returns the
