@@ -418,8 +418,11 @@ const CONTROL_BIND: &[u8] = b"bind(control_socket, ";
 
 impl Supervisor {
     /// Runs one command line from controller `i` (§3.4).
+    #[inline(never)]
     pub fn execute(&mut self, i: usize, line: &[u8]) {
-        self.log_controller(Level::Debug, i, &[b"] command: \"", line, b"\""]);
+        if self.log.enabled(Level::Debug) {
+            self.log_controller(Level::Debug, i, &[b"] command: \"", line, b"\""]);
+        }
         if proto::is_ignored(line) {
             return;
         }

@@ -11,8 +11,6 @@ use crate::sys::{self, PollEntry};
 
 /// Commands run per controller per wake-up before others get a turn.
 const COMMANDS_PER_TURN: usize = 512;
-/// Longest sleep, as in the original.
-const MAX_SLEEP: u64 = 200 << 32;
 /// Retry interval for a pending control-socket connection with no slot.
 const ACCEPT_RETRY: u64 = 5 << 32;
 
@@ -265,33 +263,30 @@ impl Supervisor {
         }
     }
 
-    /// The first `n` received bytes of controller `i`, copied (a command
-    /// may change the receive buffer) into the line buffer set aside at
-    /// startup, so the command path's stack holds no line. The caller puts
-    /// the buffer back into `self.line`.
-    fn copy_line(&mut self, i: usize, n: usize) -> &'static mut [u8] {
-        let line = core::mem::take(&mut self.line);
-        let c = &self.ctl[i];
-        line[..n].copy_from_slice(&c.recv[c.recv_at..c.recv_at + n]);
-        line
-    }
-
     /// Takes the `n`-byte line (and its LF) out of controller `i`'s buffer
-    /// and runs it.
+    /// and runs it where it lies.
     #[inline(never)]
     fn run_line(&mut self, i: usize, n: usize) {
-        let line = self.copy_line(i, n);
+        let at = self.ctl[i].recv_at;
         self.ctl[i].consume(n + 1);
         if self.ctl[i].line_overflow {
             self.ctl[i].line_overflow = false;
-            if line[..n].first() != Some(&b'#') {
+            if self.ctl[i].recv[at] != b'#' {
                 self.reply(i, b"error\tline too long");
                 self.log_controller(Level::Error, i, &[b"] command exceeds buffer size"]);
             }
         } else {
-            self.execute(i, &line[..n]);
+            self.execute_at(i, at, n);
         }
-        self.line = line;
+    }
+
+    /// Runs the `n` received bytes at `at` of controller `i` as a command,
+    /// in place: the buffer is lent out while the command runs (no command
+    /// reads input), then put back.
+    fn execute_at(&mut self, i: usize, at: usize, n: usize) {
+        let recv = core::mem::take(&mut self.ctl[i].recv);
+        self.execute(i, &recv[at..at + n]);
+        self.ctl[i].recv = recv;
     }
 
     /// Input ended and every complete line ran (§3.6).
@@ -307,9 +302,7 @@ impl Supervisor {
                     Level::Warning,
                     &[b"Command ends with EOF... processing anyway"],
                 );
-                let line = self.copy_line(i, n);
-                self.execute(i, &line[..n]);
-                self.line = line;
+                self.execute_at(i, 0, n);
                 if self.ctl[i].dump.is_some() {
                     // Let the dump drain before closing.
                     self.busy = true;
@@ -394,10 +387,13 @@ impl Supervisor {
         if let Some(fd) = self.log.wants_writable() {
             set[LOG] = PollEntry::new(fd, false, true);
         }
-        let mut wake_at = self.now.wrapping_add(MAX_SLEEP);
+        // With no timer set, poll sleeps until something happens: no
+        // timeout to arm and cancel on every wake-up.
+        let mut wake_at = None;
+        let now = self.now;
         let mut earlier = |t: u64| {
-            if (t.wrapping_sub(wake_at) as i64) < 0 {
-                wake_at = t;
+            if wake_at.is_none_or(|w: u64| (t.wrapping_sub(w) as i64) < 0) {
+                wake_at = Some(t);
             }
         };
         for (i, c) in self.ctl.iter().enumerate() {
@@ -434,14 +430,16 @@ impl Supervisor {
                 }
             }
         }
-        let timeout_ms = if self.busy {
-            0
-        } else {
-            let d = wake_at.wrapping_sub(self.now) as i64;
-            if d <= 0 {
-                0
-            } else {
-                ((d as u64 * 1000) >> 32) as i64 + 1
+        let timeout_ms = match wake_at {
+            _ if self.busy => 0,
+            None => -1,
+            Some(t) => {
+                let d = t.wrapping_sub(now) as i64;
+                if d <= 0 {
+                    0
+                } else {
+                    ((d as u64 * 1000) >> 32) as i64 + 1
+                }
             }
         };
         sys::poll(&mut set, timeout_ms);

@@ -204,7 +204,6 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
     // (the interactive banner) and the head of the fd table.
     let size = Reservation::size_of::<Supervisor>(1)
         + SLOTS * Reservation::size_of::<u8>(SEND_BUF + RECV_BUF)
-        + Reservation::size_of::<u8>(RECV_BUF)
         + FdTable::size(fd_count, fd_desc)
         + Signals::size()
         + ServiceTable::size(svc_count, svc_arena)
@@ -216,7 +215,6 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         let send0 = res.take(SEND_BUF)?;
         let fds = FdTable::new(res, fd_count, fd_desc, fd_obj_size);
         let recv0 = res.take(RECV_BUF)?;
-        let line = res.take(RECV_BUF)?;
         let ctl1 = Controller::new(res.take(RECV_BUF)?, res.take(SEND_BUF)?);
         let signals = Signals::new(res)?;
         let services = ServiceTable::new(res, svc_count, svc_bytes, svc_arena);
@@ -225,14 +223,13 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         Some((
             sup,
             [Controller::new(recv0, send0), ctl1],
-            line,
             signals,
             fds,
             services,
             child_stack,
         ))
     };
-    let Some((sup, ctl, line, signals, fds, services, child_stack)) = carve() else {
+    let Some((sup, ctl, signals, fds, services, child_stack)) = carve() else {
         early_fatal(
             &mut log,
             3,
@@ -263,7 +260,6 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         fds,
         ctl,
         signals,
-        line,
         child_stack,
         terminate: None,
         ctl_socket: -1,

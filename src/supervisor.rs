@@ -28,9 +28,6 @@ pub struct Supervisor {
     pub ctl: [Controller; SLOTS],
     /// Pending signals.
     pub signals: Signals,
-    /// A copy of the command line being run (RECV_BUF bytes, reserved at
-    /// startup next to the first receive buffer).
-    pub line: &'static mut [u8],
     /// The stack a starting service's process runs on until it execs
     /// (spawn.rs), reserved at startup.
     pub child_stack: &'static mut [u8],
@@ -89,12 +86,14 @@ impl Supervisor {
         if !c.active() || !c.has_output() || c.overflow {
             return;
         }
-        self.log_numbered(
-            Level::Debug,
-            b"client[",
-            i,
-            &[b"] event: \"", line, b"\n\""],
-        );
+        if self.log.enabled(Level::Debug) {
+            self.log_numbered(
+                Level::Debug,
+                b"client[",
+                i,
+                &[b"] event: \"", line, b"\n\""],
+            );
+        }
         let now = self.now;
         let c = &mut self.ctl[i];
         if c.push_line(line) {
