@@ -215,9 +215,7 @@ impl Controller {
 
     /// The next complete line (without its LF), if one is buffered.
     pub fn line_len(&self) -> Option<usize> {
-        self.recv[self.recv_at..self.recv_len]
-            .iter()
-            .position(|&b| b == b'\n')
+        crate::proto::find(&self.recv[self.recv_at..self.recv_len], b'\n')
     }
 
     /// Marks the next `n` received bytes as run.
@@ -245,7 +243,7 @@ impl Controller {
         else {
             return false;
         };
-        text.copy_from_slice(line);
+        crate::fmt::copy(text, line);
         *lf = b'\n';
         self.send_len = end;
         true

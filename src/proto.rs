@@ -71,7 +71,16 @@ pub fn command(name: &[u8]) -> Option<Cmd> {
 /// every keyword table shares, so none of them becomes a tree of compares.
 #[inline(never)]
 pub fn word_index(words: &[u8], word: &[u8]) -> Option<usize> {
-    words.split(|&b| b == b' ').position(|w| w == word)
+    let mut rest = words;
+    let mut i = 0;
+    loop {
+        let (w, next) = split_once(rest, b' ');
+        if w == word {
+            return Some(i);
+        }
+        rest = next?;
+        i += 1;
+    }
 }
 
 /// The `i`th word of a space-separated list.
@@ -80,11 +89,19 @@ pub fn nth_word(words: &'static [u8], i: usize) -> Option<&'static [u8]> {
     words.split(|&b| b == b' ').nth(i)
 }
 
+/// Position of the first `b` in `s`, eight bytes at a time: the one byte
+/// search on every command's path (the LF that ends a line, the TAB after
+/// its name).
+#[inline(never)]
+pub fn find(s: &[u8], b: u8) -> Option<usize> {
+    s.iter().position(|&c| c == b)
+}
+
 /// Splits at the first `sep`: the part before it and, if `sep` occurs, the
 /// part after it.
 #[inline(never)]
 pub fn split_once(s: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
-    match s.iter().position(|&b| b == sep) {
+    match find(s, sep) {
         Some(i) => (&s[..i], s.get(i + 1..)),
         None => (s, None),
     }
@@ -202,6 +219,31 @@ impl<'a> Iterator for Flags<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_agrees_with_a_byte_scan() {
+        // Every length to 40, the byte absent or at every position, with
+        // near misses (b ^ 1, 0x80 | b, b - 1) around it.
+        for len in 0..40 {
+            for at in 0..=len {
+                for fill in [0u8, b'\t' ^ 1, 0x80 | b'\t', b'\t' - 1, 0xff] {
+                    let mut s = [fill; 40];
+                    if at < len {
+                        s[at] = b'\t';
+                        if at + 3 < len {
+                            s[at + 3] = b'\t';
+                        }
+                    }
+                    let s = &s[..len];
+                    let want = s.iter().position(|&c| c == b'\t');
+                    assert_eq!(find(s, b'\t'), want, "len {len} at {at} fill {fill}");
+                }
+            }
+        }
+        assert_eq!(word_index(b"a bb ccc", b"ccc"), Some(2));
+        assert_eq!(word_index(b"a bb ccc", b"cc"), None);
+        assert_eq!(word_index(b"a bb ccc", b""), None);
+    }
 
     #[test]
     fn commands_and_splitting() {
