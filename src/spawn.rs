@@ -214,7 +214,7 @@ fn exec_child(plan: &mut Plan) -> ! {
                 cold!(b"\" does not exist"),
             ],
         );
-        sys::abort_child();
+        sys::abort();
     }
     let n = plan.nfds;
     for k in 0..n {

@@ -629,10 +629,11 @@ unsafe extern "C" {
     ) -> core::ffi::c_int;
 }
 
-/// abort() for a `spawn_shared` child: musl's abort raises the signal on
-/// the thread id it cached, which there is the daemon's.
+/// abort(): SIGABRT to the process, whose handler runs exec-on-exit (§11.3).
+/// Not musl's abort, which raises the signal on the thread id it cached: in
+/// a `spawn_shared` child that is the daemon's.
 #[cold]
-pub fn abort_child() -> ! {
+pub fn abort() -> ! {
     let _ = kill(getpid(), libc::SIGABRT, false);
     exit_now(128 + libc::SIGABRT)
 }
@@ -665,13 +666,6 @@ pub fn exit_now(code: i32) -> ! {
 #[cold]
 pub fn exit(code: i32) -> ! {
     exit_now(code)
-}
-
-/// abort(3): raises SIGABRT with the default disposition.
-#[cold]
-pub fn abort() -> ! {
-    // SAFETY: abort never returns.
-    unsafe { libc::abort() }
 }
 
 /// Splits `text[..len]` at its TABs, in place, into C strings (`text[len]`
@@ -939,8 +933,8 @@ pub fn child_dup2(src: Fd, dst: Fd) -> bool {
     // SAFETY: plain syscalls on numbers the child owns.
     unsafe {
         if src == dst {
-            let fl = libc::fcntl(dst, libc::F_GETFD);
-            fl >= 0 && libc::fcntl(dst, libc::F_SETFD, fl & !libc::FD_CLOEXEC) >= 0
+            let fl = libc::syscall(libc::SYS_fcntl, dst, libc::F_GETFD);
+            fl >= 0 && libc::syscall(libc::SYS_fcntl, dst, libc::F_SETFD, fl & !1) >= 0
         } else {
             libc::dup2(src, dst) >= 0
         }
@@ -952,7 +946,7 @@ pub fn child_dup2(src: Fd, dst: Fd) -> bool {
 #[cold]
 pub fn child_dup_above(src: Fd, min: Fd) -> Fd {
     // SAFETY: plain syscall.
-    unsafe { libc::fcntl(src, libc::F_DUPFD_CLOEXEC, min) }
+    unsafe { libc::syscall(libc::SYS_fcntl, src, libc::F_DUPFD_CLOEXEC, min) as Fd }
 }
 
 /// close_range(first, ~0): closes every descriptor from `first` up.
