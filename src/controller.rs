@@ -63,8 +63,13 @@ impl Dump {
 /// Outcome of one read.
 pub enum ReadResult {
     /// Bytes arrived (maybe with descriptors beyond the 2 kept: their
-    /// numbers, already closed).
-    Data { dropped: [Fd; 8], ndropped: usize },
+    /// numbers, already closed); `full` when they filled the buffer, so
+    /// more are likely waiting.
+    Data {
+        dropped: [Fd; 8],
+        ndropped: usize,
+        full: bool,
+    },
     /// Nothing to read now.
     Again,
     /// End of input; with Some(errno) when a read error caused it.
@@ -206,7 +211,11 @@ impl Controller {
             Ok(0) if ndropped == 0 => ReadResult::Eof(None),
             Ok(n) => {
                 self.recv_len += n;
-                ReadResult::Data { dropped, ndropped }
+                ReadResult::Data {
+                    dropped,
+                    ndropped,
+                    full: self.recv_len == RECV_BUF,
+                }
             }
             Err(Errno::AGAIN) | Err(Errno::INTR) => ReadResult::Again,
             Err(e) => ReadResult::Eof(Some(e)),

@@ -11,6 +11,8 @@ use crate::sys::{self, PollEntry};
 
 /// Commands run per controller per wake-up before others get a turn.
 const COMMANDS_PER_TURN: usize = 512;
+/// Reads per controller per wake-up (each at most a receive buffer).
+const READS_PER_TURN: usize = 8;
 /// Retry interval for a pending control-socket connection with no slot.
 const ACCEPT_RETRY: u64 = 5 << 32;
 
@@ -172,34 +174,6 @@ impl Supervisor {
         if !self.ctl[i].active() {
             return;
         }
-        let mut tmp = [0u8; 20];
-        if readable && self.ctl[i].in_fd >= 0 && !self.ctl[i].in_eof {
-            match self.ctl[i].read() {
-                ReadResult::Data { dropped, ndropped } => {
-                    for &fd in &dropped[..ndropped] {
-                        self.log(
-                            Level::Error,
-                            &[
-                                b"No room for ancillary file descriptor ",
-                                num(fd as u64, &mut tmp),
-                            ],
-                        );
-                    }
-                }
-                ReadResult::Again => {}
-                ReadResult::Eof(err) => {
-                    self.ctl[i].in_eof = true;
-                    if let Some(e) = err {
-                        self.log_numbered(
-                            Level::Error,
-                            b"read(client[",
-                            i,
-                            &[b"])): ", sys::strerror(e)],
-                        );
-                    }
-                }
-            }
-        }
         if writable {
             let now = self.now;
             if self.ctl[i].flush(now).is_err() {
@@ -210,7 +184,58 @@ impl Supervisor {
             self.ctl[i].close();
             return;
         }
-        self.run_commands(i);
+        let mut readable = readable;
+        for _ in 0..READS_PER_TURN {
+            let full = readable && self.read_input(i);
+            self.run_commands(i);
+            // A read that filled the buffer is followed by another at
+            // once: more input is likely waiting, and poll would only say
+            // so at the cost of a system call.
+            if !full {
+                return;
+            }
+            readable = true;
+        }
+    }
+
+    /// Reads what controller `i`'s input has; true when that filled the
+    /// receive buffer.
+    fn read_input(&mut self, i: usize) -> bool {
+        if !self.ctl[i].active() || self.ctl[i].in_fd < 0 || self.ctl[i].in_eof {
+            return false;
+        }
+        let mut tmp = [0u8; 20];
+        match self.ctl[i].read() {
+            ReadResult::Data {
+                dropped,
+                ndropped,
+                full,
+            } => {
+                for &fd in &dropped[..ndropped] {
+                    self.log(
+                        Level::Error,
+                        &[
+                            b"No room for ancillary file descriptor ",
+                            num(fd as u64, &mut tmp),
+                        ],
+                    );
+                }
+                return full;
+            }
+            ReadResult::Again => {}
+            ReadResult::Eof(err) => {
+                self.ctl[i].in_eof = true;
+                if let Some(e) = err {
+                    self.log_numbered(
+                        Level::Error,
+                        b"read(client[",
+                        i,
+                        &[b"])): ", sys::strerror(e)],
+                    );
+                }
+            }
+        }
+        false
     }
 
     /// Runs up to COMMANDS_PER_TURN commands from controller `i`, then
