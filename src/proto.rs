@@ -62,9 +62,60 @@ const COMMANDS: [Cmd; 25] = [
     Cmd::TerminateGuard,
 ];
 
+/// Where each command's name starts in COMMAND_NAMES.
+const COMMAND_STARTS: [u16; 25] = command_starts();
+/// From the hash of a name to its command's position + 1 (0: none).
+const COMMAND_HASHED: [u8; 64] = command_hashed();
+
+/// The hash of a command name of 3 bytes or more: distinct for the 25
+/// names, which the build checks, so a lookup is one compare.
+const fn command_hash(name: &[u8]) -> usize {
+    (7 * name.len() + name[1] as usize + 13 * name[name.len() - 3] as usize) % 64
+}
+
+const fn command_starts() -> [u16; 25] {
+    let mut starts = [0; 25];
+    let (mut i, mut k) = (0, 1);
+    while i < COMMAND_NAMES.len() {
+        if COMMAND_NAMES[i] == b' ' {
+            starts[k] = i as u16 + 1;
+            k += 1;
+        }
+        i += 1;
+    }
+    assert!(k == 25, "COMMAND_NAMES and COMMANDS differ");
+    starts
+}
+
+const fn command_hashed() -> [u8; 64] {
+    let mut table = [0; 64];
+    let mut k = 0;
+    while k < 25 {
+        let rest = COMMAND_NAMES.split_at(COMMAND_STARTS[k] as usize).1;
+        let mut len = 0;
+        while len < rest.len() && rest[len] != b' ' {
+            len += 1;
+        }
+        let h = command_hash(rest.split_at(len).0);
+        assert!(table[h] == 0, "two command names hash alike");
+        table[h] = k as u8 + 1;
+        k += 1;
+    }
+    table
+}
+
 /// Looks up a command by its exact (case-sensitive) name.
+#[inline(never)]
 pub fn command(name: &[u8]) -> Option<Cmd> {
-    word_index(COMMAND_NAMES, name).and_then(|i| COMMANDS.get(i).copied())
+    if name.len() < 3 {
+        return None;
+    }
+    let k = usize::from(COMMAND_HASHED[command_hash(name)].checked_sub(1)?);
+    let start = usize::from(COMMAND_STARTS[k]);
+    let end = start + name.len();
+    let candidate = COMMAND_NAMES.get(start..end)?;
+    let whole = matches!(COMMAND_NAMES.get(end), None | Some(b' '));
+    (candidate == name && whole).then_some(COMMANDS[k])
 }
 
 /// Position of `word` in a space-separated list of words. The one lookup
@@ -89,9 +140,9 @@ pub fn nth_word(words: &'static [u8], i: usize) -> Option<&'static [u8]> {
     words.split(|&b| b == b' ').nth(i)
 }
 
-/// Position of the first `b` in `s`, eight bytes at a time: the one byte
-/// search on every command's path (the LF that ends a line, the TAB after
-/// its name).
+/// Position of the first `b` in `s`: the one byte search on every
+/// command's path (the LF that ends a line, the TAB after its name). A
+/// word-at-a-time version was 192 bytes larger and no faster measurably.
 #[inline(never)]
 pub fn find(s: &[u8], b: u8) -> Option<usize> {
     s.iter().position(|&c| c == b)
@@ -247,6 +298,21 @@ mod tests {
 
     #[test]
     fn commands_and_splitting() {
+        for (k, name) in COMMAND_NAMES.split(|&b| b == b' ').enumerate() {
+            assert_eq!(command(name), Some(COMMANDS[k]));
+            // Cut short, run on, or with one byte changed: no command.
+            assert_eq!(command(&name[..name.len() - 1]), None);
+            let mut longer = name.to_vec();
+            longer.push(b's');
+            assert_eq!(command(&longer), None);
+            for i in 0..name.len() {
+                let mut bent = name.to_vec();
+                bent[i] ^= 0x20;
+                assert_eq!(command(&bent), None);
+            }
+        }
+        assert_eq!(command(b""), None);
+        assert_eq!(command(b"ech"), None);
         assert_eq!(command(b"echo"), Some(Cmd::Echo));
         assert_eq!(command(b"Echo"), None);
         assert_eq!(command(b" echo"), None);
