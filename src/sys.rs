@@ -638,15 +638,18 @@ pub fn abort() -> ! {
     exit_now(128 + libc::SIGABRT)
 }
 
-/// fork(2) through libc, so musl's cached thread id stays right in the child.
-/// Returns 0 in the child and the child's pid in the parent.
+/// fork(2) as the bare system call (clone with SIGCHLD): the daemon is
+/// single-threaded and its children never call anything that uses musl's
+/// cached thread id (abort above does not), so musl's fork, with its
+/// at-fork handlers and locks, is not needed. Returns 0 in the child and
+/// the child's pid in the parent.
 pub fn fork() -> Res<i32> {
-    // SAFETY: the daemon is single-threaded.
-    let pid = unsafe { libc::fork() };
+    // SAFETY: clone without CLONE_VM is fork; no stack or tid pointers.
+    let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD, 0, 0, 0, 0) };
     if pid < 0 {
         Err(Errno::from_raw_os_error(errno()))
     } else {
-        Ok(pid)
+        Ok(pid as i32)
     }
 }
 
