@@ -1,11 +1,14 @@
 //! A fixed-capacity byte buffer for building protocol lines and log records
 //! without an allocator.
 
+use core::mem::MaybeUninit;
 use core::ops::{Deref, DerefMut};
 
 /// A byte buffer whose capacity is the length of `data`. Appends beyond the
-/// capacity are dropped and remembered in `truncated`.
-pub struct Bytes<T: ?Sized = [u8]> {
+/// capacity are dropped and remembered in `truncated`. Only the first `len`
+/// bytes are ever written, so a new buffer is not zeroed: a line costs what
+/// is written into it, not its capacity.
+pub struct Bytes<T: ?Sized = [MaybeUninit<u8>]> {
     len: usize,
     /// Set when an append did not fit.
     pub truncated: bool,
@@ -13,7 +16,7 @@ pub struct Bytes<T: ?Sized = [u8]> {
 }
 
 /// A buffer of capacity `N`, on the stack or in a struct.
-pub type Buf<const N: usize> = Bytes<[u8; N]>;
+pub type Buf<const N: usize> = Bytes<[MaybeUninit<u8>; N]>;
 
 impl<const N: usize> Buf<N> {
     /// An empty buffer.
@@ -21,7 +24,7 @@ impl<const N: usize> Buf<N> {
         Bytes {
             len: 0,
             truncated: false,
-            data: [0; N],
+            data: [MaybeUninit::uninit(); N],
         }
     }
 }
@@ -51,7 +54,9 @@ impl Bytes {
     /// The bytes written so far.
     #[inline(never)]
     pub fn as_bytes(&self) -> &[u8] {
-        self.data.get(..self.len).unwrap_or_default()
+        let written = self.data.get(..self.len).unwrap_or_default();
+        // SAFETY: the first `len` bytes were written by `s`.
+        unsafe { &*(written as *const [MaybeUninit<u8>] as *const [u8]) }
     }
 
     /// Number of bytes written.
@@ -80,7 +85,8 @@ impl Bytes {
     pub fn s(&mut self, b: &[u8]) -> &mut Self {
         let room = self.data.get_mut(self.len..).unwrap_or_default();
         let n = b.len().min(room.len());
-        copy(&mut room[..n], &b[..n]);
+        // SAFETY: room has at least n bytes.
+        unsafe { copy_to(room.as_mut_ptr().cast(), &b[..n]) };
         self.len += n;
         if n < b.len() {
             self.truncated = true;
@@ -118,10 +124,19 @@ impl Bytes {
 /// few bytes long, and musl's memcpy (`rep movs` on x86_64) takes tens of
 /// cycles to start, so up to 16 bytes move as two overlapping loads and
 /// stores instead.
-#[inline(never)]
 pub fn copy(dst: &mut [u8], src: &[u8]) {
     let n = src.len().min(dst.len());
-    let (d, s) = (dst.as_mut_ptr(), src.as_ptr());
+    // SAFETY: dst has room for n bytes.
+    unsafe { copy_to(dst.as_mut_ptr(), &src[..n]) }
+}
+
+/// `copy` to memory that may be uninitialized.
+///
+/// # Safety
+/// `d` must be valid for writing `src.len()` bytes.
+#[inline(never)]
+unsafe fn copy_to(d: *mut u8, src: &[u8]) {
+    let (n, s) = (src.len(), src.as_ptr());
     // SAFETY: every access below is within the first n bytes of both.
     unsafe {
         let word = |at: usize, w: usize| core::ptr::copy_nonoverlapping(s.add(at), d.add(at), w);
