@@ -65,8 +65,8 @@ pub struct FdObj {
 unsafe impl sys::Zeroable for FdObj {}
 
 impl Named for FdObj {
-    fn name(&self) -> &[u8] {
-        self.name.as_bytes()
+    fn name(&self) -> &Name {
+        &self.name
     }
 }
 

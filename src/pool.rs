@@ -2,13 +2,15 @@
 //! live slots, and a dense byte arena for variable-length values. All memory
 //! is reserved once at startup; nothing here can grow.
 
+use crate::name::Name;
+use crate::proto::NAME_MAX;
 use crate::sys::{self, Reservation};
 use core::cmp::Ordering;
 
 /// Items that are looked up by name.
 pub trait Named {
     /// The item's name (empty for a free slot).
-    fn name(&self) -> &[u8];
+    fn name(&self) -> &Name;
 }
 
 /// A slot's item, and the name index entry at the same position (which
@@ -105,12 +107,22 @@ impl<T: sys::Zeroable + Named> Table<T> {
 
     /// Binary search: Ok(position) when found, Err(insert position).
     pub fn search(&self, name: &[u8]) -> Result<usize, usize> {
+        // Stored names are at most NAME_MAX bytes: a longer one sorts
+        // after the stored name it starts with.
+        let (key, long) = (Name::new(name).words(), name.len() > NAME_MAX);
         let (mut lo, mut hi) = (0, self.named);
         while lo < hi {
             let mid = (lo + hi) / 2;
             let slot = self.cells[mid].sorted as usize;
-            match self.cells[slot].item.name().cmp(name) {
+            let w = self.cells[slot].item.name().words();
+            // Most probes are decided by the first eight bytes.
+            let order = match w[0].cmp(&key[0]) {
+                Ordering::Equal => w.cmp(&key),
+                o => o,
+            };
+            match order {
                 Ordering::Less => lo = mid + 1,
+                Ordering::Equal if long => lo = mid + 1,
                 Ordering::Greater => hi = mid,
                 Ordering::Equal => return Ok(mid),
             }
@@ -309,8 +321,8 @@ mod tests {
     // SAFETY: a Name.
     unsafe impl sys::Zeroable for Item {}
     impl Named for Item {
-        fn name(&self) -> &[u8] {
-            self.0.as_bytes()
+        fn name(&self) -> &Name {
+            &self.0
         }
     }
 
@@ -340,7 +352,7 @@ mod tests {
             t.insert(pos, slot);
         }
         let sorted: Vec<&[u8]> = (0..t.named())
-            .map(|p| t.get(t.sorted(p).unwrap()).name())
+            .map(|p| t.get(t.sorted(p).unwrap()).name().as_bytes())
             .collect();
         assert_eq!(sorted, [&b"-"[..], b"a", b"ab", b"b"]);
         assert_eq!(t.search(b"ab"), Ok(2));

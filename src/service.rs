@@ -108,8 +108,8 @@ pub struct Service {
 unsafe impl sys::Zeroable for Service {}
 
 impl Named for Service {
-    fn name(&self) -> &[u8] {
-        self.name.as_bytes()
+    fn name(&self) -> &Name {
+        &self.name
     }
 }
 
