@@ -115,7 +115,9 @@ pub fn command(name: &[u8]) -> Option<Cmd> {
     let end = start + name.len();
     let candidate = COMMAND_NAMES.get(start..end)?;
     let whole = matches!(COMMAND_NAMES.get(end), None | Some(b' '));
-    (candidate == name && whole).then_some(COMMANDS[k])
+    // A byte loop: the names are short, and memcmp's call costs more.
+    let same = candidate.iter().zip(name).all(|(a, b)| a == b);
+    (same && whole).then_some(COMMANDS[k])
 }
 
 /// Position of `word` in a space-separated list of words. The one lookup

@@ -211,11 +211,17 @@ impl Signals {
             .fold(0, |m, s| m | 1 << s)
     }
 
+    /// Did any signal arrive after `after`? Usually not: this is checked
+    /// before every command, without a scan.
+    #[inline(always)]
+    pub fn any_after(&self, after: u64) -> bool {
+        self.stamp.wrapping_sub(after) as i64 > 0
+    }
+
     /// The pending signal with the oldest arrival strictly newer than
     /// `after`: (signal, time, count).
     pub fn next_after(&self, after: u64) -> Option<(i32, u64, u32)> {
-        // Nothing arrived since: the common case, without a scan.
-        if self.stamp.wrapping_sub(after) as i64 <= 0 {
+        if !self.any_after(after) {
             return None;
         }
         let mut next: Option<(u64, usize)> = None;
