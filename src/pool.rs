@@ -9,25 +9,34 @@ use core::cmp::Ordering;
 
 /// Items that are looked up by name.
 pub trait Named {
+    /// Keep hash chains, so `find` costs the same with any number of items
+    /// (otherwise it is a binary search: code once, not per item type).
+    const HASHED: bool = false;
     /// The item's name (empty for a free slot).
     fn name(&self) -> &Name;
 }
 
-/// A slot's item, and the name index entry at the same position (which
-/// names some other slot): one array, so a small table touches one short
-/// run of memory instead of one page per array.
+/// A slot's item, and at the same position the name index entry (which
+/// names some other slot) and the hash bucket (whose chain runs through
+/// other slots): one array, so a small table touches one short run of
+/// memory instead of one page per array.
 #[derive(Clone, Copy)]
 struct Cell<T> {
     item: T,
     sorted: u16,
+    /// Bucket `position`: its first slot + 1 (0: empty).
+    head: u16,
+    /// The item's successor in its bucket: slot + 1 (0: none).
+    next: u16,
 }
 
-// SAFETY: a Zeroable item and an integer.
+// SAFETY: a Zeroable item and integers.
 unsafe impl<T: sys::Zeroable> sys::Zeroable for Cell<T> {}
 
 /// Fixed-capacity items in slots `0..cap`: a free list reusing freed slots
-/// first, and an index of the named slots sorted by name, for lookups in
-/// O(log n) and ordered dumps.
+/// first, an index of the named slots sorted by name for ordered dumps and
+/// insertion, and hash chains of the named slots, so a lookup by name
+/// costs the same with 10 items or 10,000.
 pub struct Table<T: 'static> {
     cells: &'static mut [Cell<T>],
     /// Number of entries in the index.
@@ -35,6 +44,9 @@ pub struct Table<T: 'static> {
     free: &'static mut [u16],
     nfree: usize,
     high: usize,
+    /// Hash buckets: a power of two, at most half the named slots (so at
+    /// most `high`: the buckets live in cells already in use), or 0.
+    buckets: usize,
 }
 
 impl<T: sys::Zeroable + Named> Table<T> {
@@ -52,6 +64,7 @@ impl<T: sys::Zeroable + Named> Table<T> {
             free: res.take(cap)?,
             nfree: 0,
             high: 0,
+            buckets: 0,
         })
     }
 
@@ -130,11 +143,79 @@ impl<T: sys::Zeroable + Named> Table<T> {
         Err(lo)
     }
 
-    /// The slot named `name`.
+    /// The slot named `name`: its hash bucket's chain is searched.
     pub fn find(&self, name: &[u8]) -> Option<usize> {
-        self.search(name)
-            .ok()
-            .map(|p| self.cells[p].sorted as usize)
+        if !T::HASHED {
+            return self
+                .search(name)
+                .ok()
+                .map(|p| self.cells[p].sorted as usize);
+        }
+        if self.buckets == 0 || name.len() > NAME_MAX {
+            return None;
+        }
+        let key = Name::new(name);
+        let mut at = self.cells[self.bucket(&key)].head;
+        while at != 0 {
+            let slot = usize::from(at - 1);
+            if *self.cells[slot].item.name() == key {
+                return Some(slot);
+            }
+            at = self.cells[slot].next;
+        }
+        None
+    }
+
+    /// The bucket of a name: a multiplicative hash of its words.
+    #[inline(never)]
+    fn bucket(&self, name: &Name) -> usize {
+        let key = name.words();
+        let mixed = key[0] ^ key[1].rotate_left(16) ^ key[2].rotate_left(32) ^ key[3];
+        (mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize & (self.buckets - 1)
+    }
+
+    /// The bucket `slot`'s item belongs to.
+    fn bucket_of(&self, slot: usize) -> usize {
+        self.bucket(self.cells[slot].item.name())
+    }
+
+    /// Puts `slot` at the head of its bucket's chain.
+    fn link(&mut self, slot: usize) {
+        let b = self.bucket_of(slot);
+        self.cells[slot].next = self.cells[b].head;
+        self.cells[b].head = slot as u16 + 1;
+    }
+
+    /// Takes `slot` out of its bucket's chain.
+    fn unlink(&mut self, slot: usize) {
+        let (target, after) = (slot as u16 + 1, self.cells[slot].next);
+        let b = self.bucket_of(slot);
+        if self.cells[b].head == target {
+            self.cells[b].head = after;
+            return;
+        }
+        let mut at = self.cells[b].head;
+        while at != 0 {
+            let p = usize::from(at - 1);
+            if self.cells[p].next == target {
+                self.cells[p].next = after;
+                return;
+            }
+            at = self.cells[p].next;
+        }
+    }
+
+    /// Spreads the named slots over `n` buckets.
+    #[cold]
+    #[inline(never)]
+    fn rehash(&mut self, n: usize) {
+        for c in &mut self.cells[..n] {
+            c.head = 0;
+        }
+        self.buckets = n;
+        for pos in 0..self.named {
+            self.link(self.cells[pos].sorted as usize);
+        }
     }
 
     /// First position whose name sorts strictly after `name`.
@@ -145,17 +226,29 @@ impl<T: sys::Zeroable + Named> Table<T> {
         }
     }
 
-    /// Inserts `slot` into the index at `pos`.
+    /// Inserts `slot`, whose item is named already, into the index at `pos`
+    /// and into its hash bucket. Past two per bucket, the buckets double.
     pub fn insert(&mut self, pos: usize, slot: usize) {
         for p in (pos..self.named).rev() {
             self.cells[p + 1].sorted = self.cells[p].sorted;
         }
         self.cells[pos].sorted = slot as u16;
         self.named += 1;
+        if T::HASHED {
+            if self.named > 2 * self.buckets {
+                self.rehash((2 * self.buckets).max(1));
+            } else {
+                self.link(slot);
+            }
+        }
     }
 
-    /// Removes the index entry at `pos`.
+    /// Removes the index entry at `pos` (its item still named) and its
+    /// slot's hash chain entry.
     pub fn remove(&mut self, pos: usize) {
+        if T::HASHED {
+            self.unlink(self.cells[pos].sorted as usize);
+        }
         for p in pos + 1..self.named {
             self.cells[p - 1].sorted = self.cells[p].sorted;
         }
@@ -339,6 +432,57 @@ mod tests {
         t.release(0);
         assert_eq!(t.available(), 1);
         assert_eq!(t.alloc(), Some(0));
+    }
+
+    #[derive(Clone, Copy)]
+    struct Hashed(Name);
+    // SAFETY: a Name.
+    unsafe impl sys::Zeroable for Hashed {}
+    impl Named for Hashed {
+        const HASHED: bool = true;
+        fn name(&self) -> &Name {
+            &self.0
+        }
+    }
+
+    #[test]
+    fn hash_chains_follow_churn() {
+        const CAP: usize = 300;
+        let mut t = Table::<Hashed>::new(&mut res(), CAP).unwrap();
+        let name = |i: usize| format!("svc{i}");
+        // live[i]: the slot holding name(i), if any.
+        let mut live = [None; 2 * CAP];
+        let mut x = 12345u64;
+        for round in 0..4000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let i = (x >> 33) as usize % (2 * CAP);
+            let n = name(i);
+            match live[i] {
+                Some(slot) => {
+                    let pos = t.search(n.as_bytes()).unwrap();
+                    t.remove(pos);
+                    t.get_mut(slot).0 = Name::EMPTY;
+                    t.release(slot);
+                    live[i] = None;
+                }
+                None => {
+                    let Some(slot) = t.alloc() else { continue };
+                    t.get_mut(slot).0 = Name::new(n.as_bytes());
+                    let pos = t.search(n.as_bytes()).unwrap_err();
+                    t.insert(pos, slot);
+                    live[i] = Some(slot);
+                }
+            }
+            if round % 97 == 0 || round > 3900 {
+                for (j, want) in live.iter().enumerate() {
+                    assert_eq!(t.find(name(j).as_bytes()), *want, "{} at {round}", name(j));
+                }
+            }
+        }
+        assert!(t.buckets >= 64, "{} buckets", t.buckets);
+        assert_eq!(t.find(&[b'a'; 40]), None);
     }
 
     #[test]

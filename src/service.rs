@@ -108,6 +108,7 @@ pub struct Service {
 unsafe impl sys::Zeroable for Service {}
 
 impl Named for Service {
+    const HASHED: bool = true;
     fn name(&self) -> &Name {
         &self.name
     }
@@ -278,9 +279,11 @@ impl ServiceTable {
 
     /// Finds or creates a service; None when the pool is full.
     pub fn find_or_create(&mut self, name: &[u8]) -> Option<usize> {
-        let pos = match self.svc.search(name) {
-            Ok(p) => return self.svc.sorted(p),
-            Err(p) => p,
+        if let Some(slot) = self.svc.find(name) {
+            return Some(slot);
+        }
+        let Err(pos) = self.svc.search(name) else {
+            return None;
         };
         let slot = self.svc.alloc()?;
         *self.svc.get_mut(slot) = Service {
