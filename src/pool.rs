@@ -205,8 +205,8 @@ impl<T: sys::Zeroable + Named> Table<T> {
         }
     }
 
-    /// Spreads the named slots over `n` buckets.
-    #[cold]
+    /// Spreads the named slots over `n` buckets. Rare, but not `#[cold]`:
+    /// it runs after startup, and the cold text is released then.
     #[inline(never)]
     fn rehash(&mut self, n: usize) {
         for c in &mut self.cells[..n] {
