@@ -52,6 +52,7 @@ impl Supervisor {
         };
         let spawned = sys::spawn_shared(stack, child_main, &start as *const ChildStart as usize);
         self.child_stack = stack;
+        sys::release_cold_again();
         match spawned {
             Ok(pid) => {
                 sys::close(service_end);

@@ -535,6 +535,20 @@ unsafe impl<T: Zeroable, const N: usize> Zeroable for [T; N] {}
 /// the mapping of clean page-cache pages; cold code that runs later faults
 /// them back in. Not done under mlockall, which wants everything resident.
 pub fn release_cold_text() {
+    COLD_RELEASED.store(true, core::sync::atomic::Ordering::Relaxed);
+    release_cold_again();
+}
+
+/// Whether the cold text is released (not under mlockall).
+static COLD_RELEASED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Releases the cold text again if it was released after startup: a
+/// service's child runs cold code in the daemon's address space until it
+/// execs, and fault-around would leave the whole segment mapped.
+pub fn release_cold_again() {
+    if !COLD_RELEASED.load(core::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     unsafe extern "C" {
         static __cold_text_start: u8;
         static __cold_text_end: u8;

@@ -602,3 +602,55 @@ fn writable_segment_lies_in_one_page() {
     }
     assert_eq!(writable, 1, "one writable PT_LOAD");
 }
+
+/// Resident pages of the binary's mappings, in address order: (permissions,
+/// KiB). The cold text is the executable mapping after the writable one.
+fn binary_rss(pid: i32) -> Vec<(String, u64)> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+    let me = bin().canonicalize().unwrap();
+    let mut out = Vec::new();
+    let mut ours = false;
+    for l in smaps.lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.first()
+            .is_some_and(|a| a.contains('-') && !a.ends_with(':'))
+        {
+            ours = f.len() > 5 && std::path::Path::new(f[5]) == me;
+            if ours {
+                out.push((f[1].to_string(), 0));
+            }
+        } else if ours && f.first() == Some(&"Rss:") {
+            out.last_mut().unwrap().1 = f[1].parse().unwrap();
+        }
+    }
+    out
+}
+
+/// The cold text (startup, exit paths, a service's child until it execs)
+/// is released after startup and stays released: defining services,
+/// starting them and reaping them must not fault it back in. Fault-around
+/// maps the whole segment on any cold call, so one stray `#[cold]` on the
+/// steady-state path shows as its full size here.
+#[test]
+fn cold_text_stays_released() {
+    let mut d = Daemon::interactive(&[]);
+    let cold = |d: &Daemon| {
+        let maps = binary_rss(d.pid());
+        let at = maps.iter().position(|(p, _)| p.starts_with("rw")).unwrap();
+        let (perms, kib) = maps.get(at + 1).cloned().expect("a cold text mapping");
+        assert!(perms.starts_with("r-x"), "{maps:?}");
+        kib
+    };
+    d.sync();
+    assert_eq!(cold(&d), 0, "idle");
+    for i in 0..100 {
+        d.cmd(&format!("service.args\tsvc{i:03}\t/bin/true\t{i}"));
+        d.cmd(&format!("service.tags\tsvc{i:03}\ta{i}"));
+    }
+    assert_eq!(cold(&d), 0, "after defining 100 services");
+    d.send("service.start\tsvc007");
+    d.recv_state("svc007", "up");
+    d.recv_state("svc007", "down");
+    d.sync();
+    assert_eq!(cold(&d), 0, "after a service ran");
+}
