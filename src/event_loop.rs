@@ -190,8 +190,9 @@ impl Supervisor {
             self.run_commands(i);
             // A read that filled the buffer is followed by another at
             // once: more input is likely waiting, and poll would only say
-            // so at the cost of a system call.
-            if !full {
+            // so at the cost of a system call. Not after `terminate`: the
+            // input past it is left for whoever reads it next.
+            if !full || self.terminate.is_some() {
                 return;
             }
             readable = true;

@@ -292,3 +292,36 @@ fn control_socket_path_survives_exit() {
     d.exit_is(0);
     assert!(Path::new(&sock).exists());
 }
+
+/// Reading stops at `terminate`: what follows it in the input is left for
+/// the exec-on-exit program to read, apart from the rest of the read that
+/// brought the command (at most the 1024-byte receive buffer).
+#[test]
+fn input_after_terminate_is_left_unread() {
+    let dir = TempDir::new();
+    let input = dir.join("in.txt");
+    let out = dir.join("rest.txt");
+    let mut text = String::from("terminate\t0\n");
+    for i in 0..2000 {
+        text.push_str(&format!("echo\tline{i:05}\n"));
+    }
+    std::fs::write(&input, &text).unwrap();
+    let mut child = std::process::Command::new(bin())
+        .args(["-i", "-E", &format!("/bin/sh\t-c\tcat >{out}")])
+        .stdin(std::fs::File::open(&input).unwrap())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the exec-on-exit program to finish", || {
+        child.try_wait().unwrap().is_some()
+    });
+    let rest = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        rest.len() + 1024 >= text.len(),
+        "{} of {} bytes were left after terminate",
+        rest.len(),
+        text.len()
+    );
+    assert!(text.ends_with(&rest));
+}
