@@ -211,19 +211,20 @@ impl Signals {
             .fold(0, |m, s| m | 1 << s)
     }
 
-    /// Did any signal arrive after `after`? Usually not: this is checked
-    /// before every command, without a scan.
-    #[inline(always)]
-    pub fn any_after(&self, after: u64) -> bool {
-        self.stamp.wrapping_sub(after) as i64 > 0
-    }
-
     /// The pending signal with the oldest arrival strictly newer than
-    /// `after`: (signal, time, count).
+    /// `after`: (signal, time, count). It is asked before every command,
+    /// and usually nothing arrived since: that is checked inline, without
+    /// a call or a scan.
+    #[inline(always)]
     pub fn next_after(&self, after: u64) -> Option<(i32, u64, u32)> {
-        if !self.any_after(after) {
+        if self.stamp.wrapping_sub(after) as i64 <= 0 {
             return None;
         }
+        self.oldest_after(after)
+    }
+
+    #[inline(never)]
+    fn oldest_after(&self, after: u64) -> Option<(i32, u64, u32)> {
         let mut next: Option<(u64, usize)> = None;
         for s in 1..=MAX_SIG {
             let since = self.last[s].wrapping_sub(after);
