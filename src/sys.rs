@@ -951,7 +951,7 @@ pub fn child_dup2(src: Fd, dst: Fd) -> bool {
     unsafe {
         if src == dst {
             let fl = libc::syscall(libc::SYS_fcntl, dst, libc::F_GETFD);
-            fl >= 0 && libc::syscall(libc::SYS_fcntl, dst, libc::F_SETFD, fl & !1) >= 0
+            fl >= 0 && libc::syscall(libc::SYS_fcntl, dst, libc::F_SETFD, fl & !libc::FD_CLOEXEC as i64) >= 0
         } else {
             libc::dup2(src, dst) >= 0
         }
