@@ -6,6 +6,7 @@
 
 use core::ffi::{CStr, c_char, c_int};
 use core::mem::MaybeUninit;
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering::Relaxed};
 
 use rustix::fd::{BorrowedFd, IntoRawFd, OwnedFd};
 pub use rustix::io::Errno;
@@ -525,7 +526,7 @@ unsafe impl Zeroable for u8 {}
 unsafe impl Zeroable for u16 {}
 unsafe impl Zeroable for u32 {}
 unsafe impl Zeroable for u64 {}
-unsafe impl Zeroable for core::sync::atomic::AtomicU8 {}
+unsafe impl Zeroable for AtomicU8 {}
 unsafe impl<T: Zeroable, const N: usize> Zeroable for [T; N] {}
 
 /// Drops the pages of the cold text segment from this process's page
@@ -535,18 +536,18 @@ unsafe impl<T: Zeroable, const N: usize> Zeroable for [T; N] {}
 /// the mapping of clean page-cache pages; cold code that runs later faults
 /// them back in. Not done under mlockall, which wants everything resident.
 pub fn release_cold_text() {
-    COLD_RELEASED.store(true, core::sync::atomic::Ordering::Relaxed);
+    COLD_RELEASED.store(true, Relaxed);
     release_cold_again();
 }
 
 /// Whether the cold text is released (not under mlockall).
-static COLD_RELEASED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+static COLD_RELEASED: AtomicBool = AtomicBool::new(false);
 
 /// Releases the cold text again if it was released after startup: a
 /// service's child runs cold code in the daemon's address space until it
 /// execs, and fault-around would leave the whole segment mapped.
 pub fn release_cold_again() {
-    if !COLD_RELEASED.load(core::sync::atomic::Ordering::Relaxed) {
+    if !COLD_RELEASED.load(Relaxed) {
         return;
     }
     unsafe extern "C" {
@@ -951,7 +952,13 @@ pub fn child_dup2(src: Fd, dst: Fd) -> bool {
     unsafe {
         if src == dst {
             let fl = libc::syscall(libc::SYS_fcntl, dst, libc::F_GETFD);
-            fl >= 0 && libc::syscall(libc::SYS_fcntl, dst, libc::F_SETFD, fl & !libc::FD_CLOEXEC as i64) >= 0
+            fl >= 0
+                && libc::syscall(
+                    libc::SYS_fcntl,
+                    dst,
+                    libc::F_SETFD,
+                    fl & !libc::FD_CLOEXEC as i64,
+                ) >= 0
         } else {
             libc::dup2(src, dst) >= 0
         }
