@@ -174,6 +174,7 @@ impl Supervisor {
         if !self.ctl[i].active() {
             return;
         }
+        let mut full = readable && self.read_input(i);
         if writable {
             let now = self.now;
             if self.ctl[i].flush(now).is_err() {
@@ -184,18 +185,16 @@ impl Supervisor {
             self.ctl[i].close();
             return;
         }
-        let mut readable = readable;
-        for _ in 0..READS_PER_TURN {
-            let full = readable && self.read_input(i);
+        for reads in 1.. {
             self.run_commands(i);
             // A read that filled the buffer is followed by another at
             // once: more input is likely waiting, and poll would only say
             // so at the cost of a system call. Not after `terminate`: the
             // input past it is left for whoever reads it next.
-            if !full || self.terminate.is_some() {
+            if !full || reads == READS_PER_TURN || self.terminate.is_some() {
                 return;
             }
-            readable = true;
+            full = self.read_input(i);
         }
     }
 
