@@ -223,6 +223,7 @@ impl Controller {
     }
 
     /// The next complete line (without its LF), if one is buffered.
+    #[inline(always)]
     pub fn line_len(&self) -> Option<usize> {
         crate::proto::find(&self.recv[self.recv_at..self.recv_len], b'\n')
     }
@@ -243,6 +244,7 @@ impl Controller {
     }
 
     /// Queues `line` and its LF if they fit; false otherwise.
+    #[inline(always)]
     pub fn push_line(&mut self, line: &[u8]) -> bool {
         let end = self.send_len + line.len() + 1;
         let Some((lf, text)) = self

@@ -308,6 +308,7 @@ impl Supervisor {
     /// Runs the `n` received bytes at `at` of controller `i` as a command,
     /// in place: the buffer is lent out while the command runs (no command
     /// reads input), then put back.
+    #[inline(always)]
     fn execute_at(&mut self, i: usize, at: usize, n: usize) {
         let recv = core::mem::take(&mut self.ctl[i].recv);
         self.execute(i, &recv[at..at + n]);

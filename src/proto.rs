@@ -96,6 +96,7 @@ const fn command_hashed() -> [u8; 64] {
         while len < rest.len() && rest[len] != b' ' {
             len += 1;
         }
+        assert!(len >= 4 && len <= 24, "same_short cannot compare this name");
         let h = command_hash(rest.split_at(len).0);
         assert!(table[h] == 0, "two command names hash alike");
         table[h] = k as u8 + 1;
@@ -115,9 +116,29 @@ pub fn command(name: &[u8]) -> Option<Cmd> {
     let end = start + name.len();
     let candidate = COMMAND_NAMES.get(start..end)?;
     let whole = matches!(COMMAND_NAMES.get(end), None | Some(b' '));
-    // A byte loop: the names are short, and memcmp's call costs more.
-    let same = candidate.iter().zip(name).all(|(a, b)| a == b);
-    (same && whole).then_some(COMMANDS[k])
+    (whole && same_short(candidate, name)).then_some(COMMANDS[k])
+}
+
+/// `a == b` for two slices of 4 to 24 bytes (false for any other length:
+/// no command name is that short or long, as the build checks). Two or
+/// three overlapping word compares, rather than musl's byte-loop memcmp.
+fn same_short(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    // n in 4..=24, as one compare (RangeInclusive::contains is a call).
+    if n != b.len() || n.wrapping_sub(4) > 20 {
+        return false;
+    }
+    // SAFETY: every load below lies within the first n bytes of both.
+    unsafe {
+        let (a, b) = (a.as_ptr(), b.as_ptr());
+        let w4 = |p: *const u8, at: usize| p.add(at).cast::<u32>().read_unaligned();
+        let w8 = |p: *const u8, at: usize| p.add(at).cast::<u64>().read_unaligned();
+        if n < 8 {
+            return w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4);
+        }
+        let mid = 8.min(n - 8);
+        w8(a, 0) == w8(b, 0) && w8(a, mid) == w8(b, mid) && w8(a, n - 8) == w8(b, n - 8)
+    }
 }
 
 /// Position of `word` in a space-separated list of words. The one lookup
@@ -143,11 +164,32 @@ pub fn nth_word(words: &'static [u8], i: usize) -> Option<&'static [u8]> {
 }
 
 /// Position of the first `b` in `s`: the one byte search on every
-/// command's path (the LF that ends a line, the TAB after its name). A
-/// word-at-a-time version was 192 bytes larger and no faster measurably.
+/// command's path (the LF that ends a line, the TAB after its name). Eight
+/// bytes at a time: the lowest byte of `w` that is zero (`w` being the
+/// bytes XOR `b`) sets its top bit in `(w - 0x01..) & !w & 0x80..`; a
+/// borrow can set higher ones too, but never a lower one.
 #[inline(never)]
 pub fn find(s: &[u8], b: u8) -> Option<usize> {
-    s.iter().position(|&c| c == b)
+    const LO: u64 = u64::from_ne_bytes([1; 8]);
+    let pattern = LO * u64::from(b);
+    let mut at = 0;
+    while at + 8 <= s.len() {
+        // SAFETY: the 8 bytes at `at` lie within s.
+        let w = unsafe { s.as_ptr().add(at).cast::<u64>().read_unaligned() };
+        let w = u64::from_le(w) ^ pattern;
+        let hit = w.wrapping_sub(LO) & !w & (LO << 7);
+        if hit != 0 {
+            return Some(at + hit.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    while at < s.len() {
+        if s[at] == b {
+            return Some(at);
+        }
+        at += 1;
+    }
+    None
 }
 
 /// Splits at the first `sep`: the part before it and, if `sep` occurs, the
@@ -168,8 +210,12 @@ pub fn is_ignored(line: &[u8]) -> bool {
 
 /// Splits a line into the command name and the argument text (None when the
 /// line has no TAB at all).
+#[inline(always)]
 pub fn split_command(line: &[u8]) -> (&[u8], Option<&[u8]>) {
-    split_once(line, b'\t')
+    match find(line, b'\t') {
+        Some(i) => (&line[..i], line.get(i + 1..)),
+        None => (line, None),
+    }
 }
 
 /// TAB-separated fields of an argument text. An absent text has no fields;
@@ -318,6 +364,23 @@ mod tests {
         assert_eq!(command(b"echo"), Some(Cmd::Echo));
         assert_eq!(command(b"Echo"), None);
         assert_eq!(command(b" echo"), None);
+        // Every name is found; a change to any one byte of it, or a byte
+        // more or less, finds nothing.
+        for (k, name) in COMMAND_NAMES.split(|&b| b == b' ').enumerate() {
+            assert_eq!(command(name), Some(COMMANDS[k]));
+            let mut buf = [0u8; 32];
+            buf[..name.len()].copy_from_slice(name);
+            for at in 0..name.len() {
+                for flip in [1, 0x20, 0x80] {
+                    buf[at] ^= flip;
+                    assert_eq!(command(&buf[..name.len()]), None);
+                    buf[at] ^= flip;
+                }
+            }
+            assert_eq!(command(&buf[..name.len() - 1]), None);
+            buf[name.len()] = b'x';
+            assert_eq!(command(&buf[..name.len() + 1]), None);
+        }
         assert_eq!(split_command(b"echo"), (&b"echo"[..], None));
         assert_eq!(split_command(b"echo\t"), (&b"echo"[..], Some(&b""[..])));
         let f: Vec<&[u8]> = Fields::new(Some(b"a\t\tb")).collect();
