@@ -290,7 +290,7 @@ impl Supervisor {
 
     /// Takes the `n`-byte line (and its LF) out of controller `i`'s buffer
     /// and runs it where it lies.
-    #[inline(never)]
+    #[inline(always)]
     fn run_line(&mut self, i: usize, n: usize) {
         let at = self.ctl[i].recv_at;
         self.ctl[i].consume(n + 1);
