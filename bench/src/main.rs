@@ -1,8 +1,10 @@
 //! `make bench`: drives the release daemon over pipes exactly as a
 //! controller does, and measures beside each workload the limit the machine
 //! sets (a bare line relay, a bare fork/exec/wait loop, a `pause()` program)
-//! in the same run. Implementations alternate run by run so drift hits all
-//! of them alike; each figure is the median of the runs, with the spread.
+//! in the same run. Under the pipelined row it also measures a parser that
+//! only answers `echo`: the most any program that reads the commands can
+//! reach. Implementations alternate run by run so drift hits all of them
+//! alike; each figure is the median of the runs, with the spread.
 //!
 //! Usage: bench --daemon PATH [--compare PATH] [--aarch64 PATH]
 //!              [--out FILE] [--baseline FILE] [--runs N] [--only WORKLOAD]
@@ -40,6 +42,7 @@ const SCALING_COUNTS: [usize; 3] = [10, 100, 1_000];
 /// The programs built beside this one.
 struct Bins {
     relay: PathBuf,
+    parser: PathBuf,
     tiny: PathBuf,
     pause: PathBuf,
 }
@@ -60,6 +63,8 @@ enum Who {
     Ours,
     Limit,
     Theirs,
+    /// Not an implementation: the floor under the limit (see `Figure`).
+    Floor,
 }
 
 impl Ctx {
@@ -143,7 +148,8 @@ fn pipelined(ctx: &Ctx, figs: &mut Vec<Figure>, errors: &mut Vec<String>) -> Res
         writeln!(out_str(&mut out), "echo\t{i:07}").unwrap();
     }
     let relay = ctx.spawn(&ctx.bins.relay, &[], "relay", Place::Other)?;
-    let mut parts = vec![(Who::Limit, relay)];
+    let parser = ctx.spawn(&ctx.bins.parser, &[], "parser", Place::Other)?;
+    let mut parts = vec![(Who::Limit, relay), (Who::Floor, parser)];
     for (who, path) in ctx.daemons() {
         parts.push((who, ctx.start_daemon(path, who, Place::Other)?));
     }
@@ -159,6 +165,7 @@ fn pipelined(ctx: &Ctx, figs: &mut Vec<Figure>, errors: &mut Vec<String>) -> Res
         ours: stat_of(&s, Who::Ours),
         limit: stat_of(&s, Who::Limit),
         theirs: stat_of(&s, Who::Theirs),
+        floor: stat_of(&s, Who::Floor),
         bar: Bar::RatioAtLeast(0.8),
     });
     Ok(())
@@ -199,6 +206,7 @@ fn round_trip(ctx: &Ctx, figs: &mut Vec<Figure>, errors: &mut Vec<String>) -> Re
         ours: stat_of(&s, Who::Ours),
         limit: stat_of(&s, Who::Limit),
         theirs: stat_of(&s, Who::Theirs),
+        floor: None,
         bar: Bar::RatioAtMost(1.2),
     });
     Ok(())
@@ -292,6 +300,7 @@ fn spawn_cycle(ctx: &Ctx, figs: &mut Vec<Figure>, errors: &mut Vec<String>) -> R
         ours: stat_of(&s, Who::Ours),
         limit: stat_of(&s, Who::Limit),
         theirs: stat_of(&s, Who::Theirs),
+        floor: None,
         bar: Bar::RatioAtMost(1.3),
     });
     Ok(())
@@ -338,6 +347,7 @@ fn restart_cycle(ctx: &Ctx, figs: &mut Vec<Figure>, errors: &mut Vec<String>) ->
         ours: stat_of(&s, Who::Ours),
         limit: stat_of(&s, Who::Limit),
         theirs: stat_of(&s, Who::Theirs),
+        floor: None,
         bar: Bar::None,
     });
     Ok(())
@@ -399,6 +409,7 @@ fn statedump(ctx: &Ctx, figs: &mut Vec<Figure>, errors: &mut Vec<String>) -> Res
         ours: stat_of(&s, Who::Ours),
         limit: None,
         theirs: stat_of(&s, Who::Theirs),
+        floor: None,
         bar: Bar::None,
     });
     Ok(())
@@ -467,6 +478,7 @@ fn scaling(ctx: &Ctx, figs: &mut Vec<Figure>, errors: &mut Vec<String>) -> Res<(
                     ours: st,
                     limit: None,
                     theirs: None,
+                    floor: None,
                     bar: Bar::Flat,
                 }),
             }
@@ -599,6 +611,7 @@ fn memory(ctx: &Ctx, figs: &mut Vec<Figure>, errors: &mut Vec<String>) -> Res<()
             ours: Stat::of(&rows[0][k]),
             limit: Stat::of(if rss { &pause.0 } else { &pause.1 }),
             theirs: rows.get(1).and_then(|r| Stat::of(&r[k])),
+            floor: None,
             bar,
         });
     }
@@ -609,6 +622,7 @@ fn memory(ctx: &Ctx, figs: &mut Vec<Figure>, errors: &mut Vec<String>) -> Res<()
         ours: file_kib(&ctx.ours),
         limit: file_kib(&ctx.bins.pause),
         theirs: ctx.theirs.as_deref().and_then(file_kib),
+        floor: None,
         bar: Bar::AtMost(64.0),
     });
     if let Some(a) = &ctx.aarch64 {
@@ -619,6 +633,7 @@ fn memory(ctx: &Ctx, figs: &mut Vec<Figure>, errors: &mut Vec<String>) -> Res<()
             ours: file_kib(a),
             limit: None,
             theirs: None,
+            floor: None,
             bar: Bar::None,
         });
     }
@@ -670,6 +685,7 @@ fn main() {
         aarch64,
         bins: Bins {
             relay: dir.join("relay"),
+            parser: dir.join("parser"),
             tiny: dir.join("tiny"),
             pause: dir.join("pause"),
         },

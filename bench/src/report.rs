@@ -34,6 +34,10 @@ pub struct Figure {
     pub ours: Option<Stat>,
     pub limit: Option<Stat>,
     pub theirs: Option<Stat>,
+    /// A second reference, printed under the row: what the simplest
+    /// program doing the workload's unavoidable work reaches (pipelined:
+    /// a parser that only answers `echo`). Not a protocol implementation.
+    pub floor: Option<Stat>,
     pub bar: Bar,
 }
 
@@ -192,6 +196,20 @@ pub fn table(meta: &Meta, figs: &[Figure], base: Option<&HashMap<String, f64>>) 
             let _ = write!(line, " {vs:>9}");
         }
         let _ = writeln!(t, "{}", line.trim_end());
+        if let Some(fl) = f.floor {
+            let ratio = f
+                .limit
+                .map_or("—".into(), |l| format!("{:.2}", fl.median / l.median));
+            let _ = writeln!(
+                t,
+                "{:<28} {:<10} {:>14} {:>14} {:>8}",
+                "  echo-only parser (floor)",
+                f.unit,
+                cell(Some(fl)),
+                cell(f.limit),
+                ratio
+            );
+        }
     }
     let _ = writeln!(
         t,
@@ -234,7 +252,13 @@ pub fn jsonl(meta: &Meta, figs: &[Figure]) -> String {
         meta.cpus.1
     );
     for f in figs {
-        for (who, s) in [("ours", f.ours), ("limit", f.limit), ("theirs", f.theirs)] {
+        let all = [
+            ("ours", f.ours),
+            ("limit", f.limit),
+            ("theirs", f.theirs),
+            ("floor", f.floor),
+        ];
+        for (who, s) in all {
             let Some(s) = s else { continue };
             let _ = writeln!(
                 t,
@@ -289,6 +313,7 @@ mod tests {
             ours: Stat::of(&[ours]),
             limit: Stat::of(&[limit]),
             theirs: None,
+            floor: None,
             bar,
         }
     }
