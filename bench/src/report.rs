@@ -35,9 +35,10 @@ pub struct Figure {
     pub limit: Option<Stat>,
     pub theirs: Option<Stat>,
     /// A second reference, printed under the row: what the simplest
-    /// program doing the workload's unavoidable work reaches (pipelined:
-    /// a parser that only answers `echo`). Not a protocol implementation.
-    pub floor: Option<Stat>,
+    /// program doing the work no implementation can avoid reaches (for
+    /// pipelined, a parser that only answers `echo`), and its name. Not a
+    /// protocol implementation: the best one could do.
+    pub bound: Option<(&'static str, Stat)>,
     pub bar: Bar,
 }
 
@@ -196,16 +197,16 @@ pub fn table(meta: &Meta, figs: &[Figure], base: Option<&HashMap<String, f64>>) 
             let _ = write!(line, " {vs:>9}");
         }
         let _ = writeln!(t, "{}", line.trim_end());
-        if let Some(fl) = f.floor {
+        if let Some((name, b)) = f.bound {
             let ratio = f
                 .limit
-                .map_or("—".into(), |l| format!("{:.2}", fl.median / l.median));
+                .map_or("—".into(), |l| format!("{:.2}", b.median / l.median));
             let _ = writeln!(
                 t,
                 "{:<28} {:<10} {:>14} {:>14} {:>8}",
-                "  echo-only parser (floor)",
+                format!("  bound: {name}"),
                 f.unit,
-                cell(Some(fl)),
+                cell(Some(b)),
                 cell(f.limit),
                 ratio
             );
@@ -256,7 +257,7 @@ pub fn jsonl(meta: &Meta, figs: &[Figure]) -> String {
             ("ours", f.ours),
             ("limit", f.limit),
             ("theirs", f.theirs),
-            ("floor", f.floor),
+            ("bound", f.bound.map(|b| b.1)),
         ];
         for (who, s) in all {
             let Some(s) = s else { continue };
@@ -313,7 +314,7 @@ mod tests {
             ours: Stat::of(&[ours]),
             limit: Stat::of(&[limit]),
             theirs: None,
-            floor: None,
+            bound: None,
             bar,
         }
     }
@@ -350,7 +351,17 @@ mod tests {
         };
         let mut f = fig(12.5, 10.0, Bar::None);
         f.id = "round_trip";
+        f.bound = Stat::of(&[11.0]).map(|b| ("poll-first relay", b));
+        let printed = table(&meta, &[f], None);
+        let row = printed
+            .lines()
+            .find(|l| l.contains("bound: poll-first relay"));
+        assert!(row.is_some_and(|r| r.contains("11.0") && r.trim_end().ends_with("1.10")));
+        let mut f = fig(12.5, 10.0, Bar::None);
+        f.id = "round_trip";
+        f.bound = Stat::of(&[11.0]).map(|b| ("poll-first relay", b));
         let text = jsonl(&meta, &[f]);
+        assert!(text.contains("\"impl\":\"bound\""));
         assert!(
             text.lines()
                 .next()

@@ -1,4 +1,4 @@
-//! The parse floor: the line relay, except that it looks at each line as
+//! The parse bound: the line relay, except that it looks at each line as
 //! any implementation of the protocol must. It finds the line's end, checks
 //! that the line is an `echo`, and writes back only the argument text, as
 //! the `echo` command does. It keeps no state and checks nothing else, so
