@@ -225,7 +225,7 @@ impl Controller {
     /// The next complete line (without its LF), if one is buffered.
     #[inline(always)]
     pub fn line_len(&self) -> Option<usize> {
-        crate::proto::find(&self.recv[self.recv_at..self.recv_len], b'\n')
+        crate::proto::find_inline(&self.recv[self.recv_at..self.recv_len], b'\n')
     }
 
     /// Marks the next `n` received bytes as run.

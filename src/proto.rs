@@ -170,6 +170,12 @@ pub fn nth_word(words: &'static [u8], i: usize) -> Option<&'static [u8]> {
 /// borrow can set higher ones too, but never a lower one.
 #[inline(never)]
 pub fn find(s: &[u8], b: u8) -> Option<usize> {
+    find_inline(s, b)
+}
+
+/// `find`, inlined where every line pays for it.
+#[inline(always)]
+pub fn find_inline(s: &[u8], b: u8) -> Option<usize> {
     const LO: u64 = u64::from_ne_bytes([1; 8]);
     let pattern = LO * u64::from(b);
     let mut at = 0;
@@ -212,7 +218,7 @@ pub fn is_ignored(line: &[u8]) -> bool {
 /// line has no TAB at all).
 #[inline(always)]
 pub fn split_command(line: &[u8]) -> (&[u8], Option<&[u8]>) {
-    match find(line, b'\t') {
+    match find_inline(line, b'\t') {
         Some(i) => (&line[..i], line.get(i + 1..)),
         None => (line, None),
     }
