@@ -734,4 +734,8 @@ fn main() {
             Err(e) => eprintln!("bench: cannot write {}: {e}", out.display()),
         }
     }
+    // Figures are never judged here, but a workload that failed is.
+    if !errors.is_empty() {
+        std::process::exit(1);
+    }
 }
