@@ -96,7 +96,14 @@ impl Bytes {
 
     /// Appends one byte.
     pub fn c(&mut self, b: u8) -> &mut Self {
-        self.s(&[b])
+        match self.data.get_mut(self.len) {
+            Some(d) => {
+                d.write(b);
+                self.len += 1;
+            }
+            None => self.truncated = true,
+        }
+        self
     }
 
     /// Appends a TAB.
@@ -155,7 +162,15 @@ unsafe fn copy_to(d: *mut u8, src: &[u8]) {
                 word(0, 8);
                 word(n - 8, 8);
             }
-            _ => word(0, n),
+            // Event lines: 16 bytes at a time, the last 16 overlapping.
+            _ => {
+                let mut at = 0;
+                while at + 16 < n {
+                    word(at, 16);
+                    at += 16;
+                }
+                word(n - 16, 16);
+            }
         }
     }
 }
@@ -180,10 +195,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn copy_every_short_length() {
-        let src: [u8; 40] = core::array::from_fn(|i| i as u8 + 1);
-        for n in 0..40 {
-            let mut dst = [0u8; 40];
+    fn copy_every_length() {
+        let src: [u8; 200] = core::array::from_fn(|i| i as u8 + 1);
+        for n in 0..200 {
+            let mut dst = [0u8; 200];
             copy(&mut dst[..n], &src[..n]);
             assert_eq!(dst[..n], src[..n], "length {n}");
             assert!(dst[n..].iter().all(|&b| b == 0), "length {n}");
@@ -197,6 +212,12 @@ mod tests {
         assert_eq!(b.as_bytes(), b"0 -42");
         b.s(b"abcdef");
         assert_eq!(b.as_bytes(), b"0 -42abc");
+        assert!(b.truncated);
+        let mut b = Buf::<2>::new();
+        b.c(b'x').tab();
+        assert!(!b.truncated);
+        b.c(b'y');
+        assert_eq!(b.as_bytes(), b"x\t");
         assert!(b.truncated);
         let mut t = [0; 20];
         assert_eq!(fmt_u64(u64::MAX, &mut t), b"18446744073709551615");

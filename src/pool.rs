@@ -321,7 +321,11 @@ impl Arena {
 
     fn set_header(&mut self, at: usize, owner: u32, len: usize) {
         let h = (owner as u64) | (len as u64) << 32;
-        self.buf[at..at + HDR].copy_from_slice(&h.to_ne_bytes());
+        // An 8-byte store: copy_from_slice is a call to memcpy at opt-level z.
+        if let Some(dst) = self.buf.get_mut(at..at + HDR) {
+            let dst: &mut [u8; HDR] = dst.try_into().unwrap_or_else(|_| unreachable!());
+            *dst = h.to_ne_bytes();
+        }
     }
 
     /// Replaces the value at `span`, which belongs to `owner`, with the
@@ -370,7 +374,7 @@ impl Arena {
         }
         let mut at = span.off as usize;
         for p in parts {
-            self.buf[at..at + p.len()].copy_from_slice(p);
+            crate::fmt::copy(&mut self.buf[at..at + p.len()], p);
             at += p.len();
         }
         Ok(())
