@@ -24,8 +24,10 @@ pub trait Named {
 struct Cell<T> {
     item: T,
     sorted: u16,
-    /// Bucket `position`: its first slot + 1 (0: empty).
-    head: u16,
+    /// Buckets `2 * position` and `2 * position + 1`: their first slot + 1
+    /// (0: empty). Two per cell (in what would be padding), so there can
+    /// be as many buckets as items and the chains stay short.
+    heads: [u16; 2],
     /// The item's successor in its bucket: slot + 1 (0: none).
     next: u16,
 }
@@ -44,8 +46,9 @@ pub struct Table<T: 'static> {
     free: &'static mut [u16],
     nfree: usize,
     high: usize,
-    /// Hash buckets: a power of two, at most half the named slots (so at
-    /// most `high`: the buckets live in cells already in use), or 0.
+    /// Hash buckets: a power of two, at least the named slots and at most
+    /// twice them (so at most `2 * high`: the buckets live in cells already
+    /// in use, two per cell), or 0.
     buckets: usize,
 }
 
@@ -155,7 +158,7 @@ impl<T: sys::Zeroable + Named> Table<T> {
             return None;
         }
         let key = Name::new(name);
-        let mut at = self.cells[self.bucket(&key)].head;
+        let mut at = self.head(self.bucket(&key));
         while at != 0 {
             let slot = usize::from(at - 1);
             if *self.cells[slot].item.name() == key {
@@ -179,22 +182,31 @@ impl<T: sys::Zeroable + Named> Table<T> {
         self.bucket(self.cells[slot].item.name())
     }
 
+    /// Bucket `b`'s first slot + 1 (0: empty).
+    fn head(&self, b: usize) -> u16 {
+        self.cells[b / 2].heads[b % 2]
+    }
+
+    fn set_head(&mut self, b: usize, at: u16) {
+        self.cells[b / 2].heads[b % 2] = at;
+    }
+
     /// Puts `slot` at the head of its bucket's chain.
     fn link(&mut self, slot: usize) {
         let b = self.bucket_of(slot);
-        self.cells[slot].next = self.cells[b].head;
-        self.cells[b].head = slot as u16 + 1;
+        self.cells[slot].next = self.head(b);
+        self.set_head(b, slot as u16 + 1);
     }
 
     /// Takes `slot` out of its bucket's chain.
     fn unlink(&mut self, slot: usize) {
         let (target, after) = (slot as u16 + 1, self.cells[slot].next);
         let b = self.bucket_of(slot);
-        if self.cells[b].head == target {
-            self.cells[b].head = after;
+        if self.head(b) == target {
+            self.set_head(b, after);
             return;
         }
-        let mut at = self.cells[b].head;
+        let mut at = self.head(b);
         while at != 0 {
             let p = usize::from(at - 1);
             if self.cells[p].next == target {
@@ -209,8 +221,8 @@ impl<T: sys::Zeroable + Named> Table<T> {
     /// it runs after startup, and the cold text is released then.
     #[inline(never)]
     fn rehash(&mut self, n: usize) {
-        for c in &mut self.cells[..n] {
-            c.head = 0;
+        for c in &mut self.cells[..n.div_ceil(2)] {
+            c.heads = [0; 2];
         }
         self.buckets = n;
         for pos in 0..self.named {
@@ -227,7 +239,7 @@ impl<T: sys::Zeroable + Named> Table<T> {
     }
 
     /// Inserts `slot`, whose item is named already, into the index at `pos`
-    /// and into its hash bucket. Past two per bucket, the buckets double.
+    /// and into its hash bucket. Past one per bucket, the buckets double.
     pub fn insert(&mut self, pos: usize, slot: usize) {
         for p in (pos..self.named).rev() {
             self.cells[p + 1].sorted = self.cells[p].sorted;
@@ -235,7 +247,7 @@ impl<T: sys::Zeroable + Named> Table<T> {
         self.cells[pos].sorted = slot as u16;
         self.named += 1;
         if T::HASHED {
-            if self.named > 2 * self.buckets {
+            if self.named > self.buckets {
                 self.rehash((2 * self.buckets).max(1));
             } else {
                 self.link(slot);
