@@ -47,15 +47,28 @@ pub struct Table<T: 'static> {
     nfree: usize,
     high: usize,
     /// Hash buckets: a power of two, at least the named slots and at most
-    /// twice them (so at most `2 * high`: the buckets live in cells already
-    /// in use, two per cell), or 0.
+    /// twice them (so at most `2 * high`: up to DENSE_FROM, the heads live
+    /// in cells already in use, two per cell), or 0.
     buckets: usize,
+    /// The bucket heads once there are more than DENSE_FROM buckets (hashed
+    /// tables only): spread over the cells, each head would then be a cache
+    /// miss of its own, while this array stays in cache.
+    dense: &'static mut [u16],
 }
+
+/// Bucket counts above this keep their heads in `Table::dense`; below it
+/// the heads cost no memory of their own (a page, for a small table).
+const DENSE_FROM: usize = 512;
 
 impl<T: sys::Zeroable + Named> Table<T> {
     /// Bytes `new` takes from a reservation for `cap` slots.
     pub const fn size(cap: usize) -> usize {
-        Reservation::size_of::<Cell<T>>(cap) + Reservation::size_of::<u16>(cap)
+        Reservation::size_of::<Cell<T>>(cap) + Reservation::size_of::<u16>(cap + Self::dense(cap))
+    }
+
+    /// Entries of the dense bucket heads for `cap` slots.
+    const fn dense(cap: usize) -> usize {
+        if T::HASHED { 2 * cap } else { 0 }
     }
 
     /// Room for `cap` slots (at most 65536).
@@ -68,6 +81,7 @@ impl<T: sys::Zeroable + Named> Table<T> {
             nfree: 0,
             high: 0,
             buckets: 0,
+            dense: res.take(Self::dense(cap))?,
         })
     }
 
@@ -184,11 +198,18 @@ impl<T: sys::Zeroable + Named> Table<T> {
 
     /// Bucket `b`'s first slot + 1 (0: empty).
     fn head(&self, b: usize) -> u16 {
+        if self.buckets > DENSE_FROM {
+            return self.dense[b];
+        }
         self.cells[b / 2].heads[b % 2]
     }
 
     fn set_head(&mut self, b: usize, at: u16) {
-        self.cells[b / 2].heads[b % 2] = at;
+        if self.buckets > DENSE_FROM {
+            self.dense[b] = at;
+        } else {
+            self.cells[b / 2].heads[b % 2] = at;
+        }
     }
 
     /// Puts `slot` at the head of its bucket's chain.
@@ -221,10 +242,10 @@ impl<T: sys::Zeroable + Named> Table<T> {
     /// it runs after startup, and the cold text is released then.
     #[inline(never)]
     fn rehash(&mut self, n: usize) {
-        for c in &mut self.cells[..n.div_ceil(2)] {
-            c.heads = [0; 2];
-        }
         self.buckets = n;
+        for b in 0..n {
+            self.set_head(b, 0);
+        }
         for pos in 0..self.named {
             self.link(self.cells[pos].sorted as usize);
         }
@@ -467,17 +488,23 @@ mod tests {
 
     #[test]
     fn hash_chains_follow_churn() {
-        const CAP: usize = 300;
-        let mut t = Table::<Hashed>::new(&mut res(), CAP).unwrap();
+        // Heads in the cells, then (past DENSE_FROM buckets) in `dense`.
+        assert!(churn(300, 4000) <= DENSE_FROM);
+        assert!(churn(1200, 12000) > DENSE_FROM);
+    }
+
+    /// Random inserts and removals; returns the final bucket count.
+    fn churn(cap: usize, rounds: usize) -> usize {
+        let mut t = Table::<Hashed>::new(&mut Reservation::new(1 << 18).unwrap(), cap).unwrap();
         let name = |i: usize| format!("svc{i}");
         // live[i]: the slot holding name(i), if any.
-        let mut live = [None; 2 * CAP];
+        let mut live = vec![None; 2 * cap];
         let mut x = 12345u64;
-        for round in 0..4000 {
+        for round in 0..rounds {
             x = x
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            let i = (x >> 33) as usize % (2 * CAP);
+            let i = (x >> 33) as usize % (2 * cap);
             let n = name(i);
             match live[i] {
                 Some(slot) => {
@@ -495,14 +522,15 @@ mod tests {
                     live[i] = Some(slot);
                 }
             }
-            if round % 97 == 0 || round > 3900 {
+            if round % 97 == 0 || round > rounds - 100 {
                 for (j, want) in live.iter().enumerate() {
                     assert_eq!(t.find(name(j).as_bytes()), *want, "{} at {round}", name(j));
                 }
             }
         }
-        assert!(t.buckets >= 64, "{} buckets", t.buckets);
+        assert!(t.buckets >= cap / 4, "{} buckets", t.buckets);
         assert_eq!(t.find(&[b'a'; 40]), None);
+        t.buckets
     }
 
     #[test]
