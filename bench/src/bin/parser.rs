@@ -13,28 +13,7 @@
 /// Read size: the protocol's receive buffer, as in the relay.
 const CHUNK: usize = 1024;
 
-#[cfg(not(test))]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    // SAFETY: abort never returns.
-    unsafe { libc::abort() }
-}
-
-#[cfg(not(test))]
-#[link(name = "c", kind = "static")]
-unsafe extern "C" {}
-
-fn write_all(mut buf: &[u8]) -> bool {
-    while !buf.is_empty() {
-        // SAFETY: buf is valid for its length.
-        let n = unsafe { libc::write(1, buf.as_ptr().cast(), buf.len()) };
-        if n <= 0 {
-            return false;
-        }
-        buf = &buf[n as usize..];
-    }
-    true
-}
+mod nostd;
 
 /// Copies `src` to the front of `dst`: up to 16 bytes as two overlapping
 /// words, as musl's `memcpy` takes tens of cycles to start a short copy.
@@ -85,7 +64,7 @@ pub extern "C" fn main() -> core::ffi::c_int {
         if at == 0 && len == CHUNK {
             at = len;
         }
-        if used > 0 && !write_all(&out[..used]) {
+        if used > 0 && !nostd::write_all(&out[..used]) {
             return 1;
         }
         buf.copy_within(at..len, 0);

@@ -6,16 +6,7 @@
 #![cfg_attr(not(test), no_main)]
 #![cfg_attr(test, allow(dead_code, unused_imports))]
 
-#[cfg(not(test))]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    // SAFETY: abort never returns.
-    unsafe { libc::abort() }
-}
-
-#[cfg(not(test))]
-#[link(name = "c", kind = "static")]
-unsafe extern "C" {}
+mod nostd;
 
 /// Entry point called by the C runtime.
 #[cfg(not(test))]

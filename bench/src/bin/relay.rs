@@ -16,28 +16,7 @@
 /// same chunks and the ratio shows the per-line cost.
 const CHUNK: usize = 1024;
 
-#[cfg(not(test))]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    // SAFETY: abort never returns.
-    unsafe { libc::abort() }
-}
-
-#[cfg(not(test))]
-#[link(name = "c", kind = "static")]
-unsafe extern "C" {}
-
-fn write_all(mut buf: &[u8]) -> bool {
-    while !buf.is_empty() {
-        // SAFETY: buf is valid for its length.
-        let n = unsafe { libc::write(1, buf.as_ptr().cast(), buf.len()) };
-        if n <= 0 {
-            return false;
-        }
-        buf = &buf[n as usize..];
-    }
-    true
-}
+mod nostd;
 
 /// Entry point called by the C runtime.
 #[cfg(not(test))]
@@ -75,7 +54,7 @@ pub extern "C" fn main(argc: core::ffi::c_int, _argv: *const *const u8) -> core:
             None if len == CHUNK => len,
             None => continue,
         };
-        if !write_all(&buf[..end]) {
+        if !nostd::write_all(&buf[..end]) {
             return 1;
         }
         buf.copy_within(end..len, 0);
