@@ -413,8 +413,10 @@ impl Arena {
         Ok(())
     }
 
-    /// Moves every live value down over the garbage, in one pass (rare:
-    /// cold, so it stays out of the idle daemon's resident text). Values
+    /// Moves every live value down over the garbage, in one pass. Rare, so
+    /// marked cold (its caller's common path comes first); it is inlined
+    /// there, so it runs from the hot text, as it must after startup (the
+    /// test `cold_text_stays_released` churns the arena). Values
     /// below the first garbage stay where they are, unmoved and unreported:
     /// values that never change (most) settle at the bottom.
     #[cold]

@@ -648,6 +648,13 @@ fn cold_text_stays_released() {
         d.cmd(&format!("service.tags\tsvc{i:03}\ta{i}"));
     }
     assert_eq!(cold(&d), 0, "after defining 100 services");
+    // Values changing length: the string arena compacts on the way.
+    for k in 0..2000 {
+        let tags = if k % 2 == 0 { "x" } else { "yy" };
+        d.send(&format!("service.tags\tsvc{:03}\t{tags}", k % 100));
+    }
+    d.sync();
+    assert_eq!(cold(&d), 0, "after the string arena compacted");
     d.send("service.start\tsvc007");
     d.recv_state("svc007", "up");
     d.recv_state("svc007", "down");
