@@ -442,6 +442,7 @@ impl Supervisor {
     #[cold]
     #[inline(never)]
     fn command_failed(&mut self, i: usize, line: &[u8], e: Error) {
+        sys::cold_ran();
         let mut b = Line::new();
         b.s(b"error\t");
         e.write(&mut b);
@@ -934,6 +935,7 @@ impl Supervisor {
     /// are logged.
     #[cold]
     pub fn create_control_socket(&mut self, path: &[u8]) -> bool {
+        sys::cold_ran();
         self.delete_control_socket();
         match self.listen_control(path) {
             Ok(fd) => {

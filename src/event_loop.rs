@@ -79,6 +79,7 @@ impl Supervisor {
                 self.finish(code);
             }
             self.run_log();
+            sys::release_cold_if_ran();
             ready = self.wait(accept_retry_at);
         }
     }

@@ -356,6 +356,7 @@ impl FdTable {
 /// introspection (§7.3).
 #[cold]
 pub fn introspect(name: &[u8], fd: Fd) -> FdObj {
+    sys::cold_ran();
     let mut o = FdObj {
         name: Name::new(name),
         kind: Kind::File,

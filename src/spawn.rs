@@ -52,7 +52,8 @@ impl Supervisor {
         };
         let spawned = sys::spawn_shared(stack, child_main, &start as *const ChildStart as usize);
         self.child_stack = stack;
-        sys::release_cold_again();
+        // The child ran cold code in our address space.
+        sys::cold_ran();
         match spawned {
             Ok(pid) => {
                 sys::close(service_end);

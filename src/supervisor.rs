@@ -199,6 +199,7 @@ impl Supervisor {
     #[cold]
     #[inline(never)]
     pub fn continue_dump(&mut self, i: usize) -> bool {
+        sys::cold_ran();
         let Some(mut d) = self.ctl[i].dump else {
             return true;
         };

@@ -278,6 +278,7 @@ pub fn set_reuseaddr(fd: Fd) -> Res<()> {
 #[inline(never)]
 #[cold]
 pub fn bind_unix(fd: Fd, path: &[u8]) -> Res<()> {
+    cold_ran();
     let mut buf = [0; PATH_MAX + 1];
     let addr = rustix::net::SocketAddrUnix::new(cpath(path, &mut buf)?)?;
     rustix::net::bind(bfd(fd), &addr)
@@ -537,16 +538,34 @@ unsafe impl<T: Zeroable, const N: usize> Zeroable for [T; N] {}
 /// them back in. Not done under mlockall, which wants everything resident.
 pub fn release_cold_text() {
     COLD_RELEASED.store(true, Relaxed);
+    COLD_RAN.store(false, Relaxed);
     release_cold_again();
 }
 
 /// Whether the cold text is released (not under mlockall).
 static COLD_RELEASED: AtomicBool = AtomicBool::new(false);
+/// Cold code ran since the cold text was last released.
+static COLD_RAN: AtomicBool = AtomicBool::new(false);
 
-/// Releases the cold text again if it was released after startup: a
-/// service's child runs cold code in the daemon's address space until it
-/// execs, and fault-around would leave the whole segment mapped.
-pub fn release_cold_again() {
+/// Notes that cold code runs after startup (a failed command, a statedump,
+/// a socket command, a service's child before it execs): fault-around maps
+/// the whole cold segment back, so the loop lets it go again before it
+/// sleeps (`release_cold_if_ran`). Called by the cold functions the loop
+/// can reach.
+pub fn cold_ran() {
+    COLD_RAN.store(true, Relaxed);
+}
+
+/// Releases the cold text again if cold code ran since it was released.
+pub fn release_cold_if_ran() {
+    if COLD_RAN.load(Relaxed) {
+        COLD_RAN.store(false, Relaxed);
+        release_cold_again();
+    }
+}
+
+/// Releases the cold text, if it was released after startup.
+fn release_cold_again() {
     if !COLD_RELEASED.load(Relaxed) {
         return;
     }

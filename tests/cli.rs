@@ -655,6 +655,14 @@ fn cold_text_stays_released() {
     }
     d.sync();
     assert_eq!(cold(&d), 0, "after the string arena compacted");
+    // Cold code that runs after startup is let go again before the loop
+    // sleeps: a statedump and a failed command.
+    d.send("statedump");
+    d.sync();
+    assert_eq!(cold(&d), 0, "after a statedump");
+    d.send("service.signal\tnosuchservice\tSIGTERM");
+    d.sync();
+    assert_eq!(cold(&d), 0, "after a failed command");
     d.send("service.start\tsvc007");
     d.recv_state("svc007", "up");
     d.recv_state("svc007", "down");
