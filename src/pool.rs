@@ -352,11 +352,21 @@ impl Arena {
             .unwrap_or_default()
     }
 
+    /// The header at `at`: (owner, length). Headers move as whole words:
+    /// copy_from_slice would be a call to memcpy at opt-level z.
+    fn header(&self, at: usize) -> (u32, usize) {
+        let h = self
+            .buf
+            .get(at..at + HDR)
+            .and_then(|h| <[u8; HDR]>::try_from(h).ok());
+        let h = u64::from_ne_bytes(h.unwrap_or_default());
+        (h as u32, (h >> 32) as usize)
+    }
+
     fn set_header(&mut self, at: usize, owner: u32, len: usize) {
         let h = (owner as u64) | (len as u64) << 32;
-        // An 8-byte store: copy_from_slice is a call to memcpy at opt-level z.
-        if let Some(dst) = self.buf.get_mut(at..at + HDR) {
-            let dst: &mut [u8; HDR] = dst.try_into().unwrap_or_else(|_| unreachable!());
+        let dst = self.buf.get_mut(at..at + HDR);
+        if let Some(dst) = dst.and_then(|d| <&mut [u8; HDR]>::try_from(d).ok()) {
             *dst = h.to_ne_bytes();
         }
     }
@@ -423,10 +433,7 @@ impl Arena {
     fn compact(&mut self, moved: &mut dyn FnMut(u32, u32)) {
         let (mut from, mut to) = (0, 0);
         while from < self.used {
-            let mut h = [0u8; HDR];
-            h.copy_from_slice(&self.buf[from..from + HDR]);
-            let h = u64::from_ne_bytes(h);
-            let (owner, len) = (h as u32, (h >> 32) as usize);
+            let (owner, len) = self.header(from);
             if owner != DEAD {
                 if from != to {
                     self.buf.copy_within(from..from + HDR + len, to);

@@ -163,17 +163,17 @@ pub fn nth_word(words: &'static [u8], i: usize) -> Option<&'static [u8]> {
     words.split(|&b| b == b' ').nth(i)
 }
 
-/// Position of the first `b` in `s`: the one byte search on every
-/// command's path (the LF that ends a line, the TAB after its name). Eight
-/// bytes at a time: the lowest byte of `w` that is zero (`w` being the
-/// bytes XOR `b`) sets its top bit in `(w - 0x01..) & !w & 0x80..`; a
-/// borrow can set higher ones too, but never a lower one.
+/// Position of the first `b` in `s`.
 #[inline(never)]
 pub fn find(s: &[u8], b: u8) -> Option<usize> {
     find_inline(s, b)
 }
 
-/// `find`, inlined where every line pays for it.
+/// `find`, inlined where every line pays for it: the LF that ends a line
+/// and the TAB after its name. Eight bytes at a time: the lowest byte of
+/// `w` that is zero (`w` being the bytes XOR `b`) sets its top bit in
+/// `(w - 0x01..) & !w & 0x80..`; a borrow can set higher ones too, but
+/// never a lower one.
 #[inline(always)]
 pub fn find_inline(s: &[u8], b: u8) -> Option<usize> {
     const LO: u64 = u64::from_ne_bytes([1; 8]);
@@ -352,19 +352,6 @@ mod tests {
 
     #[test]
     fn commands_and_splitting() {
-        for (k, name) in COMMAND_NAMES.split(|&b| b == b' ').enumerate() {
-            assert_eq!(command(name), Some(COMMANDS[k]));
-            // Cut short, run on, or with one byte changed: no command.
-            assert_eq!(command(&name[..name.len() - 1]), None);
-            let mut longer = name.to_vec();
-            longer.push(b's');
-            assert_eq!(command(&longer), None);
-            for i in 0..name.len() {
-                let mut bent = name.to_vec();
-                bent[i] ^= 0x20;
-                assert_eq!(command(&bent), None);
-            }
-        }
         assert_eq!(command(b""), None);
         assert_eq!(command(b"ech"), None);
         assert_eq!(command(b"echo"), Some(Cmd::Echo));
@@ -384,8 +371,10 @@ mod tests {
                 }
             }
             assert_eq!(command(&buf[..name.len() - 1]), None);
-            buf[name.len()] = b'x';
-            assert_eq!(command(&buf[..name.len() + 1]), None);
+            for more in [b's', b'x'] {
+                buf[name.len()] = more;
+                assert_eq!(command(&buf[..name.len() + 1]), None);
+            }
         }
         assert_eq!(split_command(b"echo"), (&b"echo"[..], None));
         assert_eq!(split_command(b"echo\t"), (&b"echo"[..], Some(&b""[..])));
