@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 #[test]
 fn log_dest_to_a_file() {
     let mut d = Daemon::interactive(&[]);
-    let log = d.path("log.txt");
-    d.cmd(&format!("fd.open\tlog\twrite,create,append\t{log}"));
-    d.cmd_quiet("log.dest\tfd\tlog");
+    let log = d.log_to_file("log", "log.txt");
     assert_eq!(d.cmd("log.filter\ttrace"), ["log.filter\ttrace"]);
     d.cmd("echo\tmarker-xyz");
     d.cmd("to-the-file");
@@ -94,10 +92,8 @@ fn log_dest_to_a_pipe_defined_later() {
 #[test]
 fn deleting_the_log_fd_detaches_until_the_name_returns() {
     let mut d = Daemon::interactive(&[]);
-    let a = d.path("a.log");
+    let a = d.log_to_file("lf", "a.log");
     let b = d.path("b.log");
-    d.cmd(&format!("fd.open\tlf\twrite,create\t{a}"));
-    d.cmd_quiet("log.dest\tfd\tlf");
     d.cmd("into-a");
     file_contains(Path::new(&a), "sent unknown command into-a\n");
     d.cmd("fd.delete\tlf");
@@ -246,9 +242,7 @@ fn dev_full_stderr_keeps_records_for_log_dest() {
     assert_eq!(d.sync().len(), 5);
     std::thread::sleep(Duration::from_millis(1500));
     assert!(d.running());
-    let log = d.path("full.log");
-    d.cmd(&format!("fd.open\tlf\twrite,create\t{log}"));
-    d.cmd_quiet("log.dest\tfd\tlf");
+    let log = d.log_to_file("lf", "full.log");
     let text = file_contains(Path::new(&log), "sent unknown command full-4\n");
     let count = text.matches("sent unknown command full-").count();
     assert_eq!(count, 5, "{text}");

@@ -787,9 +787,7 @@ fn full_log_pipe_does_not_stall_a_start() {
 #[test]
 fn exec_failure_goes_to_the_services_fd_2() {
     let mut d = Daemon::interactive(&[]);
-    let log = d.path("log.txt");
-    d.cmd(&format!("fd.open\tlog\twrite,create,append\t{log}"));
-    d.cmd_quiet("log.dest\tfd\tlog");
+    d.log_to_file("log", "log.txt");
     d.send("service.fds\ts\tnull\tnull\tstderr");
     start(&mut d, "s", "/nonexistent/prog");
     assert_eq!(down(&mut d, "s"), ("exit".into(), "3".into()));

@@ -800,6 +800,15 @@ impl Daemon {
         self.dir.join(name)
     }
 
+    /// Opens `file` in the temp dir as the fd named `fd` and sends the log
+    /// there; returns the file's path.
+    pub fn log_to_file(&mut self, fd: &str, file: &str) -> String {
+        let path = self.path(file);
+        self.cmd(&format!("fd.open\t{fd}\twrite,create,append\t{path}"));
+        self.cmd_quiet(&format!("log.dest\tfd\t{fd}"));
+        path
+    }
+
     /// Sends a signal to the daemon process.
     pub fn signal(&self, sig: i32) {
         kill(self.pid, sig);
