@@ -195,11 +195,12 @@ impl Supervisor {
     }
 
     /// Continues controller `i`'s statedump; true when it is finished.
-    /// Cold: a controller dumps when it (re)starts, not in steady state.
+    /// Cold: a controller dumps when it (re)starts, not in steady state. It
+    /// runs a chunk per wake-up, so the cold text is let go once the dump
+    /// is done, not after every chunk (which would fault it back each time).
     #[cold]
     #[inline(never)]
     pub fn continue_dump(&mut self, i: usize) -> bool {
-        sys::cold_ran();
         let Some(mut d) = self.ctl[i].dump else {
             return true;
         };
@@ -251,6 +252,9 @@ impl Supervisor {
             }
         };
         self.ctl[i].dump = if done { None } else { Some(d) };
+        if done {
+            sys::cold_ran();
+        }
         done
     }
 
