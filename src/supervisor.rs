@@ -351,6 +351,11 @@ impl Supervisor {
     pub fn close_controller(&mut self, i: usize) -> bool {
         let kind = self.ctl[i].kind;
         let now = self.now;
+        if self.ctl[i].dump.is_some() {
+            // A dump cut short never reaches the end that lets the cold
+            // text go (see continue_dump).
+            sys::cold_ran();
+        }
         let _ = self.ctl[i].flush(now);
         let (left, n) = self.ctl[i].close();
         for &fd in &left[..n] {

@@ -603,6 +603,15 @@ fn writable_segment_lies_in_one_page() {
     assert_eq!(writable, 1, "one writable PT_LOAD");
 }
 
+/// KiB of the daemon's cold text that are resident.
+fn cold(d: &Daemon) -> u64 {
+    let maps = binary_rss(d.pid());
+    let at = maps.iter().position(|(p, _)| p.starts_with("rw")).unwrap();
+    let (perms, kib) = maps.get(at + 1).cloned().expect("a cold text mapping");
+    assert!(perms.starts_with("r-x"), "{maps:?}");
+    kib
+}
+
 /// Resident pages of the binary's mappings, in address order: (permissions,
 /// KiB). The cold text is the executable mapping after the writable one.
 fn binary_rss(pid: i32) -> Vec<(String, u64)> {
@@ -634,13 +643,6 @@ fn binary_rss(pid: i32) -> Vec<(String, u64)> {
 #[test]
 fn cold_text_stays_released() {
     let mut d = Daemon::interactive(&[]);
-    let cold = |d: &Daemon| {
-        let maps = binary_rss(d.pid());
-        let at = maps.iter().position(|(p, _)| p.starts_with("rw")).unwrap();
-        let (perms, kib) = maps.get(at + 1).cloned().expect("a cold text mapping");
-        assert!(perms.starts_with("r-x"), "{maps:?}");
-        kib
-    };
     d.sync();
     assert_eq!(cold(&d), 0, "idle");
     for i in 0..100 {
@@ -668,4 +670,28 @@ fn cold_text_stays_released() {
     d.recv_state("svc007", "down");
     d.sync();
     assert_eq!(cold(&d), 0, "after a service ran");
+}
+
+/// A controller that is closed in the middle of a statedump (here: its
+/// output blocked past the close timeout) never reaches the dump's end,
+/// where the dump lets the cold text go: the close must do it instead.
+#[test]
+fn cold_text_released_when_a_dump_is_cut_short() {
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let mut d = Daemon::interactive_in(dir, &["-S", &sock, "--service-pool", "1000"]);
+    let mut batch = String::new();
+    for i in 0..1000 {
+        batch += &format!("service.args\tsvc{i:04}\t/bin/true\t{i}\n");
+    }
+    d.write_raw(batch.as_bytes()).unwrap();
+    d.sync();
+    // A client that never reads: the dump (about 250 KB) fills the socket
+    // and pauses, then the close timeout ends the connection.
+    let mut c = Client::connect_paused(&sock);
+    c.send("conn.event_timeout\t1\t1");
+    c.send("statedump");
+    d.stderr_contains("seconds, closing connection");
+    d.sync();
+    assert_eq!(cold(&d), 0, "after a controller closed mid-dump");
 }
