@@ -185,8 +185,15 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
 
 /// Remembers the self-pipe's write end for the handlers.
 pub fn set_wake_fd(fd: sys::Fd) {
-    DAEMON_PID.store(sys::getpid(), Relaxed);
+    set_daemon_pid();
     WAKE_FD.store(fd, Relaxed);
+}
+
+/// Makes this process the one the handlers act for: at startup, and in the
+/// process `--daemonize` forks (the handlers would otherwise take it for a
+/// service's child and hand every signal back to the default action).
+pub fn set_daemon_pid() {
+    DAEMON_PID.store(sys::getpid(), Relaxed);
 }
 
 /// In a forked child that has not exec'd yet, a handler must not act for

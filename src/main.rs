@@ -488,7 +488,15 @@ fn setup_config(sup: &mut Supervisor, path: &[u8]) {
 
 #[cold]
 fn daemonize(sup: &mut Supervisor) {
-    match sys::fork() {
+    // No handler may run in the new process before it knows it is the
+    // daemon: until then it would take itself for a service's child.
+    let mask = sys::block_all();
+    let forked = sys::fork();
+    if forked == Ok(0) {
+        exit::set_daemon_pid();
+    }
+    sys::set_mask(&mask);
+    match forked {
         Ok(0) => {}
         Ok(pid) => {
             let mut b = Buf::<20>::new();

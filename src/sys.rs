@@ -627,10 +627,7 @@ pub fn spawn_shared(stack: &mut [u8], child: extern "C" fn(usize) -> !, arg: usi
     // nothing else uses while the child runs (the parent is suspended), and
     // an entry point that never returns into the parent's frames.
     unsafe {
-        let mut all: libc::sigset_t = core::mem::zeroed();
-        let mut old: libc::sigset_t = core::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::sigprocmask(libc::SIG_BLOCK, &all, &mut old);
+        let old = block_all();
         let top = (stack.as_mut_ptr() as usize + stack.len()) & !15;
         let entry: extern "C" fn(*mut core::ffi::c_void) -> core::ffi::c_int =
             core::mem::transmute(child);
@@ -641,7 +638,7 @@ pub fn spawn_shared(stack: &mut [u8], child: extern "C" fn(usize) -> !, arg: usi
             arg as *mut core::ffi::c_void,
         );
         let e = -pid;
-        libc::sigprocmask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
+        set_mask(&old);
         if pid < 0 {
             Err(Errno::from_raw_os_error(e))
         } else {
@@ -934,14 +931,31 @@ pub fn set_default(sig: i32) {
     }
 }
 
+/// Blocks every signal; returns the mask before.
+pub fn block_all() -> libc::sigset_t {
+    // SAFETY: the sets are plain data, passed to sigprocmask.
+    unsafe {
+        let mut all: libc::sigset_t = core::mem::zeroed();
+        let mut old: libc::sigset_t = core::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::sigprocmask(libc::SIG_BLOCK, &all, &mut old);
+        old
+    }
+}
+
+/// Sets the signal mask to `mask`.
+pub fn set_mask(mask: &libc::sigset_t) {
+    // SAFETY: a valid set passed to sigprocmask.
+    unsafe { libc::sigprocmask(libc::SIG_SETMASK, mask, core::ptr::null_mut()) };
+}
+
 /// Unblocks every signal.
 pub fn unmask_all() {
-    // SAFETY: an empty set passed to sigprocmask.
-    unsafe {
-        let mut set: libc::sigset_t = core::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, core::ptr::null_mut());
-    }
+    // SAFETY: a zeroed set is plain data; sigemptyset makes it empty.
+    let mut none: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe { libc::sigemptyset(&mut none) };
+    set_mask(&none);
 }
 
 /// Arms (or with 0 disarms) a one-shot ITIMER_REAL of `usec` microseconds.

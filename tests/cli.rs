@@ -565,6 +565,17 @@ fn daemonize_prints_pid_and_becomes_session_leader() {
     let mut c = Client::connect(&sock);
     c.send("echo\tdaemonized");
     c.recv_ok("daemonized");
+    // The forked daemon, not its exited parent, owns the signal handlers:
+    // children are reaped and signals are reported, more than once.
+    c.send("service.args\tt\t/bin/true");
+    c.send("service.start\tt");
+    c.recv_state("t", "down");
+    for count in 1..=2 {
+        kill(pid, libc::SIGUSR1);
+        let ev = c.recv_ok(Where(|l: &str| l.starts_with("signal\tSIGUSR1\t")));
+        assert!(ev.ends_with(&format!("\t{count}")), "{ev}");
+    }
+    assert!(pid_alive(pid));
 }
 
 /// The writable segment (data and .bss) must lie within one page: link.ld
