@@ -252,7 +252,7 @@ extern "C" fn on_fatal(sig: core::ffi::c_int) {
 /// Installs the daemon's handlers (§9.1).
 #[cold]
 pub fn install_handlers() -> Result<(), Errno> {
-    for &s in signal::WAKING {
+    for &s in &signal::WAKING[first_ours()..] {
         sys::set_handler(s, on_signal)?;
     }
     for &s in signal::FATAL {
@@ -261,11 +261,21 @@ pub fn install_handlers() -> Result<(), Errno> {
     Ok(())
 }
 
+/// Where the daemon's signals start in signal::HANDLED: past the
+/// PID-1-only ones unless it is PID 1.
+fn first_ours() -> usize {
+    if DAEMON_PID.load(Relaxed) == 1 {
+        0
+    } else {
+        signal::PID1_ONLY
+    }
+}
+
 /// Resets every handled signal to its default and unblocks all signals,
 /// as a service child or the exec-on-exit program needs.
 #[cold]
 pub fn reset_handlers() {
-    for &s in &signal::HANDLED {
+    for &s in &signal::HANDLED[first_ours()..] {
         sys::set_default(s);
     }
     sys::unmask_all();

@@ -112,17 +112,18 @@ pub fn write_event(b: &mut crate::fmt::Bytes, sig: i32, ts: u64, count: u32) {
         .u(count as u64);
 }
 
-/// Every signal the daemon handles: those reported as `signal` events,
-/// those that only wake the loop, then those that end in fatal().
+/// Every signal the daemon handles: those reported as `signal` events
+/// (the first PID1_ONLY of them only as PID 1), those that only wake the
+/// loop, then those that end in fatal().
 pub const HANDLED: [i32; 17] = [
+    libc::SIGPWR,
+    libc::SIGWINCH,
     libc::SIGINT,
     libc::SIGHUP,
     libc::SIGTERM,
     libc::SIGUSR1,
     libc::SIGUSR2,
     libc::SIGQUIT,
-    libc::SIGPWR,
-    libc::SIGWINCH,
     libc::SIGCHLD,
     libc::SIGALRM,
     libc::SIGPIPE,
@@ -133,6 +134,10 @@ pub const HANDLED: [i32; 17] = [
     libc::SIGBUS,
     libc::SIGTRAP,
 ];
+/// SIGPWR and SIGWINCH are init's signals (a power failure, the keyboard
+/// request): the daemon takes them over only as PID 1. Otherwise they keep
+/// their inherited disposition (§9.1), in the daemon and its services.
+pub const PID1_ONLY: usize = 2;
 /// Signals reported as `signal` events.
 pub const RECORDED: &[i32] = HANDLED.split_at(8).0;
 /// Signals whose handler wakes the loop (the recorded ones among them).

@@ -174,3 +174,47 @@ fn signal_events_reach_socket_clients() {
     assert_eq!(recv_signal(&mut c, "SIGTERM").1, 1);
     c.sync();
 }
+
+/// SIGPWR and SIGWINCH are init's signals: only PID 1 takes them over (the
+/// VM suite checks that it does). Anywhere else they keep the disposition
+/// the daemon inherited, and its services inherit that in turn.
+#[test]
+fn pwr_and_winch_are_left_alone_unless_pid1() {
+    // SIGWINCH is ignored by default, so ignoring it here changes nothing
+    // for the other tests' processes; it marks what is inherited.
+    // SAFETY: plain syscall.
+    unsafe { libc::signal(libc::SIGWINCH, libc::SIG_IGN) };
+    let mut d = Daemon::interactive(&[]);
+    let status_mask = |text: &str, field: &str| -> u64 {
+        let line = text.lines().find(|l| l.starts_with(field)).unwrap();
+        u64::from_str_radix(line[field.len()..].trim(), 16).unwrap()
+    };
+    let bit = |sig: i32| 1u64 << (sig - 1);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", d.pid())).unwrap();
+    let caught = status_mask(&status, "SigCgt:");
+    assert_eq!(
+        caught & (bit(libc::SIGPWR) | bit(libc::SIGWINCH)),
+        0,
+        "{caught:#x}"
+    );
+    assert_ne!(caught & bit(libc::SIGUSR1), 0, "{caught:#x}");
+    assert_ne!(status_mask(&status, "SigIgn:") & bit(libc::SIGWINCH), 0);
+    d.signal(libc::SIGWINCH);
+    let out = d.path("status.out");
+    d.cmd(&format!("fd.open\tout\twrite,create,trunc\t{out}"));
+    d.cmd("service.fds\ts\tnull\tout\tnull");
+    d.cmd("service.args\ts\t/bin/grep\t^SigIgn\t/proc/self/status");
+    d.cmd("service.start\ts");
+    let lines = d.recv_state("s", "down");
+    assert!(
+        !lines.iter().any(|l| l.starts_with("signal\t")),
+        "{lines:?}"
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_ne!(
+        status_mask(&text, "SigIgn:") & bit(libc::SIGWINCH),
+        0,
+        "{text}"
+    );
+    assert!(dumped_signals(&mut d).is_empty());
+}
