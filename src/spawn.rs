@@ -15,8 +15,8 @@ use crate::sys::{self, Domain, Errno, Fd, SockType};
 /// Longest argv or fd list a 1023-byte command line can produce.
 const MAX_LIST: usize = 512;
 const RETRY_DELAY: u64 = 3 << 32;
-/// The child's stack until exec: its plan (about 7 KiB), musl's execvp
-/// (a PATH candidate of up to 4 KiB) and the frames between.
+/// The child's stack until exec: its plan (about 7 KiB), the PATH search
+/// (a candidate path of up to 4 KiB) and the frames between.
 pub const CHILD_STACK: usize = 32 << 10;
 
 /// A step that failed and its errno, if it has one.

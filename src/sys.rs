@@ -727,25 +727,85 @@ pub fn split_argv(text: &mut [u8], len: usize, argv: &mut [*const c_char]) -> us
 /// only on failure.
 #[cold]
 pub fn execvp(argv: &[*const c_char]) -> Errno {
-    // SAFETY: argv[0] and every element are NUL-terminated, argv ends in NULL.
-    unsafe { libc::execvp(argv[0], argv.as_ptr()) };
-    Errno::from_raw_os_error(errno())
+    execvpe_at(argv, environ())
 }
 
 /// execve(2) with an explicit environment, searching PATH like execvp when
 /// the program has no slash; returns only on failure.
 #[cold]
 pub fn execvpe(argv: &[*const c_char], envp: &[*const c_char]) -> Errno {
-    unsafe extern "C" {
-        fn execvpe(
-            file: *const c_char,
-            argv: *const *const c_char,
-            envp: *const *const c_char,
-        ) -> c_int;
+    execvpe_at(argv, envp.as_ptr())
+}
+
+/// musl's execvpe, which is not linked: with the string functions it needs
+/// it cost about 900 bytes. The same search: a name with a slash is run as
+/// it is; otherwise each PATH entry (musl's default when PATH is unset) is
+/// tried in turn, an empty one meaning the working directory, until an
+/// error other than ENOENT, ENOTDIR or EACCES; EACCES is reported if any
+/// entry gave it, else the last error.
+fn execvpe_at(argv: &[*const c_char], envp: *const *const c_char) -> Errno {
+    const NAME_MAX: usize = 255;
+    const MAX: usize = 4096;
+    let exec = |path: *const c_char| {
+        // SAFETY: path, argv and envp are NUL/NULL-terminated as execve needs.
+        unsafe { libc::execve(path, argv.as_ptr(), envp) };
+        Errno::from_raw_os_error(errno())
+    };
+    let file = cstr_bytes(argv[0]);
+    if file.is_empty() {
+        return Errno::NOENT;
     }
-    // SAFETY: argv and envp are NULL-terminated arrays of C strings.
-    unsafe { execvpe(argv[0], argv.as_ptr(), envp.as_ptr()) };
-    Errno::from_raw_os_error(errno())
+    if crate::proto::find(file, b'/').is_some() {
+        return exec(argv[0]);
+    }
+    if file.len() > NAME_MAX {
+        return Errno::NAMETOOLONG;
+    }
+    let mut path = env_var(b"PATH=").unwrap_or(b"/usr/local/bin:/bin:/usr/bin");
+    let mut buf = [0u8; MAX + NAME_MAX + 2];
+    let (mut err, mut eacces) = (Errno::NOENT, false);
+    loop {
+        let end = crate::proto::find(path, b':').unwrap_or(path.len());
+        let dir = &path[..end];
+        if dir.len() < MAX {
+            crate::fmt::copy(&mut buf, dir);
+            let mut at = dir.len();
+            if at > 0 {
+                buf[at] = b'/';
+                at += 1;
+            }
+            crate::fmt::copy(&mut buf[at..], file);
+            buf[at + file.len()] = 0;
+            err = exec(buf.as_ptr().cast());
+            match err {
+                Errno::ACCESS => eacces = true,
+                Errno::NOENT | Errno::NOTDIR => {}
+                e => return e,
+            }
+        }
+        let Some(rest) = path.get(end + 1..) else {
+            break;
+        };
+        path = rest;
+    }
+    if eacces { Errno::ACCESS } else { err }
+}
+
+/// The value of the environment variable `name_eq` (its name and `=`).
+fn env_var(name_eq: &[u8]) -> Option<&'static [u8]> {
+    let env = environ();
+    let mut i = 0;
+    while !env.is_null() {
+        let p = env_entry(env, i);
+        if p.is_null() {
+            break;
+        }
+        if let Some(v) = cstr_bytes(p).strip_prefix(name_eq) {
+            return Some(v);
+        }
+        i += 1;
+    }
+    None
 }
 
 /// The process environment as a NULL-terminated array.

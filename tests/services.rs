@@ -249,6 +249,41 @@ fn exec_failure_exits_3() {
     d.stderr_contains("error: exec(/nonexistent/prog, ...) failed: No such file or directory\n");
 }
 
+/// A program name without a slash is searched in the daemon's PATH as
+/// execvp does it (§6.3): entries that do not have it (ENOENT, ENOTDIR) or
+/// may not run it (EACCES) are skipped; an empty entry is the working
+/// directory; EACCES is reported when no entry worked but one gave it.
+#[test]
+fn program_is_searched_in_path() {
+    let dir = TempDir::new();
+    let script = |path: &str, mode: u32, code: i32| {
+        std::fs::write(path, format!("#!/bin/sh\nexit {code}\n")).unwrap();
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+    };
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    std::fs::create_dir(&a).unwrap();
+    std::fs::create_dir(&b).unwrap();
+    script(&format!("{a}/prog"), 0o644, 5);
+    script(&format!("{b}/prog"), 0o755, 7);
+    script(&format!("{a}/noexec"), 0o644, 5);
+    script(&dir.join("here"), 0o755, 9);
+    let path = format!("/nonexistent:{a}/prog:{a}:{b}:");
+    let mut d = Spawn::new(&["-i"]).dir(dir).env("PATH", &path).start();
+    d.sync();
+    d.send("service.fds\ts\tnull\tnull\tstderr");
+    for (prog, code) in [
+        ("prog", "7"),
+        ("here", "9"),
+        ("noexec", "3"),
+        ("nowhere", "3"),
+    ] {
+        start(&mut d, "s", prog);
+        assert_eq!(down(&mut d, "s"), ("exit".into(), code.into()), "{prog}");
+    }
+    d.stderr_contains("error: exec(noexec, ...) failed: Permission denied\n");
+    d.stderr_contains("error: exec(nowhere, ...) failed: No such file or directory\n");
+}
+
 #[test]
 fn missing_fd_aborts_the_child() {
     let mut d = Daemon::interactive(&[]);

@@ -570,6 +570,7 @@ pub struct Spawn {
     err: ErrMode,
     paused_stdout: bool,
     dir: Option<TempDir>,
+    env: Vec<(String, String)>,
 }
 
 impl Spawn {
@@ -582,7 +583,14 @@ impl Spawn {
             err: ErrMode::Capture,
             paused_stdout: false,
             dir: None,
+            env: Vec::new(),
         }
+    }
+
+    /// Sets an environment variable for the daemon.
+    pub fn env(mut self, key: &str, value: &str) -> Spawn {
+        self.env.push((key.into(), value.into()));
+        self
     }
 
     /// Run the daemon as `strace -o FILE daemonproxy ARGS`.
@@ -632,6 +640,7 @@ impl Spawn {
         cmd.args(&self.pre_args)
             .args(&self.args)
             .current_dir(dir.path())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .process_group(0);
