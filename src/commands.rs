@@ -807,7 +807,11 @@ impl Supervisor {
         self.fds.get_mut(ws).peer = rs as u16 + 1;
         self.publish_fd(rs);
         self.publish_fd(ws);
-        self.broadcast_fd(rs);
+        // With one name for both ends the write end replaced the read end,
+        // and a replacement sends no `deleted` (§7.5): both lines show the
+        // name as it is now.
+        let first = if rname == wname { ws } else { rs };
+        self.broadcast_fd(first);
         self.broadcast_fd(ws);
         Ok(())
     }

@@ -176,6 +176,12 @@ fn replacing_a_name_sends_no_deleted_event() {
         dump.contains(&"fd.state\ta\tpipe\tfrom\t?".to_string()),
         "{dump:?}"
     );
+    // One name for both ends: the write end replaces the read end, with no
+    // `deleted` (§7.5); both lines show what the name is now.
+    assert_eq!(
+        d.cmd("fd.pipe\tm\tm"),
+        ["fd.state\tm\tpipe\tto\t?", "fd.state\tm\tpipe\tto\t?"]
+    );
 }
 
 #[test]
