@@ -624,6 +624,7 @@ impl Supervisor {
         if !was_pending {
             self.pending_starts += 1;
         }
+        self.loop_due = true;
         self.broadcast_state(slot);
         true
     }
@@ -710,6 +711,10 @@ impl Supervisor {
         if let Some(old) = self.fds.publish(slot) {
             self.log.forget_fd(old);
             sys::close(old);
+        }
+        // A detached log attaches by name on the loop's next pass (§10.4).
+        if self.log.fd() < 0 {
+            self.loop_due = true;
         }
     }
 

@@ -71,6 +71,7 @@ impl Supervisor {
                 accept_retry_at = self.accept();
             }
             self.busy = false;
+            self.loop_due = false;
             for i in 0..SLOTS {
                 self.run_controller(i, ready.input[i], ready.output[i], ready.hangup[i]);
             }
@@ -192,7 +193,7 @@ impl Supervisor {
             // once: more input is likely waiting, and poll would only say
             // so at the cost of a system call. Not after `terminate`: the
             // input past it is left for whoever reads it next.
-            if !full || reads == READS_PER_TURN || self.terminate.is_some() {
+            if !full || reads == READS_PER_TURN || self.terminate.is_some() || self.loop_due {
                 return;
             }
             full = self.read_input(i);
@@ -249,7 +250,7 @@ impl Supervisor {
     fn run_lines(&mut self, i: usize) {
         let now = self.now;
         for _ in 0..COMMANDS_PER_TURN {
-            if !self.ctl[i].active() || self.terminate.is_some() {
+            if !self.ctl[i].active() || self.terminate.is_some() || self.loop_due {
                 return;
             }
             self.deliver_signals(i);

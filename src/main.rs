@@ -267,6 +267,7 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         wake_r: -1,
         pending_starts: 0,
         busy: false,
+        loop_due: false,
         pid1,
     });
     (sup, opts)

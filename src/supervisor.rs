@@ -43,6 +43,11 @@ pub struct Supervisor {
     pub pending_starts: usize,
     /// A controller has more buffered commands: poll without waiting.
     pub busy: bool,
+    /// A command left work for the loop's earlier steps (a service to
+    /// launch): no more commands run until the loop has been round (§8.7
+    /// runs about 3 commands per pass; this keeps that order of events
+    /// without a pass for every few commands).
+    pub loop_due: bool,
     /// Are we PID 1?
     pub pid1: bool,
 }

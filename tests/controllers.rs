@@ -376,3 +376,33 @@ fn client_overflow_does_not_affect_others() {
     c.recv_ok("overflow");
     assert!(c.sync().is_empty());
 }
+
+/// The loop runs only a few commands per pass (§8.7), so work a command
+/// leaves for the loop's earlier steps is done before the commands after
+/// it, even when they all arrive in one read: a started service is up
+/// before the next command runs, and a log waiting for a name attaches as
+/// soon as the name exists (§10.4).
+#[test]
+fn loop_work_is_done_between_batched_commands() {
+    let mut d = Daemon::interactive(&[]);
+    let log = d.path("log.out");
+    let mut batch = String::new();
+    batch += "service.args\tfoo\t/bin/sleep\t30\nservice.start\tfoo\n";
+    batch += &"echo\tbetween\n".repeat(6);
+    batch += "service.signal\tfoo\tSIGTERM\n";
+    batch += &format!("log.dest\tfd\tlf\nfd.open\tlf\twrite,create\t{log}\n");
+    batch += &"echo\tagain\n".repeat(6);
+    batch += "nosuchcommand\nlog.dest\tfd\tstderr\n";
+    d.write_raw(batch.as_bytes()).unwrap();
+    let out = d.recv_state("foo", "down");
+    assert_eq!(&out[5..7], ["signal", "SIGTERM"], "{out:?}");
+    d.sync();
+    let lines = d.lines().seen().to_vec();
+    let at = |want: &dyn Fn(&String) -> bool| lines.iter().position(want).expect("line");
+    let up = at(&|l| l.starts_with("service.state\tfoo\tup\t"));
+    assert!(up < at(&|l| l == "between"), "{lines:?}");
+    let unexpected = |l: &String| l.starts_with("error") && !l.ends_with("nosuchcommand");
+    assert!(!lines.iter().any(unexpected), "{lines:?}");
+    let text = file_contains(Path::new(&log), "sent unknown command nosuchcommand");
+    assert!(!d.stderr_text().contains("nosuchcommand"), "{text}");
+}
