@@ -138,8 +138,10 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
     }
     let mut argv = [ptr::null::<c_char>(); EXEC_ARGS_MAX + 2];
     sys::split_argv(&mut text, len, &mut argv);
-    let mut num = [0u8; 20];
-    let code_text = crate::fmt::fmt_u64(code as u64 & 0xFFFF_FFFF, &mut num);
+    // In decimal as the C int it is: `terminate -1` gives -1.
+    let mut num = Buf::<20>::new();
+    num.i(code as i64);
+    let code_text = num.as_bytes();
     let mut var_code = [0u8; 48];
     let mut var_error = [0u8; 1200];
     store(&mut var_code, &[EXITCODE_VAR, code_text]);

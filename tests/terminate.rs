@@ -112,6 +112,21 @@ fn terminate_execs_with_command_line_exec_args() {
     );
 }
 
+/// DAEMONPROXY_EXITCODE is the code as a C int in decimal: a negative one
+/// keeps its sign.
+#[test]
+fn exec_on_exit_code_keeps_its_sign() {
+    let mut d = Daemon::interactive(&[]);
+    let out = d.path("exec.out");
+    d.cmd_quiet(&exec_args_cmd(&out));
+    d.send("terminate\t-1");
+    d.exit_is(42);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "-1:terminated normally|"
+    );
+}
+
 #[test]
 fn exec_on_exit_inherits_descriptors_and_umask() {
     let mut d = Daemon::interactive(&[]);
