@@ -112,6 +112,13 @@ impl Log {
         let size = level.name().len() + 3 + parts.iter().map(|p| p.len()).sum::<usize>();
         if self.lost > 0 || self.len + size > LOG_BUF {
             self.lost = self.lost.saturating_add(1);
+            // A record longer than the whole buffer, with nothing waiting:
+            // no write would come to report the loss, and every later
+            // record would be dropped for good. Report it now.
+            if self.len == 0 && self.blocked == Blocked::No {
+                self.note_lost();
+                self.flush(now);
+            }
             return;
         }
         self.push(level.name());

@@ -140,6 +140,19 @@ fn log_records_have_level_prefix_only() {
     );
 }
 
+/// A record longer than the log buffer can never be written (§10.3). It is
+/// counted and reported at once: with nothing else waiting, no write would
+/// ever come to report it, and every later record would be dropped too.
+#[test]
+fn a_record_too_long_for_the_buffer_does_not_silence_the_log() {
+    let mut d = Daemon::interactive(&[]);
+    d.cmd(&"x".repeat(1000));
+    d.cmd("after-the-long-one");
+    let text = d.stderr_contains("sent unknown command after-the-long-one\n");
+    assert!(text.contains("warning: lost 1 log messages\n"), "{text}");
+    assert!(!text.contains("xxxx"), "{text}");
+}
+
 /// A pipe whose write end (blocking) is already full.
 fn full_pipe() -> (OwnedFd, OwnedFd) {
     let (r, w) = pipe();
