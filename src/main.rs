@@ -319,6 +319,18 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
             -1
         }
     };
+    // Off the standard numbers, which a closed stdin, stdout or stderr
+    // gets as a dup of it below.
+    let null = match null {
+        0..=2 => {
+            let moved = sys::dup_above(null, 3).unwrap_or(null);
+            if moved != null {
+                sys::close(null);
+            }
+            moved
+        }
+        _ => null,
+    };
     for (i, &(name, flags, _)) in fd_table::SPECIALS.iter().enumerate() {
         let fd = if i == 0 { null } else { -1 };
         match sup.fds.alloc(special(name, flags, fd), b"") {
@@ -344,13 +356,12 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
             2 => name.s(b"stderr"),
             _ => name.s(b"fd_").u(fd as u64),
         };
+        // A closed standard number gets a dup of /dev/null, so that nothing
+        // the daemon opens later lands on it.
+        let usable = open || (null >= 0 && sys::child_dup2(null, fd));
         let mut obj = fd_table::introspect(name.as_bytes(), fd);
-        if !open {
-            obj.fd = if null >= 0 {
-                sys::dup_above(null, 3).unwrap_or(-1)
-            } else {
-                -1
-            };
+        if !usable {
+            obj.fd = -1;
         } else if fd > 2 {
             let _ = sys::set_cloexec(fd, true);
         }

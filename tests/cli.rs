@@ -578,6 +578,50 @@ fn daemonize_prints_pid_and_becomes_session_leader() {
     assert!(pid_alive(pid));
 }
 
+/// A daemon started with stdin and stdout closed still has both names
+/// (§2 step 8), each a dup of /dev/null on its own number: nothing the
+/// daemon opens later lands there, and no number is registered twice.
+#[test]
+fn closed_standard_fds_become_dev_null() {
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let mut cmd = Command::new(bin());
+    cmd.args(["-S", &sock])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    only_std_fds(&mut cmd);
+    // SAFETY: close is async-signal-safe.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::close(0);
+            libc::close(1);
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    let _guard = KillOnDrop(child.id() as i32);
+    let mut c = Client::connect(&sock);
+    let fds: Vec<String> = c
+        .statedump()
+        .into_iter()
+        .filter(|l| l.starts_with("fd.state\t"))
+        .collect();
+    for name in ["stdin", "stdout"] {
+        let want = format!("fd.state\t{name}\tfile\tread,write\tunknown");
+        assert!(fds.contains(&want), "{fds:?}");
+    }
+    assert!(
+        !fds.iter().any(|l| l.starts_with("fd.state\tfd_")),
+        "{fds:?}"
+    );
+    for n in [0, 1] {
+        let target = std::fs::read_link(format!("/proc/{}/fd/{n}", child.id())).unwrap();
+        assert_eq!(target, std::path::Path::new("/dev/null"));
+    }
+}
+
 /// The writable segment (data and .bss) must lie within one page: link.ld
 /// places it right after the hot text, and an idle daemon should dirty one
 /// page for it, not two. This fails when the hot text grows to end in the
