@@ -191,10 +191,13 @@ impl Signals {
         self.fresh |= 1 << s;
     }
 
-    /// signal.clear: lowers the count (a negative `by` raises it).
+    /// signal.clear: lowers the count (a negative `by` raises it). A signal
+    /// that never arrived has no entry to change (§9.2: an entry is made
+    /// by an arrival and kept after a clear), so it stays at 0: a count
+    /// without an arrival time would be pending yet never listed.
     pub fn clear(&mut self, sig: i32, by: i64) {
         let s = sig as usize;
-        if s == 0 || s > MAX_SIG {
+        if s == 0 || s > MAX_SIG || self.last[s] == 0 {
             return;
         }
         let v = (self.count[s] as i64)
@@ -288,5 +291,7 @@ mod tests {
         assert_eq!(s.count(10), 0);
         s.clear(10, -2);
         assert_eq!(s.count(10), 2);
+        s.clear(12, -2);
+        assert_eq!(s.count(12), 0, "never arrived: no entry to raise");
     }
 }

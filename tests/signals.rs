@@ -117,6 +117,28 @@ fn signal_clear_lowers_the_count() {
     assert_eq!(recv_signal(&mut d, "SIGUSR1").1, 1);
 }
 
+/// A negative COUNT raises a signal's count (Quirk, §4.19), but only for a
+/// signal that has arrived: one that never did has no entry, and a count
+/// without one would be pending (and fire triggers) yet never be listed.
+#[test]
+fn negative_clear_raises_only_arrived_signals() {
+    let mut d = Daemon::interactive(&[]);
+    d.cmd_quiet("signal.clear\tSIGHUP\t-2");
+    assert!(dumped_signals(&mut d).is_empty());
+    d.cmd("service.args\ts\t/bin/true");
+    let out = d.cmd("service.auto_up\ts\t5\tSIGHUP");
+    std::thread::sleep(Duration::from_millis(200));
+    let out = [out, d.sync()].concat();
+    assert!(
+        !out.iter().any(|l| l.starts_with("service.state\ts\t")),
+        "{out:?}"
+    );
+    d.signal(libc::SIGUSR1);
+    recv_signal(&mut d, "SIGUSR1");
+    d.cmd_quiet("signal.clear\tSIGUSR1\t-2");
+    assert_eq!(dumped_signals(&mut d), [("SIGUSR1".to_string(), 3)]);
+}
+
 #[test]
 fn signal_clear_accepts_names_and_numbers() {
     let mut d = Daemon::interactive(&[]);
