@@ -89,10 +89,13 @@ pub fn parse_arg(f: Option<&[u8]>) -> Result<i32, SigArgError> {
         Some(f) => f,
     };
     if f[0].is_ascii_digit() {
-        if f.len() > 5 || !f.iter().all(u8::is_ascii_digit) {
+        if !f.iter().all(u8::is_ascii_digit) {
             return Err(SigArgError::BadNumber);
         }
-        let v = f.iter().fold(0u32, |v, &d| v * 10 + (d - b'0') as u32);
+        // Any number of leading zeros; a value past u32 stays past 65535.
+        let v = f.iter().fold(0u32, |v, &d| {
+            v.saturating_mul(10).saturating_add((d - b'0') as u32)
+        });
         return if v <= 65535 {
             Ok(v as i32)
         } else {
@@ -268,6 +271,11 @@ mod tests {
         assert_eq!(parse_arg(Some(b"3")), Ok(3));
         assert_eq!(parse_arg(Some(b"65535")), Ok(65535));
         assert_eq!(parse_arg(Some(b"65536")), Err(SigArgError::BadNumber));
+        assert_eq!(parse_arg(Some(b"000001")), Ok(1));
+        assert_eq!(
+            parse_arg(Some(b"99999999999999999999")),
+            Err(SigArgError::BadNumber)
+        );
         assert_eq!(parse_arg(Some(b"3x")), Err(SigArgError::BadNumber));
         assert_eq!(parse_arg(Some(b"BOGUS")), Ok(0));
         assert_eq!(parse_arg(Some(b"")), Err(SigArgError::Missing));

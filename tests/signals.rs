@@ -142,14 +142,17 @@ fn negative_clear_raises_only_arrived_signals() {
 #[test]
 fn signal_clear_accepts_names_and_numbers() {
     let mut d = Daemon::interactive(&[]);
-    for _ in 0..3 {
+    for _ in 0..4 {
         d.signal(libc::SIGUSR2);
         recv_signal(&mut d, "SIGUSR2");
     }
-    assert_eq!(dumped_signals(&mut d), [("SIGUSR2".to_string(), 3)]);
+    assert_eq!(dumped_signals(&mut d), [("SIGUSR2".to_string(), 4)]);
     d.cmd_quiet("signal.clear\tUSR2\t1");
-    assert_eq!(dumped_signals(&mut d), [("SIGUSR2".to_string(), 2)]);
+    assert_eq!(dumped_signals(&mut d), [("SIGUSR2".to_string(), 3)]);
     d.cmd_quiet(&format!("signal.clear\t{}\t1", libc::SIGUSR2));
+    assert_eq!(dumped_signals(&mut d), [("SIGUSR2".to_string(), 2)]);
+    // All digits, 0...65535: leading zeros too (§3.5).
+    d.cmd_quiet(&format!("signal.clear\t0000{}\t1", libc::SIGUSR2));
     assert_eq!(dumped_signals(&mut d), [("SIGUSR2".to_string(), 1)]);
     // Unknown names mean signal 0: no error, no effect.
     d.cmd_quiet("signal.clear\tSIGBOGUS\t1");
