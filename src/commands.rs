@@ -1001,7 +1001,8 @@ impl Supervisor {
     }
 
     fn cmd_log_filter<'a>(&mut self, i: usize, args: Option<&'a [u8]>) -> Result<'a> {
-        if let Some(a) = args {
+        // The first field: later ones are ignored (§3.5).
+        if let Some(a) = Fields::new(args).next() {
             self.log.filter = match a {
                 b"+" => self.log.filter.step(1),
                 b"-" => self.log.filter.step(-1),

@@ -227,6 +227,9 @@ fn log_filter_replies() {
     d.cmd_err("log.filter\tloud", "Invalid loglevel argument");
     d.cmd_err("log.filter\tDEBUG", "Invalid loglevel argument");
     assert_eq!(d.cmd("log.filter"), ["log.filter\terror"]);
+    // Fields after the level are ignored (§3.5).
+    assert_eq!(d.cmd("log.filter\tinfo\textra"), ["log.filter\tinfo"]);
+    assert_eq!(d.cmd("log.filter\t-\textra"), ["log.filter\tdebug"]);
 }
 
 #[test]
