@@ -578,6 +578,16 @@ fn daemonize_prints_pid_and_becomes_session_leader() {
     assert!(pid_alive(pid));
 }
 
+/// A child process, killed and reaped on drop.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A daemon started with stdin and stdout closed still has both names
 /// (§2 step 8), each a dup of /dev/null on its own number: nothing the
 /// daemon opens later lands there, and no number is registered twice.
@@ -600,8 +610,7 @@ fn closed_standard_fds_become_dev_null() {
             Ok(())
         });
     }
-    let child = cmd.spawn().unwrap();
-    let _guard = KillOnDrop(child.id() as i32);
+    let child = Reaped(cmd.spawn().unwrap());
     let mut c = Client::connect(&sock);
     let fds: Vec<String> = c
         .statedump()
@@ -617,7 +626,7 @@ fn closed_standard_fds_become_dev_null() {
         "{fds:?}"
     );
     for n in [0, 1] {
-        let target = std::fs::read_link(format!("/proc/{}/fd/{n}", child.id())).unwrap();
+        let target = std::fs::read_link(format!("/proc/{}/fd/{n}", child.0.id())).unwrap();
         assert_eq!(target, std::path::Path::new("/dev/null"));
     }
 }
