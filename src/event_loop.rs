@@ -253,7 +253,6 @@ impl Supervisor {
             if !self.ctl[i].active() || self.terminate.is_some() || self.loop_due {
                 return;
             }
-            self.deliver_signals(i);
             let c = &mut self.ctl[i];
             if c.send_len > controller::SEND_HIGH && c.has_output() && !c.overflow {
                 let _ = c.flush(now);
@@ -267,6 +266,9 @@ impl Supervisor {
                 }
                 continue;
             }
+            // About to look for the next command: the signals it has not
+            // been sent come first (§8.3), never inside a dump.
+            self.deliver_signals(i);
             if let Some(n) = self.ctl[i].line_len() {
                 self.run_line(i, n);
                 continue;

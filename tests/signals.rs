@@ -243,3 +243,38 @@ fn pwr_and_winch_are_left_alone_unless_pid1() {
     );
     assert!(dumped_signals(&mut d).is_empty());
 }
+
+/// A signal that arrives while a statedump is paused (output backed up)
+/// comes after the dump, when the controller next looks for a command
+/// (§8.3), not between two of the dump's lines.
+#[test]
+fn signal_during_a_paused_dump_comes_after_it() {
+    let mut d = Spawn::new(&["-i", "--service-pool", "600"])
+        .paused_stdout()
+        .start();
+    let mut batch = String::new();
+    for i in 0..600 {
+        batch += &format!("service.args\ts{i:03}\t/bin/true\t{i}\n");
+    }
+    // About 100 KB of dump: more than the pipe holds, so it pauses.
+    batch += "statedump\necho\tdump-end\n";
+    d.write_raw(batch.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    d.signal(libc::SIGUSR1);
+    std::thread::sleep(Duration::from_millis(300));
+    d.resume_stdout();
+    d.recv_ok("dump-end");
+    let lines = d.lines().seen().to_vec();
+    let last_object = lines
+        .iter()
+        .rposition(|l| l.starts_with("service.") || l.starts_with("fd.state"))
+        .unwrap();
+    let signals: Vec<usize> = (0..lines.len())
+        .filter(|&k| lines[k].starts_with("signal\tSIGUSR1\t"))
+        .collect();
+    assert!(!signals.is_empty(), "{:?}", &lines[last_object..]);
+    assert!(
+        signals.iter().all(|&k| k > last_object),
+        "{signals:?} {last_object}"
+    );
+}
