@@ -7,7 +7,7 @@ use crate::log::Level;
 use crate::service::State;
 use crate::signal;
 use crate::supervisor::Supervisor;
-use crate::sys::{self, PollEntry};
+use crate::sys::{self, Errno, PollEntry};
 
 /// Commands run per controller per wake-up before others get a turn.
 const COMMANDS_PER_TURN: usize = 512;
@@ -67,7 +67,8 @@ impl Supervisor {
                 self.reap();
             }
             self.run_services();
-            if ready.listener || (self.free_slot().is_none() && self.due(accept_retry_at)) {
+            let hold = self.free_slot().is_none() || self.accept_backoff;
+            if ready.listener || (hold && self.due(accept_retry_at)) {
                 accept_retry_at = self.accept();
             }
             self.busy = false;
@@ -149,8 +150,9 @@ impl Supervisor {
     }
 
     /// Accepts one control-socket connection if a slot is free; returns the
-    /// time to retry when none is.
+    /// time to retry when none is, or when accept failed.
     fn accept(&mut self) -> u64 {
+        self.accept_backoff = false;
         if self.ctl_socket < 0 {
             return 0;
         }
@@ -165,9 +167,23 @@ impl Supervisor {
             }
             return self.now.wrapping_add(ACCEPT_RETRY);
         };
-        if let Ok(fd) = sys::accept(self.ctl_socket) {
-            self.ctl[i].open(CtlKind::Socket, fd, fd);
-            self.ctl[i].is_socket = true;
+        match sys::accept(self.ctl_socket) {
+            Ok(fd) => {
+                self.ctl[i].open(CtlKind::Socket, fd, fd);
+                self.ctl[i].is_socket = true;
+            }
+            Err(Errno::AGAIN | Errno::INTR | Errno::CONNABORTED) => {}
+            // Out of descriptors (EMFILE, ENFILE) or memory: the connection
+            // stays pending and the listener readable, so polling it again
+            // at once would spin. Retry later instead.
+            Err(e) => {
+                self.log(
+                    Level::Error,
+                    &[b"accept(control_socket): ", sys::strerror(e)],
+                );
+                self.accept_backoff = true;
+                return self.now.wrapping_add(ACCEPT_RETRY);
+            }
         }
         0
     }
@@ -411,7 +427,8 @@ impl Supervisor {
         let mut set = [PollEntry::NONE; POLL_SET];
         set[WAKE] = PollEntry::new(self.wake_r, true, false);
         let free_slot = self.free_slot().is_some();
-        if self.ctl_socket >= 0 && free_slot {
+        let hold = !free_slot || self.accept_backoff;
+        if self.ctl_socket >= 0 && !hold {
             set[LISTENER] = PollEntry::new(self.ctl_socket, true, false);
         }
         if let Some(fd) = self.log.wants_writable() {
@@ -449,7 +466,7 @@ impl Supervisor {
         if let Some(t) = self.log.wake_at() {
             earlier(t);
         }
-        if self.ctl_socket >= 0 && !free_slot {
+        if self.ctl_socket >= 0 && hold {
             earlier(accept_retry_at);
         }
         if self.pending_starts > 0 {

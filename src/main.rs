@@ -268,6 +268,7 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         pending_starts: 0,
         busy: false,
         loop_due: false,
+        accept_backoff: false,
         pid1,
     });
     (sup, opts)

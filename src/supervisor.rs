@@ -48,6 +48,9 @@ pub struct Supervisor {
     /// runs about 3 commands per pass; this keeps that order of events
     /// without a pass for every few commands).
     pub loop_due: bool,
+    /// accept() on the control socket failed (out of descriptors): the
+    /// listener is left alone until the retry time.
+    pub accept_backoff: bool,
     /// Are we PID 1?
     pub pid1: bool,
 }

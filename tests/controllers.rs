@@ -73,8 +73,13 @@ fn only_two_controller_slots() {
         "third client was served while both slots were taken"
     );
     d.stderr_contains("warning: No free controllers to accpet socket connection\n");
+    // Served as soon as a slot frees, not at the next 5 s retry: 3 s is
+    // ample for the former and too short for the latter.
     drop(a);
-    c.recv_ok("third");
+    assert!(
+        c.out.recv_within("third", Duration::from_secs(3)).is_some(),
+        "third client not served once a slot was free"
+    );
     b.sync();
 }
 
@@ -405,4 +410,39 @@ fn loop_work_is_done_between_batched_commands() {
     assert!(!lines.iter().any(unexpected), "{lines:?}");
     let text = file_contains(Path::new(&log), "sent unknown command nosuchcommand");
     assert!(!d.stderr_text().contains("nosuchcommand"), "{text}");
+}
+
+/// Out of descriptors, accept fails (EMFILE) while the connection stays
+/// pending and the listener readable. The loop must not spin on it: it logs
+/// the error, retries later, and serves the client once descriptors are
+/// free again.
+#[test]
+fn accept_failure_does_not_spin() {
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let mut d = Spawn::new(&["-i", "-S", &sock]).nofile(16).dir(dir).start();
+    d.sync();
+    for k in 0..12 {
+        d.send(&format!("fd.open\tf{k}\tread\t/dev/null"));
+    }
+    d.stderr_contains("open failed: Too many open files");
+    d.sync();
+    let mut c = Client::connect(&sock);
+    d.stderr_contains("error: accept(control_socket): Too many open files\n");
+    let ticks = || {
+        let st = proc_stat(d.pid());
+        st[11].parse::<u64>().unwrap() + st[12].parse::<u64>().unwrap()
+    };
+    let before = ticks();
+    sleep(Duration::from_secs(1));
+    // A spinning loop would use the whole second (100 ticks).
+    assert!(
+        ticks() - before < 30,
+        "CPU ticks in 1 s: {}",
+        ticks() - before
+    );
+    d.cmd("fd.delete\tf0");
+    d.cmd("fd.delete\tf1");
+    c.send("echo\tserved");
+    c.recv_ok("served");
 }

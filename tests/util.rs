@@ -571,6 +571,7 @@ pub struct Spawn {
     paused_stdout: bool,
     dir: Option<TempDir>,
     env: Vec<(String, String)>,
+    nofile: Option<u64>,
 }
 
 impl Spawn {
@@ -584,7 +585,14 @@ impl Spawn {
             paused_stdout: false,
             dir: None,
             env: Vec::new(),
+            nofile: None,
         }
+    }
+
+    /// Limits the daemon to `n` open descriptors (RLIMIT_NOFILE).
+    pub fn nofile(mut self, n: u64) -> Spawn {
+        self.nofile = Some(n);
+        self
     }
 
     /// Sets an environment variable for the daemon.
@@ -645,6 +653,19 @@ impl Spawn {
             .stdout(Stdio::piped())
             .process_group(0);
         only_std_fds(&mut cmd);
+        if let Some(n) = self.nofile {
+            let lim = libc::rlimit {
+                rlim_cur: n,
+                rlim_max: n,
+            };
+            // SAFETY: setrlimit is async-signal-safe.
+            unsafe {
+                cmd.pre_exec(move || {
+                    libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+                    Ok(())
+                });
+            }
+        }
         let capture = matches!(self.err, ErrMode::Capture);
         match self.err {
             ErrMode::Capture | ErrMode::Unread => {
