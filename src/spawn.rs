@@ -197,6 +197,26 @@ fn child_log(fd: Fd, parts: &[&[u8]]) {
     }
 }
 
+/// Position `k` of the fds list could not be put in place (out of
+/// descriptors, or a list longer than RLIMIT_NOFILE allows). Rather than
+/// run the service without it, the child fails as a failed exec does
+/// (§6.3 step 5).
+#[cold]
+fn fd_setup_failed(log_fd: Fd, k: usize) -> ! {
+    let e = Errno::from_raw_os_error(sys::errno_get());
+    let mut num = [0u8; 20];
+    child_log(
+        log_fd,
+        &[
+            cold!(b"error: can't set up file descriptor "),
+            crate::fmt::fmt_u64(k as u64, &mut num),
+            b": ",
+            sys::strerror(e),
+        ],
+    );
+    sys::exit_now(3)
+}
+
 /// The child: reset signals, lay out descriptors, exec (§6.3).
 #[cold]
 fn exec_child(plan: &mut Plan) -> ! {
@@ -223,11 +243,16 @@ fn exec_child(plan: &mut Plan) -> ! {
         let src = plan.fds[k];
         if src >= 0 && (src as usize) < n {
             plan.fds[k] = sys::child_dup_above(src, n as Fd);
+            if plan.fds[k] < 0 {
+                fd_setup_failed(plan.log_fd, k);
+            }
         }
     }
     for k in 0..n {
         if plan.fds[k] >= 0 {
-            sys::child_dup2(plan.fds[k], k as Fd);
+            if !sys::child_dup2(plan.fds[k], k as Fd) {
+                fd_setup_failed(2, k);
+            }
         } else {
             sys::close(k as Fd);
         }

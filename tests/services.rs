@@ -284,6 +284,23 @@ fn program_is_searched_in_path() {
     d.stderr_contains("error: exec(nowhere, ...) failed: No such file or directory\n");
 }
 
+/// Out of descriptors, the child cannot lay out its fds list. It does not
+/// run the service with a descriptor missing: it fails as a failed exec
+/// does, exit 3 with a message.
+#[test]
+fn fd_layout_failure_exits_3() {
+    let mut d = Spawn::new(&["-i"]).nofile(32).start();
+    d.sync();
+    d.send("service.fds\ts\tnull\tstderr\tstderr");
+    for k in 0..40 {
+        d.send(&format!("fd.open\tx{k}\tread\t/dev/null"));
+    }
+    d.sync();
+    start(&mut d, "s", "/bin/true");
+    assert_eq!(down(&mut d, "s"), ("exit".into(), "3".into()));
+    d.stderr_contains("error: can't set up file descriptor 1: Too many open files\n");
+}
+
 #[test]
 fn missing_fd_aborts_the_child() {
     let mut d = Daemon::interactive(&[]);
