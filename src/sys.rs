@@ -963,32 +963,62 @@ pub fn strerror(e: Errno) -> &'static [u8] {
 
 // -------------------------------------------------------------- signals ---
 
-/// Installs `handler` for `sig` without SA_RESTART, blocking nothing extra.
+/// The kernel's struct sigaction (the same on x86_64 and aarch64).
+#[repr(C)]
+struct KernelSigaction {
+    handler: usize,
+    flags: u64,
+    restorer: usize,
+    mask: u64,
+}
+
+/// Sets `sig`'s disposition to `handler` (or SIG_DFL), blocking nothing
+/// extra and without SA_RESTART, with rt_sigaction itself: musl's
+/// sigaction adds a lock for SIGABRT (abort is never used here) and
+/// bookkeeping for threads and cancellation, none of which this program
+/// has, and with them cost about 750 bytes.
 #[cold]
-pub fn set_handler(sig: i32, handler: extern "C" fn(c_int)) -> Res<()> {
-    // SAFETY: a zeroed sigaction is valid; the handler is async-signal-safe.
-    unsafe {
-        let mut sa: libc::sigaction = core::mem::zeroed();
-        sa.sa_sigaction = handler as usize;
-        sa.sa_flags = 0;
-        libc::sigemptyset(&mut sa.sa_mask);
-        if libc::sigaction(sig, &sa, core::ptr::null_mut()) < 0 {
-            return Err(Errno::from_raw_os_error(errno()));
-        }
+fn sigaction(sig: c_int, handler: usize) -> Res<()> {
+    unsafe extern "C" {
+        /// musl's signal return trampoline (rt_sigreturn), which the
+        /// kernel needs as SA_RESTORER on x86_64.
+        fn __restore_rt();
+    }
+    let sa = KernelSigaction {
+        handler,
+        // SA_RESTORER, the same on both architectures (not in libc's musl
+        // module).
+        flags: 0x0400_0000,
+        restorer: __restore_rt as *const () as usize,
+        mask: 0,
+    };
+    // SAFETY: sa is a valid kernel sigaction, and the handler (if any) is
+    // async-signal-safe.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig,
+            &sa as *const KernelSigaction,
+            core::ptr::null_mut::<KernelSigaction>(),
+            8usize,
+        )
+    };
+    if r < 0 {
+        return Err(Errno::from_raw_os_error(errno()));
     }
     Ok(())
+}
+
+/// Installs `handler` for `sig`.
+#[cold]
+pub fn set_handler(sig: i32, handler: extern "C" fn(c_int)) -> Res<()> {
+    sigaction(sig, handler as *const () as usize)
 }
 
 /// Restores the default disposition of `sig`.
 #[cold]
 pub fn set_default(sig: i32) {
-    // SAFETY: as above, with SIG_DFL.
-    unsafe {
-        let mut sa: libc::sigaction = core::mem::zeroed();
-        sa.sa_sigaction = libc::SIG_DFL;
-        libc::sigemptyset(&mut sa.sa_mask);
-        libc::sigaction(sig, &sa, core::ptr::null_mut());
-    }
+    let _ = sigaction(sig, libc::SIG_DFL);
 }
 
 /// Blocks every signal; returns the mask before.
