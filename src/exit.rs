@@ -17,7 +17,7 @@ use crate::sys::{self, Errno};
 
 /// Exec-on-exit text is limited to 255 bytes.
 pub const EXEC_ARGS_MAX: usize = 255;
-const MAX_ENV: usize = 256;
+const MAX_ENV: usize = 1024;
 
 /// The exec-on-exit text, in memory reserved at startup (not in .bss, where
 /// it would push the data segment over a page boundary).
@@ -26,6 +26,7 @@ static EXEC_LEN: AtomicUsize = AtomicUsize::new(0);
 static GUARD: AtomicI64 = AtomicI64::new(0);
 static LOG_FD: AtomicI32 = AtomicI32::new(2);
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
+static WAKE_R: AtomicI32 = AtomicI32::new(-1);
 static DAEMON_PID: AtomicI32 = AtomicI32::new(0);
 
 /// Where the exec-on-exit text will be kept (EXEC_ARGS_MAX + 1 bytes).
@@ -185,10 +186,25 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
     Some(e)
 }
 
-/// Remembers the self-pipe's write end for the handlers.
-pub fn set_wake_fd(fd: sys::Fd) {
+/// Remembers the self-pipe's ends: the handlers write to `w`, and neither
+/// end is passed to the exec-on-exit program.
+pub fn set_wake_fds(r: sys::Fd, w: sys::Fd) {
     set_daemon_pid();
-    WAKE_FD.store(fd, Relaxed);
+    WAKE_R.store(r, Relaxed);
+    WAKE_FD.store(w, Relaxed);
+}
+
+/// Makes every open descriptor but the self-pipe inheritable, for the
+/// exec-on-exit program (§11.3 step 1.4), without the daemon's tables:
+/// a fatal signal may have interrupted any change to them. The numbers
+/// are those startup registers (§2 step 8).
+fn inherit_all() {
+    let (r, w) = (WAKE_R.load(Relaxed), WAKE_FD.load(Relaxed));
+    for fd in 0..1024 {
+        if fd != r && fd != w {
+            let _ = sys::set_cloexec(fd, false);
+        }
+    }
 }
 
 /// Makes this process the one the handlers act for: at startup, and in the
@@ -241,6 +257,9 @@ extern "C" fn on_fatal(sig: core::ffi::c_int) {
         .s(b" (")
         .i(sig as i64)
         .c(b')');
+    if exec_configured() {
+        inherit_all();
+    }
     exec_on_exit(4, msg.as_bytes(), true);
     if guard() != 0 {
         log_direct(&[cold!(b"fatal: (attempting to continue) "), msg.as_bytes()]);

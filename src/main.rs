@@ -380,7 +380,7 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
     match sys::pipe(true) {
         Ok((r, w)) => {
             sup.wake_r = r;
-            exit::set_wake_fd(w);
+            exit::set_wake_fds(r, w);
         }
         Err(e) => {
             fatal_errno(sup, 5, cold!(b"signal pipe setup: "), e);

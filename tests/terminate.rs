@@ -127,20 +127,53 @@ fn exec_on_exit_code_keeps_its_sign() {
     );
 }
 
+/// The exec-on-exit program gets the daemon's whole environment, a large
+/// one too, plus the two variables (§11.3 step 1.1).
 #[test]
-fn exec_on_exit_inherits_descriptors_and_umask() {
-    let mut d = Daemon::interactive(&[]);
-    let out = d.path("umask.out");
-    d.cmd(&format!("fd.open\tkeep\twrite,create\t{out}"));
-    // fd 1 is still the interactive output pipe; the named fd is inherited
-    // too (found through /proc since its number is not known here).
+fn exec_on_exit_keeps_a_large_environment() {
+    let mut spawn = Spawn::new(&["-i"]);
+    for k in 0..600 {
+        spawn = spawn.env(&format!("ZV{k}"), "x");
+    }
+    let mut d = spawn.start();
+    d.sync();
+    let out = d.path("env.out");
     d.cmd_quiet(&format!(
-        "terminate.exec_args\t/bin/sh\t-c\techo from-exec; for f in /proc/$$/fd/*; do [ \"$(readlink $f)\" = {out} ] && umask >$f; done; exit 42"
+        "terminate.exec_args\t/bin/sh\t-c\tenv | grep -c ^ZV >{out}; exit 42"
     ));
     d.send("terminate\t0");
-    d.recv_ok("from-exec");
     d.exit_is(42);
-    assert_eq!(std::fs::read_to_string(&out).unwrap(), "0077\n");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "600\n");
+}
+
+/// The exec-on-exit program inherits the named descriptors, whether a
+/// `terminate` or a fatal signal (whose handler cannot use the daemon's
+/// tables) ends the daemon (§11.3 step 1.4).
+#[test]
+fn exec_on_exit_inherits_descriptors_and_umask() {
+    for by_signal in [false, true] {
+        let mut d = Daemon::interactive(&[]);
+        let out = d.path("umask.out");
+        d.cmd(&format!("fd.open\tkeep\twrite,create\t{out}"));
+        // fd 1 is still the interactive output pipe; the named fd is
+        // inherited too (found through /proc since its number is not known
+        // here).
+        d.cmd_quiet(&format!(
+            "terminate.exec_args\t/bin/sh\t-c\techo from-exec; for f in /proc/$$/fd/*; do [ \"$(readlink $f)\" = {out} ] && umask >$f; done; exit 42"
+        ));
+        if by_signal {
+            d.signal(libc::SIGSEGV);
+        } else {
+            d.send("terminate\t0");
+        }
+        d.recv_ok("from-exec");
+        d.exit_is(42);
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "0077\n",
+            "by signal: {by_signal}"
+        );
+    }
 }
 
 #[test]
