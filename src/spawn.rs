@@ -102,6 +102,9 @@ impl Supervisor {
             if reads { ours } else { -1 },
             if events { ours } else { -1 },
         );
+        // Its input is a socket: read with recvmsg, so that fd.take works
+        // for the service as for a socket client (§4.11).
+        self.ctl[c].is_socket = true;
         Ok((Some(c), theirs))
     }
 

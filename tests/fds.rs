@@ -610,6 +610,43 @@ fn fd_take_registers_received_descriptor() {
     assert_eq!(wait_eof(r), "via-taken-fd\n");
 }
 
+/// fd.take works for a service controller too: its control.socket end is a
+/// socket, read with recvmsg like a socket client's (§4.11, §8.5).
+#[test]
+fn fd_take_from_a_service_controller() {
+    let mut d = Daemon::interactive(&[]);
+    let exe = std::env::current_exe().unwrap();
+    d.cmd("service.fds\ts\tcontrol.socket\tnull\tstderr");
+    d.cmd(&format!(
+        "service.args\ts\t{}\t--ignored\t--exact\tfds::service_sends_fd_take",
+        exe.display()
+    ));
+    d.send("service.start\ts");
+    d.recv_ok("fd.state\ttaken\tfile\twrite\tunknown");
+    let down = d.recv_state("s", "down");
+    assert_eq!(&down[5..7], ["exit", "0"], "{down:?}");
+}
+
+/// Not a test of its own: the service in fd_take_from_a_service_controller,
+/// which the daemon runs with its control.socket end on fd 0. It hands the
+/// daemon a pipe's write end and waits to see it registered.
+#[test]
+#[ignore = "run as a service by fd_take_from_a_service_controller"]
+fn service_sends_fd_take() {
+    use std::io::BufRead;
+    use std::os::fd::FromRawFd;
+    let (_r, w) = pipe();
+    send_fds(0, b"fd.take\ttaken\n", &[w.as_raw_fd()]).expect("sendmsg on fd 0");
+    // SAFETY: fd 0 is the service's end of the control socket, ours to own.
+    let events = std::io::BufReader::new(unsafe { File::from_raw_fd(0) });
+    for line in events.lines() {
+        if line.expect("read fd 0").starts_with("fd.state\ttaken\t") {
+            return;
+        }
+    }
+    panic!("the daemon closed the control socket first");
+}
+
 #[test]
 fn fd_take_socket_types() {
     let dir = TempDir::new();
