@@ -161,7 +161,7 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
     let pid1 = sys::getpid() == 1;
     let mut opts = Options::default();
     if pid1 {
-        opts.config = Some(cold!(b"/etc/daemonproxy.conf"));
+        opts.config = Some(DEFAULT_CONFIG);
         exit::set_guard(1);
     }
     sys::umask(0o077);
@@ -406,7 +406,7 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
     }
     // 13: the config file.
     if let Some(path) = opts.config {
-        setup_config(sup, path);
+        setup_config(sup, path, core::ptr::eq(path, DEFAULT_CONFIG));
     }
     // 14, 15
     if opts.mlockall
@@ -463,8 +463,14 @@ fn setup_interactive(sup: &mut Supervisor) {
     );
 }
 
+/// PID 1's config file when no `-c` is given (§1.8). A static, so that
+/// its address tells it from the same path given with `-c`.
+#[unsafe(link_section = ".text.unlikely.strings")]
+static DEFAULT_CONFIG_TEXT: [u8; 21] = *b"/etc/daemonproxy.conf";
+static DEFAULT_CONFIG: &[u8] = &DEFAULT_CONFIG_TEXT;
+
 #[cold]
-fn setup_config(sup: &mut Supervisor, path: &[u8]) {
+fn setup_config(sup: &mut Supervisor, path: &[u8], default: bool) {
     let fd = if path == b"-" {
         if sup.fds.fd_of(b"stdin") != Some(0) {
             sup.log(Level::Error, &[cold!(b"stdin not available")]);
@@ -486,7 +492,19 @@ fn setup_config(sup: &mut Supervisor, path: &[u8]) {
                         sys::strerror(e),
                     ],
                 );
-                sup.fatal(3, cold!(b"Unable to process config file"));
+                // PID 1's default file is optional (§1.8): with the guard
+                // its absence is only logged, and no exec-on-exit (a final
+                // stage there would power off at boot) is run for it.
+                if default && exit::guard() != 0 {
+                    sup.log(
+                        Level::Fatal,
+                        &[cold!(
+                            b"(attempting to continue) Unable to process config file"
+                        )],
+                    );
+                } else {
+                    sup.fatal(3, cold!(b"Unable to process config file"));
+                }
                 return;
             }
         }
