@@ -48,26 +48,39 @@ pub fn final_stage(action: Action) -> ! {
         ));
         sys::exit(2);
     }
+    // What the daemon handed on (its log file, say) would keep a file
+    // system busy: only the console stays.
+    sys::close_from(3);
     say(cold!(b"daemonproxy: stopping all processes"));
     for sig in [libc::SIGTERM, libc::SIGCONT, libc::SIGHUP] {
         let _ = sys::kill(-1, sig, false);
     }
+    // Every process descends from PID 1, and an orphan is re-parented to
+    // it: none is left once PID 1 has no child. (kill(-1, 0) would not
+    // tell: it also counts the kernel's threads.)
     let deadline = sys::now().wrapping_add(GRACE_SECONDS << 32);
-    while sys::kill(-1, 0, false).is_ok() && (sys::now().wrapping_sub(deadline) as i64) < 0 {
-        while sys::reap_any().is_some() {}
+    while sys::reap_all() && (sys::now().wrapping_sub(deadline) as i64) < 0 {
         sys::sleep_ms(50);
     }
     let _ = sys::kill(-1, libc::SIGKILL, false);
     for _ in 0..20 {
-        while sys::reap_any().is_some() {}
-        if sys::kill(-1, 0, false).is_err() {
+        if !sys::reap_all() {
             break;
         }
         sys::sleep_ms(50);
     }
     sys::sync();
     say(cold!(b"daemonproxy: unmounting file systems"));
-    sys::unmount_all();
+    if let Err(e) = sys::unmount_all() {
+        exit::write_record(
+            2,
+            256,
+            &[
+                cold!(b"daemonproxy: remounting / read-only: "),
+                sys::strerror(e),
+            ],
+        );
+    }
     sys::sync();
     match sys::fork() {
         // reboot(2) from a child: if it returns, PID 1 is still alive.

@@ -1196,36 +1196,82 @@ pub fn sync() {
     rustix::fs::sync();
 }
 
-/// Unmounts every mount in /proc/self/mounts, newest first (lazily), then
-/// remounts / read-only.
+/// Reaps every child that has exited; false once none is left (ECHILD).
 #[cold]
-pub fn unmount_all() {
-    let mut buf = [0u8; 16384];
-    let mut len = 0;
-    if let Ok(fd) = open(b"/proc/self/mounts", oflag::RDONLY, 0) {
-        while len < buf.len() {
-            match read(fd, &mut buf[len..]) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => len += n,
+pub fn reap_all() -> bool {
+    loop {
+        // SAFETY: plain syscall; the status is not wanted.
+        let pid = unsafe { libc::waitpid(-1, core::ptr::null_mut(), libc::WNOHANG) };
+        if pid <= 0 {
+            return pid == 0;
+        }
+    }
+}
+
+/// Unmounts every mount in /proc/self/mounts, newest first (lazily), then
+/// remounts / read-only; the error is the remount's.
+#[cold]
+pub fn unmount_all() -> Res<()> {
+    // A detached mount leaves the list, so a list longer than the buffer
+    // is read again until what is left fits.
+    let mut buf = [0u8; 64 << 10];
+    for _ in 0..8 {
+        let mut len = 0;
+        if let Ok(fd) = open(b"/proc/self/mounts", oflag::RDONLY, 0) {
+            while len < buf.len() {
+                match read(fd, &mut buf[len..]) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => len += n,
+                }
+            }
+            close(fd);
+        }
+        // Whole lines only: a line cut by the buffer's end would name
+        // another path.
+        let whole = buf[..len]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        for line in buf[..whole].split(|&b| b == b'\n').rev() {
+            let mut f = line.split(|&b| b == b' ');
+            let (_, Some(target)) = (f.next(), f.next()) else {
+                continue;
+            };
+            if target == b"/" || target.is_empty() {
+                continue;
+            }
+            let mut decoded = [0; PATH_MAX];
+            let n = unescape_mount_path(target, &mut decoded);
+            let mut path = [0; PATH_MAX + 1];
+            if let Ok(p) = cpath(&decoded[..n], &mut path) {
+                let _ = rustix::mount::unmount(p, rustix::mount::UnmountFlags::DETACH);
             }
         }
-        close(fd);
-    }
-    let text = &buf[..len];
-    for line in text.split(|&b| b == b'\n').rev() {
-        let mut f = line.split(|&b| b == b' ');
-        let (_, Some(target)) = (f.next(), f.next()) else {
-            continue;
-        };
-        if target == b"/" || target.is_empty() {
-            continue;
-        }
-        let mut path = [0; PATH_MAX + 1];
-        if let Ok(p) = cpath(target, &mut path) {
-            let _ = rustix::mount::unmount(p, rustix::mount::UnmountFlags::DETACH);
+        if len < buf.len() {
+            break;
         }
     }
-    let _ = rustix::mount::mount_remount(c"/", rustix::mount::MountFlags::RDONLY, c"");
+    rustix::mount::mount_remount(c"/", rustix::mount::MountFlags::RDONLY, c"")
+}
+
+/// A mount point as /proc/self/mounts shows it, its `\ooo` escapes (of
+/// space, tab, newline and backslash) decoded into `out`; returns the
+/// length.
+#[cold]
+fn unescape_mount_path(s: &[u8], out: &mut [u8]) -> usize {
+    let (mut i, mut n) = (0, 0);
+    while i < s.len() && n < out.len() {
+        let mut b = s[i];
+        i += 1;
+        let octal = |c: &u8| (b'0'..=b'7').contains(c);
+        if b == b'\\' && s.len() >= i + 3 && s[i..i + 3].iter().all(octal) {
+            b = (s[i] - b'0') << 6 | (s[i + 1] - b'0') << 3 | (s[i + 2] - b'0');
+            i += 3;
+        }
+        out[n] = b;
+        n += 1;
+    }
+    n
 }
 
 /// reboot(2) with the final stage's action.
@@ -1243,6 +1289,16 @@ pub fn reboot(action: crate::pid1::Action) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mount_paths_are_unescaped() {
+        let mut out = [0u8; 64];
+        let n = unescape_mount_path(br"/media/u/USB\040DISK\134x\011", &mut out);
+        assert_eq!(&out[..n], b"/media/u/USB DISK\\x\t");
+        // Not an escape: kept as it is.
+        let n = unescape_mount_path(br"/a\09", &mut out);
+        assert_eq!(&out[..n], br"/a\09");
+    }
 
     #[test]
     fn errno_texts() {
