@@ -175,6 +175,7 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
             b"'",
         ]);
     }
+    inherit_all();
     let e = sys::execvpe(&argv, &envp);
     let _ = install_handlers();
     log_direct(&[
@@ -195,9 +196,10 @@ pub fn set_wake_fds(r: sys::Fd, w: sys::Fd) {
 }
 
 /// Makes every open descriptor but the self-pipe inheritable, for the
-/// exec-on-exit program (§11.3 step 1.4), without the daemon's tables:
-/// a fatal signal may have interrupted any change to them. The numbers
-/// are those startup registers (§2 step 8).
+/// exec-on-exit program (§11.3 step 1.4, §7.6). It goes by number, not by
+/// the daemon's tables, so every path to the exec can use it: a fatal
+/// signal may have interrupted any change to the tables. The numbers are
+/// those startup registers (§2 step 8).
 fn inherit_all() {
     let (r, w) = (WAKE_R.load(Relaxed), WAKE_FD.load(Relaxed));
     for fd in 0..1024 {
@@ -257,9 +259,6 @@ extern "C" fn on_fatal(sig: core::ffi::c_int) {
         .s(b" (")
         .i(sig as i64)
         .c(b')');
-    if exec_configured() {
-        inherit_all();
-    }
     exec_on_exit(4, msg.as_bytes(), true);
     if guard() != 0 {
         log_direct(&[cold!(b"fatal: (attempting to continue) "), msg.as_bytes()]);

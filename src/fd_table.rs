@@ -284,11 +284,6 @@ impl FdTable {
         SPECIALS.iter().any(|&(n, _, _)| n == name)
     }
 
-    /// One past the highest slot in use.
-    pub fn high(&self) -> usize {
-        self.obj.high()
-    }
-
     /// Writes `fd.state\tNAME\tTYPE\tFLAGS\tDESCRIPTION`.
     pub fn write_state(&self, slot: usize, b: &mut Bytes) {
         let o = self.obj.get(slot);

@@ -325,33 +325,11 @@ impl Supervisor {
             ],
         );
         self.log_running();
-        self.prepare_exec();
-        exit::exec_on_exit(code, msg, false);
-    }
-
-    /// Makes every named and controller descriptor inheritable, as the
-    /// exec-on-exit program expects (§7.6); the log is flushed first.
-    #[cold]
-    fn prepare_exec(&mut self) {
+        // What is logged so far goes out before the exec.
         let now = self.now;
         self.log.run(now, |_| None);
         exit::set_log_fd(self.log.fd());
-        for s in 0..self.fds.high() {
-            let fd = self.fds.get(s).fd;
-            if self.fds.get(s).kind != crate::fd_table::Kind::Free && fd >= 0 {
-                let _ = sys::set_cloexec(fd, false);
-            }
-        }
-        for c in &self.ctl {
-            for fd in [c.in_fd, c.out_fd] {
-                if c.active() && fd >= 0 {
-                    let _ = sys::set_cloexec(fd, false);
-                }
-            }
-        }
-        if self.ctl_socket >= 0 {
-            let _ = sys::set_cloexec(self.ctl_socket, false);
-        }
+        exit::exec_on_exit(code, msg, false);
     }
 
     /// Frees controller `i` after its input ended (§3.6 steps 3–4). Returns
