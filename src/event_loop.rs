@@ -67,8 +67,7 @@ impl Supervisor {
                 self.reap();
             }
             self.run_services();
-            let hold = self.free_slot().is_none() || self.accept_backoff;
-            if ready.listener || (hold && self.due(accept_retry_at)) {
+            if ready.listener || (self.accept_held() && self.due(accept_retry_at)) {
                 accept_retry_at = self.accept();
             }
             self.busy = false;
@@ -84,6 +83,12 @@ impl Supervisor {
             sys::release_cold_if_ran();
             ready = self.wait(accept_retry_at);
         }
+    }
+
+    /// The listener waits for the retry time instead of poll: no slot is
+    /// free, or accept failed for want of descriptors.
+    fn accept_held(&self) -> bool {
+        self.free_slot().is_none() || self.accept_backoff
     }
 
     fn due(&self, t: u64) -> bool {
@@ -426,8 +431,7 @@ impl Supervisor {
     fn wait(&mut self, accept_retry_at: u64) -> Ready {
         let mut set = [PollEntry::NONE; POLL_SET];
         set[WAKE] = PollEntry::new(self.wake_r, true, false);
-        let free_slot = self.free_slot().is_some();
-        let hold = !free_slot || self.accept_backoff;
+        let hold = self.accept_held();
         if self.ctl_socket >= 0 && !hold {
             set[LISTENER] = PollEntry::new(self.ctl_socket, true, false);
         }

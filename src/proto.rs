@@ -202,7 +202,13 @@ pub fn find_inline(s: &[u8], b: u8) -> Option<usize> {
 /// part after it.
 #[inline(never)]
 pub fn split_once(s: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
-    match find(s, sep) {
+    cut(s, find(s, sep))
+}
+
+/// `s` split around the separator at `at`, if there is one.
+#[inline(always)]
+fn cut(s: &[u8], at: Option<usize>) -> (&[u8], Option<&[u8]>) {
+    match at {
         Some(i) => (&s[..i], s.get(i + 1..)),
         None => (s, None),
     }
@@ -218,10 +224,7 @@ pub fn is_ignored(line: &[u8]) -> bool {
 /// line has no TAB at all).
 #[inline(always)]
 pub fn split_command(line: &[u8]) -> (&[u8], Option<&[u8]>) {
-    match find_inline(line, b'\t') {
-        Some(i) => (&line[..i], line.get(i + 1..)),
-        None => (line, None),
-    }
+    cut(line, find_inline(line, b'\t'))
 }
 
 /// TAB-separated fields of an argument text. An absent text has no fields;
