@@ -359,7 +359,7 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
         };
         // A closed standard number gets a dup of /dev/null, so that nothing
         // the daemon opens later lands on it.
-        let usable = open || (null >= 0 && sys::child_dup2(null, fd));
+        let usable = open || (null >= 0 && sys::dup2_inheritable(null, fd));
         let mut obj = fd_table::introspect(name.as_bytes(), fd);
         if !usable {
             obj.fd = -1;

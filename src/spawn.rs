@@ -253,7 +253,7 @@ fn exec_child(plan: &mut Plan) -> ! {
     }
     for k in 0..n {
         if plan.fds[k] >= 0 {
-            if !sys::child_dup2(plan.fds[k], k as Fd) {
+            if !sys::dup2_inheritable(plan.fds[k], k as Fd) {
                 fd_setup_failed(2, k);
             }
         } else {

@@ -1068,9 +1068,12 @@ pub fn alarm_usec(usec: i64) {
 
 // ------------------------------------------------------------ the child ---
 
-/// In a forked child: dup2(src, dst), clearing close-on-exec on dst.
+/// dup2(src, dst), with dst inheritable (when src == dst, dup2 would leave
+/// its close-on-exec flag, so it is cleared instead). Raw syscalls only,
+/// so a forked child can use it too; startup does, for a closed stdin,
+/// stdout or stderr.
 #[cold]
-pub fn child_dup2(src: Fd, dst: Fd) -> bool {
+pub fn dup2_inheritable(src: Fd, dst: Fd) -> bool {
     // SAFETY: plain syscalls on numbers the child owns.
     unsafe {
         if src == dst {
