@@ -428,6 +428,8 @@ impl Supervisor {
         }
         let (name, args) = proto::split_command(line);
         let Some(cmd) = proto::command(name) else {
+            #[cfg(feature = "fault-injection")]
+            crate::exit::inject_fault(name, args);
             self.reply_parts(i, &[b"error\tUnknown command: ", name]);
             self.log_controller(Level::Error, i, &[b"] sent unknown command ", name]);
             return;

@@ -123,6 +123,7 @@ impl Supervisor {
                 continue;
             };
             self.services.get_mut(slot).reaped(how, self.now);
+            crate::exit::note_running(slot, 0, b"");
             self.broadcast_state(slot);
             let svc = *self.services.get(slot);
             if svc.wants_restart(self.signals.pending_mask()) {

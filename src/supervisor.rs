@@ -28,9 +28,6 @@ pub struct Supervisor {
     pub ctl: [Controller; SLOTS],
     /// Pending signals.
     pub signals: Signals,
-    /// The stack a starting service's process runs on until it execs
-    /// (spawn.rs), reserved at startup.
-    pub child_stack: &'static mut [u8],
     /// `terminate` succeeded with this code.
     pub terminate: Option<i64>,
     /// Listening control socket (-1: none) and its path.

@@ -9,6 +9,7 @@ mod util;
 
 mod cli;
 mod controllers;
+mod faults;
 mod fds;
 mod logging;
 mod noheap;
