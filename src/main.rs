@@ -218,10 +218,12 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         let send0 = res.take(SEND_BUF)?;
         let fds = FdTable::new(res, fd_count, fd_desc, fd_obj_size);
         let recv0 = res.take(RECV_BUF)?;
+        // Beside the first controller's input, which every mode touches:
+        // the first services' entries share its page.
+        exit::set_running_table(res.take(svc_count)?);
         let ctl1 = Controller::new(res.take(RECV_BUF)?, res.take(SEND_BUF)?);
         let signals = Signals::new(res)?;
         let services = ServiceTable::new(res, svc_count, svc_bytes, svc_arena);
-        exit::set_running_table(res.take(svc_count)?);
         // Last: untouched unless a fault's handler runs on it.
         let alt_stack = res.take(sys::ALT_STACK)?;
         Some((
