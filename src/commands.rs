@@ -317,9 +317,11 @@ const INET: u8 = 1;
 const INET6: u8 = 2;
 const DGRAM: u8 = 4;
 const SEQPACKET: u8 = 8;
-/// What each socket word sets and then clears; later words win.
+/// What each socket word sets and then clears; later words win, as in the
+/// original: `unix` clears `inet` (so `inet,unix` is a unix socket) but
+/// not `inet6`, which only `inet` outranks.
 const SOCKET_EFFECTS: [(u8, u8); SOCKET_WORDS] = [
-    (0, 0),                 // unix
+    (0, INET),              // unix
     (INET, 0),              // inet
     (INET6, 0),             // inet6
     (INET, DGRAM),          // tcp
@@ -550,8 +552,15 @@ impl Supervisor {
         let slot = self.created_service(f.next())?;
         let val = f.rest().unwrap_or(b"");
         let list = Fields::new(f.rest());
-        if list.clone().any(|n| !n.is_empty() && !proto::valid_name(n)) {
-            return fail(Msg::InvalidFdName);
+        // Each name in turn is checked, then looked up: the warnings for
+        // the names before an invalid one still come, as in the original.
+        for n in list {
+            if !n.is_empty() && !proto::valid_name(n) {
+                return fail(Msg::InvalidFdName);
+            }
+            if self.fds.find(n).is_none() {
+                self.reply_parts(i, &[b"warning: fd \"", n, b"\" is not yet defined"]);
+            }
         }
         let is_default = val == b"null\tnull\tnull";
         let stored: &[u8] = if is_default { b"" } else { val };
@@ -564,11 +573,6 @@ impl Supervisor {
         let svc = self.services.get_mut(slot);
         svc.fds_default = is_default;
         svc.control = control;
-        for n in list {
-            if self.fds.find(n).is_none() {
-                self.reply_parts(i, &[b"warning: fd \"", n, b"\" is not yet defined"]);
-            }
-        }
         self.broadcast_var(slot, Var::Fds);
         Ok(())
     }
@@ -847,10 +851,9 @@ impl Supervisor {
                 }
             }
         }
+        // The address is checked before anything after it, as the original
+        // does: an empty address with more fields is an invalid address.
         let addr = f.next();
-        if f.next().is_some() {
-            return fail(Msg::UnexpectedArgumentAfterAddress);
-        }
         let domain = sock.domain();
         let mut inet = None;
         match addr {
@@ -870,6 +873,9 @@ impl Supervisor {
             }
             None if bits & fl::BIND != 0 => return fail(Msg::ExpectedAddressArgument),
             None => {}
+        }
+        if f.next().is_some() {
+            return fail(Msg::UnexpectedArgumentAfterAddress);
         }
         let addr = addr.unwrap_or(b"");
         if bits & fl::MKDIR != 0 && domain == Domain::Unix {
@@ -1141,6 +1147,14 @@ mod tests {
         assert_eq!(sock(&[b"stream", b"udp"]), (Domain::Inet, SockType::Dgram));
         assert_eq!(sock(&[b"dgram", b"tcp"]), (Domain::Inet, SockType::Stream));
         assert_eq!(sock(&[b"seqpacket"]), (Domain::Unix, SockType::Seqpacket));
+        assert_eq!(sock(&[b"inet", b"unix"]), (Domain::Unix, SockType::Stream));
+        assert_eq!(sock(&[b"tcp", b"unix"]), (Domain::Unix, SockType::Stream));
+        assert_eq!(sock(&[b"udp", b"unix"]), (Domain::Unix, SockType::Dgram));
+        assert_eq!(
+            sock(&[b"inet6", b"unix"]),
+            (Domain::Inet6, SockType::Stream)
+        );
+        assert_eq!(sock(&[b"inet6", b"inet"]), (Domain::Inet, SockType::Stream));
         assert_eq!(
             sock(&[b"inet6", b"dgram"]),
             (Domain::Inet6, SockType::Dgram)

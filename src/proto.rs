@@ -283,9 +283,10 @@ pub fn valid_name(n: &[u8]) -> bool {
 }
 
 /// The items of a comma-separated flags field, each looked up in a
-/// space-separated list of words: `Ok((index, value))`, or `Err(item)` for
-/// an item that is not in the list. Empty items are skipped. With `keyed`,
-/// an item may be `word=value`; otherwise `=` is part of the word.
+/// space-separated list of words: `Ok((index, value))`, or `Err(word)` for
+/// an item whose word is not in the list. Empty items are skipped. With
+/// `keyed`, an item may be `word=value` (an unknown one is named by its
+/// word alone, as the original does); otherwise `=` is part of the word.
 pub struct Flags<'a> {
     rest: Option<&'a [u8]>,
     words: &'static [u8],
@@ -319,7 +320,7 @@ impl<'a> Iterator for Flags<'a> {
             } else {
                 (item, None)
             };
-            return Some(word_index(self.words, word).map(|i| (i, value)).ok_or(item));
+            return Some(word_index(self.words, word).map(|i| (i, value)).ok_or(word));
         }
     }
 }
@@ -395,6 +396,7 @@ mod tests {
         assert_eq!(all(b"a,x,b", false)[1], Err(&b"x"[..]));
         assert_eq!(all(b"listen=5", true), [Ok((2, Some(&b"5"[..])))]);
         assert_eq!(all(b"listen=5", false), [Err(&b"listen=5"[..])]);
+        assert_eq!(all(b"bogus=1", true), [Err(&b"bogus"[..])]);
         assert_eq!(word_index(b"a b", b""), None);
         assert_eq!(nth_word(b"a b", 1), Some(&b"b"[..]));
     }

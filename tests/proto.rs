@@ -206,6 +206,35 @@ fn unknown_flag_reply_is_two_lines() {
     );
 }
 
+/// A `word=value` flag that is not known is named by its word alone, as
+/// the original names it.
+#[test]
+fn unknown_keyed_flag_is_named_by_its_word() {
+    let mut d = Daemon::interactive(&[]);
+    assert_eq!(
+        d.cmd("fd.socket\tf1\tunix,bogus=1\tx.sock"),
+        [
+            "error\tunknown flag \"bogus\"",
+            ", for command \"fd.socket\tf1\tunix,bogus=1\tx.so...\""
+        ]
+    );
+    assert_eq!(
+        d.cmd("fd.socket\ts\t=5"),
+        [
+            "error\tunknown flag \"\"",
+            ", for command \"fd.socket\ts\t=5\""
+        ]
+    );
+    // fd.open and fd.pipe flags take no value: `=` is part of the word.
+    assert_eq!(
+        d.cmd("fd.pipe\tr\tw\tunix=1"),
+        [
+            "error\tunknown flag \"unix=1\"",
+            ", for command \"fd.pipe\tr\tw\tunix=1\""
+        ]
+    );
+}
+
 #[test]
 fn log_filter_replies() {
     let mut d = Daemon::interactive(&[]);
