@@ -422,9 +422,7 @@ impl Supervisor {
     /// Runs one command line from controller `i` (§3.4).
     #[inline(never)]
     pub fn execute(&mut self, i: usize, line: &[u8]) {
-        if self.log.enabled(Level::Debug) {
-            self.log_controller(Level::Debug, i, &[b"] command: \"", line, b"\""]);
-        }
+        self.log_command_line(i, line);
         if proto::is_ignored(line) {
             return;
         }
@@ -436,6 +434,14 @@ impl Supervisor {
         };
         if let Err(e) = self.run(i, cmd, args) {
             self.command_failed(i, line, e);
+        }
+    }
+
+    /// Debug-logs a line from controller `i` as the command it is.
+    #[inline(always)]
+    pub fn log_command_line(&mut self, i: usize, line: &[u8]) {
+        if self.log.enabled(Level::Debug) {
+            self.log_controller(Level::Debug, i, &[b"] command: \"", line, b"\""]);
         }
     }
 

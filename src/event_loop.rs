@@ -321,6 +321,9 @@ impl Supervisor {
         self.ctl[i].consume(n + 1);
         if self.ctl[i].line_overflow {
             self.ctl[i].line_overflow = false;
+            // What is left of the line (its first byte and the part after
+            // the discarded ones) is shown as any command is.
+            self.log_command(i, at, n);
             if self.ctl[i].recv[at] != b'#' {
                 self.reply(i, b"error\tline too long");
                 self.log_controller(Level::Error, i, &[b"] command exceeds buffer size"]);
@@ -337,6 +340,15 @@ impl Supervisor {
     fn execute_at(&mut self, i: usize, at: usize, n: usize) {
         let recv = core::mem::take(&mut self.ctl[i].recv);
         self.execute(i, &recv[at..at + n]);
+        self.ctl[i].recv = recv;
+    }
+
+    /// Debug-logs the `n` received bytes at `at` of controller `i` as the
+    /// command they are.
+    #[cold]
+    fn log_command(&mut self, i: usize, at: usize, n: usize) {
+        let recv = core::mem::take(&mut self.ctl[i].recv);
+        self.log_command_line(i, &recv[at..at + n]);
         self.ctl[i].recv = recv;
     }
 
@@ -413,6 +425,8 @@ impl Supervisor {
     }
 
     /// Ends the process after `terminate` or the interactive EOF (§11).
+    /// With exec-on-exit this is fatal(): a failed exec logs `fatal:
+    /// terminated normally` and exits there, unless the guard is set.
     #[cold]
     pub fn finish(&mut self, code: i64) -> ! {
         let now = self.now;
@@ -420,7 +434,7 @@ impl Supervisor {
             let _ = c.flush(now);
         }
         if exit::exec_configured() {
-            self.fatal_exec(code as i32, cold!(b"terminated normally"));
+            self.fatal(code as i32, cold!(b"terminated normally"));
         }
         self.log(Level::Info, &[cold!(b"daemonproxy exiting")]);
         self.log_running();

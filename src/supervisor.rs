@@ -353,7 +353,6 @@ impl Supervisor {
             );
         }
         if kind == CtlKind::Interactive {
-            self.log(Level::Info, &[b"interactive session ended"]);
             if exit::guard() != 0 {
                 self.log(
                     Level::Warning,
@@ -361,6 +360,7 @@ impl Supervisor {
                 );
                 return false;
             }
+            self.log(Level::Info, &[b"interactive session ended"]);
             return true;
         }
         false

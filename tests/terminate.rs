@@ -223,16 +223,60 @@ fn exec_args_empty_field_form_switches_off() {
     d.exit_is(4);
 }
 
+/// terminate with exec-on-exit is fatal(CODE, "terminated normally"): when
+/// the exec fails, that is logged as fatal and the daemon exits there,
+/// with no `daemonproxy exiting`, as in the original.
 #[test]
 fn failed_exec_still_exits_with_code() {
     let mut d = Daemon::interactive(&[]);
     d.cmd_quiet("terminate.exec_args\t/nonexistent/rescue\targ");
     d.send("terminate\t9");
     d.exit_is(9);
-    let err = d.stderr_contains(
-        "error: Unable to exec \"/nonexistent/rescue\": No such file or directory\n",
+    assert_eq!(
+        d.stderr_text(),
+        "warning: daemonproxy exec_on_exit to '/nonexistent/rescue'\n\
+         error: Unable to exec \"/nonexistent/rescue\": No such file or directory\n\
+         fatal: terminated normally\n"
     );
-    assert!(err.contains("daemonproxy exiting"), "{err}");
+}
+
+/// The same with `-E` naming a missing program, and the running services
+/// listed before the exec and again before the exit.
+#[test]
+fn failed_command_line_exec_logs_fatal() {
+    let mut d = Daemon::interactive(&["-E", "/nonexistent/prog"]);
+    d.cmd("service.args\ts\tsleep\t100");
+    d.send("service.start\ts");
+    let pid = d.recv_state("s", "up")[4].clone();
+    d.send("terminate\t3");
+    d.exit_is(3);
+    let running = format!("warning: service 's' running as pid {pid}\n");
+    assert_eq!(
+        d.stderr_text(),
+        format!(
+            "warning: daemonproxy exec_on_exit to '/nonexistent/prog'\n\
+             {running}\
+             error: Unable to exec \"/nonexistent/prog\": No such file or directory\n\
+             fatal: terminated normally\n\
+             {running}"
+        )
+    );
+}
+
+/// With the guard set, fatal() returns after the failed exec: the message
+/// says so, and the normal end follows.
+#[test]
+fn failed_guarded_exec_continues_to_the_normal_end() {
+    let mut d = Daemon::interactive(&["--exit-guard", "7", "-E", "/nonexistent/prog"]);
+    d.send("terminate\t3\t7");
+    d.exit_is(3);
+    assert_eq!(
+        d.stderr_text(),
+        "warning: daemonproxy exec_on_exit to '/nonexistent/prog'\n\
+         error: Unable to exec \"/nonexistent/prog\": No such file or directory\n\
+         fatal: (attempting to continue) terminated normally\n\
+         info: daemonproxy exiting\n"
+    );
 }
 
 #[test]
@@ -310,6 +354,21 @@ fn interactive_eof_with_exec_on_exit() {
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
         "0:terminated normally|"
+    );
+}
+
+/// A guarded EOF logs only the warning, not `interactive session ended`
+/// as well: the original logs one or the other.
+#[test]
+fn guarded_eof_logs_one_warning() {
+    let mut d = Daemon::interactive(&["--exit-guard", "3"]);
+    d.close_stdin();
+    d.stderr_contains("not exiting due to terminate-guard\n");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(d.running());
+    assert_eq!(
+        d.stderr_text(),
+        "warning: interactive session ended, but not exiting due to terminate-guard\n"
     );
 }
 
