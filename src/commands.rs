@@ -483,6 +483,8 @@ impl Supervisor {
                 Ok(())
             }
             Cmd::Statedump => {
+                // Three more steps of the original's pass (§11.1).
+                self.ctl[i].step(3);
                 self.ctl[i].dump = Some(Dump::new());
                 Ok(())
             }

@@ -14,6 +14,9 @@ pub const SEND_BUF: usize = 2048;
 pub const SEND_HIGH: usize = 1024;
 /// Ancillary descriptors kept per controller.
 pub const ANC_MAX: usize = 2;
+/// State-machine steps the original gives a controller per pass of its
+/// loop (§8.7): a line takes 3 (find, run, drop it), a statedump 3 more.
+pub const PASS_STEPS: u64 = 9;
 
 /// What a controller is.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -121,6 +124,10 @@ pub struct Controller {
     pub anc_len: usize,
     /// A statedump in progress.
     pub dump: Option<Dump>,
+    /// Steps of the original's passes this controller has used since it
+    /// last ran out of lines (a pass ends there): where a `terminate` falls
+    /// in its pass decides which of the lines after it still run (§11.1).
+    pub pass_steps: u64,
 }
 
 impl Controller {
@@ -148,6 +155,7 @@ impl Controller {
             anc: [-1; ANC_MAX],
             anc_len: 0,
             dump: None,
+            pass_steps: 0,
         }
     }
 
@@ -231,6 +239,23 @@ impl Controller {
     /// Marks the next `n` received bytes as run.
     pub fn consume(&mut self, n: usize) {
         self.recv_at += n;
+    }
+
+    /// Counts `steps` of the original's passes.
+    #[inline(always)]
+    pub fn step(&mut self, steps: u64) {
+        self.pass_steps = self.pass_steps.wrapping_add(steps);
+    }
+
+    /// After a successful `terminate` the original finishes its pass and
+    /// no more: is there room in it to run another line (find, run)?
+    pub fn pass_has_room(&self) -> bool {
+        // Steps used in the current pass; one used up exactly is full.
+        let used = match self.pass_steps % PASS_STEPS {
+            0 if self.pass_steps > 0 => PASS_STEPS,
+            r => r,
+        };
+        used + 2 <= PASS_STEPS
     }
 
     /// Drops the bytes marked as run, moving the rest to the front.

@@ -271,18 +271,24 @@ impl Supervisor {
     fn run_lines(&mut self, i: usize) {
         let now = self.now;
         for _ in 0..COMMANDS_PER_TURN {
-            if !self.ctl[i].active() || self.terminate.is_some() || self.loop_due {
+            if !self.ctl[i].active() {
+                return;
+            }
+            if (self.terminate.is_some() || self.loop_due) && !self.finishing_pass(i) {
                 return;
             }
             let c = &mut self.ctl[i];
             if c.send_len > controller::SEND_HIGH && c.has_output() && !c.overflow {
                 let _ = c.flush(now);
                 if c.send_len > controller::SEND_HIGH && c.has_output() && !c.overflow {
+                    // The original's pass ends at blocked output too.
+                    c.pass_steps = 0;
                     return;
                 }
             }
             if self.ctl[i].dump.is_some() {
                 if !self.continue_dump(i) {
+                    self.ctl[i].pass_steps = 0;
                     return;
                 }
                 continue;
@@ -291,6 +297,7 @@ impl Supervisor {
             // been sent come first (§8.3), never inside a dump.
             self.deliver_signals(i);
             if let Some(n) = self.ctl[i].line_len() {
+                self.ctl[i].step(3);
                 self.run_line(i, n);
                 continue;
             }
@@ -299,6 +306,7 @@ impl Supervisor {
             if c.recv_len == controller::RECV_BUF {
                 c.recv_len = 1;
                 c.line_overflow = true;
+                c.step(1);
                 self.log_controller(
                     Level::Debug,
                     i,
@@ -306,11 +314,22 @@ impl Supervisor {
                 );
                 continue;
             }
+            // No complete line: the original's pass for it ends here.
+            c.pass_steps = 0;
             if c.in_eof {
                 self.end_of_input(i);
             }
             return;
         }
+    }
+
+    /// After `terminate` the loop ends with this pass, which runs the lines
+    /// the original's pass would still run (§11.1), and no more; work left
+    /// for the loop's earlier steps (`loop_due`) is then moot. Otherwise
+    /// `loop_due` ends the pass. True when controller `i` may go on.
+    #[cold]
+    fn finishing_pass(&self, i: usize) -> bool {
+        self.terminate.is_some() && self.ctl[i].pass_has_room()
     }
 
     /// Takes the `n`-byte line (and its LF) out of controller `i`'s buffer
@@ -376,7 +395,8 @@ impl Supervisor {
             }
         }
         if self.close_controller(i) {
-            self.finish(0);
+            // An `exit` after `terminate` in the same pass keeps its code.
+            self.finish(self.terminate.unwrap_or(0));
         }
     }
 

@@ -15,6 +15,48 @@ fn terminate_with_codes() {
     }
 }
 
+/// `terminate` ends the loop after the current pass (§11.1), and the
+/// original's pass runs about 3 lines of a controller (§8.7): the rest of
+/// that short batch still runs, its replies and events sent before the
+/// exit, and nothing after it.
+#[test]
+fn terminate_finishes_the_pass() {
+    let mut d = Daemon::interactive(&[]);
+    d.write_raw(b"terminate\t0\necho\tafter\nservice.args\tq\t/bin/true\necho\tnot-run\n")
+        .unwrap();
+    d.exit_is(0);
+    assert_eq!(
+        d.out.drain_to_eof(),
+        ["after", "service.args\tq\t/bin/true"]
+    );
+    // Second in its pass, one line after it still runs.
+    let mut d = Daemon::interactive(&[]);
+    d.write_raw(b"echo\ta\nterminate\t0\necho\tb\necho\tc\n")
+        .unwrap();
+    d.exit_is(0);
+    assert_eq!(d.out.drain_to_eof(), ["a", "b"]);
+    // A statedump takes two lines' worth of a pass.
+    let mut d = Daemon::interactive(&[]);
+    d.write_raw(b"statedump\nterminate\t0\necho\tnot-run\n")
+        .unwrap();
+    d.exit_is(0);
+    let out = d.out.drain_to_eof();
+    assert!(out.iter().all(|l| l.starts_with("fd.state\t")), "{out:?}");
+}
+
+/// An `exit` in the same pass as `terminate` ends the session, and the
+/// daemon still exits with terminate's code.
+#[test]
+fn exit_after_terminate_keeps_its_code() {
+    let mut d = Daemon::interactive(&[]);
+    d.write_raw(b"terminate\t4\nexit\n").unwrap();
+    d.exit_is(4);
+    assert_eq!(
+        d.stderr_text(),
+        "info: interactive session ended\ninfo: daemonproxy exiting\n"
+    );
+}
+
 #[test]
 fn terminate_needs_an_integer() {
     let mut d = Daemon::interactive(&[]);
