@@ -1,6 +1,8 @@
 //! Controllers (§8): command streams with a receive buffer, a send buffer
 //! of complete lines, overflow and blocked-output tracking.
 
+use arrayvec::ArrayVec;
+
 use crate::name::Name;
 use crate::sys::{self, Errno, Fd};
 
@@ -69,8 +71,7 @@ pub enum ReadResult {
     /// numbers, already closed); `full` when they filled the buffer, so
     /// more are likely waiting.
     Data {
-        dropped: [Fd; 8],
-        ndropped: usize,
+        dropped: ArrayVec<Fd, 8>,
         full: bool,
     },
     /// Nothing to read now.
@@ -119,9 +120,7 @@ pub struct Controller {
     /// Last-arrival time of the newest signal sent to this controller.
     pub last_signal: u64,
     /// Received descriptors, oldest first.
-    pub anc: [Fd; ANC_MAX],
-    /// Number of received descriptors.
-    pub anc_len: usize,
+    pub anc: ArrayVec<Fd, ANC_MAX>,
     /// A statedump in progress.
     pub dump: Option<Dump>,
     /// Steps of the original's passes this controller has used since it
@@ -152,8 +151,7 @@ impl Controller {
             reset_timeout: 15,
             close_timeout: 30,
             last_signal: 0,
-            anc: [-1; ANC_MAX],
-            anc_len: 0,
+            anc: ArrayVec::new_const(),
             dump: None,
             pass_steps: 0,
         }
@@ -191,8 +189,7 @@ impl Controller {
 
     /// Reads once into the receive buffer.
     pub fn read(&mut self) -> ReadResult {
-        let mut dropped = [-1; 8];
-        let mut ndropped = 0;
+        let mut dropped = ArrayVec::new();
         let space = &mut self.recv[self.recv_len..];
         if space.is_empty() {
             return ReadResult::Again;
@@ -201,13 +198,9 @@ impl Controller {
             let mut fds = [-1; 8];
             sys::recv_with_fds(self.in_fd, space, &mut fds).map(|(n, nfds)| {
                 for &fd in &fds[..nfds] {
-                    if self.anc_len < ANC_MAX {
-                        self.anc[self.anc_len] = fd;
-                        self.anc_len += 1;
-                    } else {
+                    if let Err(full) = self.anc.try_push(fd) {
                         sys::close(fd);
-                        dropped[ndropped] = fd;
-                        ndropped += 1;
+                        dropped.push(full.element());
                     }
                 }
                 n
@@ -216,12 +209,11 @@ impl Controller {
             sys::read(self.in_fd, space)
         };
         match r {
-            Ok(0) if ndropped == 0 => ReadResult::Eof(None),
+            Ok(0) if dropped.is_empty() => ReadResult::Eof(None),
             Ok(n) => {
                 self.recv_len += n;
                 ReadResult::Data {
                     dropped,
-                    ndropped,
                     full: self.recv_len == RECV_BUF,
                 }
             }
@@ -329,9 +321,9 @@ impl Controller {
 
     /// Closes everything and frees the slot; returns leftover ancillary
     /// descriptors (already closed) for the caller to log.
-    pub fn close(&mut self) -> ([Fd; ANC_MAX], usize) {
-        let left = (self.anc, self.anc_len);
-        for &fd in &self.anc[..self.anc_len] {
+    pub fn close(&mut self) -> ArrayVec<Fd, ANC_MAX> {
+        let left = core::mem::take(&mut self.anc);
+        for &fd in &left {
             sys::close(fd);
         }
         if self.out_fd >= 0 && self.out_fd != self.in_fd {
@@ -346,13 +338,7 @@ impl Controller {
 
     /// Takes the oldest received descriptor.
     pub fn take_anc(&mut self) -> Option<Fd> {
-        if self.anc_len == 0 {
-            return None;
-        }
-        let fd = self.anc[0];
-        self.anc.copy_within(1.., 0);
-        self.anc_len -= 1;
-        Some(fd)
+        self.anc.pop_at(0)
     }
 }
 

@@ -229,12 +229,8 @@ impl Supervisor {
         }
         let mut tmp = [0u8; 20];
         match self.ctl[i].read() {
-            ReadResult::Data {
-                dropped,
-                ndropped,
-                full,
-            } => {
-                for &fd in &dropped[..ndropped] {
+            ReadResult::Data { dropped, full } => {
+                for &fd in &dropped {
                     self.log(
                         Level::Error,
                         &[

@@ -343,8 +343,7 @@ impl Supervisor {
             sys::cold_ran();
         }
         let _ = self.ctl[i].flush(now);
-        let (left, n) = self.ctl[i].close();
-        for &fd in &left[..n] {
+        for fd in self.ctl[i].close() {
             let mut b = [0u8; 20];
             let b = crate::fmt::fmt_u64(fd as u64, &mut b);
             self.log(
