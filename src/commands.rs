@@ -521,7 +521,7 @@ impl Supervisor {
                 self.signals.clear(sig, by);
                 Ok(())
             }
-            Cmd::Terminate => self.cmd_terminate(args),
+            Cmd::Terminate => self.cmd_terminate(i, args),
             Cmd::TerminateExecArgs => {
                 exit::set_exec_args(args.unwrap_or(b"")).or(fail(Msg::ExecArgumentsTooLong))
             }
@@ -1059,7 +1059,7 @@ impl Supervisor {
         Ok(())
     }
 
-    fn cmd_terminate<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
+    fn cmd_terminate<'a>(&mut self, i: usize, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
         let code = int(f.next())?;
         let guard = exit::guard();
@@ -1075,6 +1075,10 @@ impl Supervisor {
             }
         }
         self.terminate = Some(code);
+        // The loop ends after this pass: where it ends for each controller.
+        for (k, c) in self.ctl.iter_mut().enumerate() {
+            c.last_pass(k == i);
+        }
         Ok(())
     }
 }

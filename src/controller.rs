@@ -127,6 +127,8 @@ pub struct Controller {
     /// last ran out of lines (a pass ends there): where a `terminate` falls
     /// in its pass decides which of the lines after it still run (§11.1).
     pub pass_steps: u64,
+    /// After `terminate`: the step at which the last pass ends.
+    pub pass_end: u64,
 }
 
 impl Controller {
@@ -154,6 +156,7 @@ impl Controller {
             anc: ArrayVec::new_const(),
             dump: None,
             pass_steps: 0,
+            pass_end: 0,
         }
     }
 
@@ -239,15 +242,22 @@ impl Controller {
         self.pass_steps = self.pass_steps.wrapping_add(steps);
     }
 
-    /// After a successful `terminate` the original finishes its pass and
-    /// no more: is there room in it to run another line (find, run)?
-    pub fn pass_has_room(&self) -> bool {
-        // Steps used in the current pass; one used up exactly is full.
+    /// `terminate` succeeded: the original finishes the pass under way and
+    /// no more. The one that ran it is in its pass (a pass it used up
+    /// exactly is over); another one's turn in it is still to come.
+    #[cold]
+    pub fn last_pass(&mut self, ran_terminate: bool) {
         let used = match self.pass_steps % PASS_STEPS {
-            0 if self.pass_steps > 0 => PASS_STEPS,
+            0 if ran_terminate => PASS_STEPS,
             r => r,
         };
-        used + 2 <= PASS_STEPS
+        self.pass_end = self.pass_steps - used + PASS_STEPS;
+    }
+
+    /// In the last pass: is there room in it to run another line (to find
+    /// it, then run it)?
+    pub fn pass_has_room(&self) -> bool {
+        self.pass_steps + 2 <= self.pass_end
     }
 
     /// Drops the bytes marked as run, moving the rest to the front.

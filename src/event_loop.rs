@@ -320,12 +320,14 @@ impl Supervisor {
     }
 
     /// After `terminate` the loop ends with this pass, which runs the lines
-    /// the original's pass would still run (§11.1), and no more; work left
-    /// for the loop's earlier steps (`loop_due`) is then moot. Otherwise
-    /// `loop_due` ends the pass. True when controller `i` may go on.
+    /// the original's pass would still run (§11.1), and no more, though a
+    /// statedump begun in it is finished; work left for the loop's earlier
+    /// steps (`loop_due`) is then moot. Otherwise `loop_due` ends the pass.
+    /// True when controller `i` may go on.
     #[cold]
     fn finishing_pass(&self, i: usize) -> bool {
-        self.terminate.is_some() && self.ctl[i].pass_has_room()
+        let c = &self.ctl[i];
+        self.terminate.is_some() && (c.dump.is_some() || c.pass_has_room())
     }
 
     /// Takes the `n`-byte line (and its LF) out of controller `i`'s buffer

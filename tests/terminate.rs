@@ -35,13 +35,32 @@ fn terminate_finishes_the_pass() {
         .unwrap();
     d.exit_is(0);
     assert_eq!(d.out.drain_to_eof(), ["a", "b"]);
+    // Fourth line: the first of the next pass, two lines after it run.
+    let mut d = Daemon::interactive(&[]);
+    d.write_raw(b"echo\ta\necho\tb\necho\tc\nterminate\t0\necho\td\necho\te\necho\tf\n")
+        .unwrap();
+    d.exit_is(0);
+    assert_eq!(d.out.drain_to_eof(), ["a", "b", "c", "d", "e"]);
     // A statedump takes two lines' worth of a pass.
     let mut d = Daemon::interactive(&[]);
     d.write_raw(b"statedump\nterminate\t0\necho\tnot-run\n")
         .unwrap();
     d.exit_is(0);
     let out = d.out.drain_to_eof();
+    assert!(!out.is_empty());
     assert!(out.iter().all(|l| l.starts_with("fd.state\t")), "{out:?}");
+    // One right after terminate is sent whole, and ends the pass.
+    let mut d = Daemon::interactive(&[]);
+    d.cmd("service.args\ts\t/bin/true");
+    d.write_raw(b"terminate\t0\nstatedump\necho\tnot-run\n")
+        .unwrap();
+    d.exit_is(0);
+    let out = d.out.drain_to_eof();
+    assert!(
+        out.contains(&"service.auto_up\ts\t-".to_string()),
+        "{out:?}"
+    );
+    assert!(!out.contains(&"not-run".to_string()), "{out:?}");
 }
 
 /// An `exit` in the same pass as `terminate` ends the session, and the
