@@ -340,8 +340,7 @@ impl Supervisor {
             sys::cold_ran();
         }
         let _ = self.ctl[i].flush(now);
-        let (left, n) = self.ctl[i].close();
-        for &fd in &left[..n] {
+        for fd in self.ctl[i].close() {
             let mut b = [0u8; 20];
             let b = crate::fmt::fmt_u64(fd as u64, &mut b);
             self.log(
@@ -350,7 +349,6 @@ impl Supervisor {
             );
         }
         if kind == CtlKind::Interactive {
-            self.log(Level::Info, &[b"interactive session ended"]);
             if exit::guard() != 0 {
                 self.log(
                     Level::Warning,
@@ -358,6 +356,7 @@ impl Supervisor {
                 );
                 return false;
             }
+            self.log(Level::Info, &[b"interactive session ended"]);
             return true;
         }
         false
