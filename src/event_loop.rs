@@ -85,6 +85,24 @@ impl Supervisor {
         }
     }
 
+    /// `--check`: runs the config file's commands (with no effects, see
+    /// `Supervisor::check`) to its end, then exits 1 if any failed, else 0.
+    #[cold]
+    pub fn check_config(&mut self) -> ! {
+        while let Some(i) = self.ctl.iter().position(|c| c.active()) {
+            self.now = sys::now();
+            // Lines after a `terminate` or a start are checked too.
+            self.terminate = None;
+            self.loop_due = false;
+            // `-c -` may be a pipe that has nothing yet.
+            let mut p = [PollEntry::new(self.ctl[i].in_fd, true, false)];
+            sys::poll(&mut p, -1);
+            self.read_input(i);
+            self.run_commands(i);
+        }
+        sys::exit((self.config_errors != 0) as i32)
+    }
+
     /// The listener waits for the retry time instead of poll: no slot is
     /// free, or accept failed for want of descriptors.
     fn accept_held(&self) -> bool {
@@ -249,6 +267,8 @@ impl Supervisor {
             ReadResult::Eof(err) => {
                 self.ctl[i].in_eof = true;
                 if let Some(e) = err {
+                    // A check that could not read its file did not pass.
+                    self.config_errors += self.check as u32;
                     self.log_numbered(
                         Level::Error,
                         b"read(client[",
@@ -321,9 +341,14 @@ impl Supervisor {
         self.ctl[i].consume(n + 1);
         if self.ctl[i].line_overflow {
             self.ctl[i].line_overflow = false;
+            self.count_line(i);
             if self.ctl[i].recv[at] != b'#' {
                 self.reply(i, b"error\tline too long");
-                self.log_controller(Level::Error, i, &[b"] command exceeds buffer size"]);
+                if self.ctl[i].kind == CtlKind::Config {
+                    self.config_error(false, [b"line too long", b"", b""]);
+                } else {
+                    self.log_controller(Level::Error, i, &[b"] command exceeds buffer size"]);
+                }
             }
         } else {
             self.execute_at(i, at, n);

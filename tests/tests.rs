@@ -8,6 +8,7 @@
 mod util;
 
 mod cli;
+mod config;
 mod controllers;
 mod fds;
 mod logging;
