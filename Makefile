@@ -70,6 +70,7 @@ vmtest:
 ## image builder's tests, then the VM suites
 test: build
 	$(CARGO) test --release --target $(TARGET) --bins
+	sh ci/check-man.sh
 	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) $(CARGO) test --release --target $(TARGET) -p bench
 	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) $(CARGO) test --release --target $(TARGET) --test tests
 	$(CARGO) test --release --target $(HOST_TARGET) -p mkinitramfs

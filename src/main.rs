@@ -2,6 +2,9 @@
 //!
 //! `main` only parses options, sizes the pools and enters the loop; see
 //! `supervisor` for the state and `event_loop` for the loop.
+//!
+//! Section numbers in comments (§4.5, §11.3, …) are those of
+//! docs/protocol.md, the protocol reference.
 
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
