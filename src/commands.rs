@@ -254,6 +254,7 @@ fn assignable_fd_name(f: Option<&[u8]>) -> Result<'_, &[u8]> {
     Ok(n)
 }
 
+#[cold]
 fn has_space(s: &[u8]) -> bool {
     proto::find_inline(s, b' ').is_some()
 }
@@ -787,14 +788,14 @@ impl Supervisor {
             let (k, _) = flag.map_err(Error::UnknownFlag)?;
             bits |= 1 << k;
         }
-        if self.check {
-            return self.add_fd(new_obj(name, Kind::File, bits, -1), path);
-        }
-        if bits & fl::MKDIR != 0 {
-            make_parents(path);
-        }
-        let fd =
-            sys::open(path, open_flags(bits), 0o600).map_err(|e| Error::Sys(Msg::OpenFailed, e))?;
+        let fd = if self.check {
+            -1
+        } else {
+            if bits & fl::MKDIR != 0 {
+                make_parents(path);
+            }
+            sys::open(path, open_flags(bits), 0o600).map_err(|e| Error::Sys(Msg::OpenFailed, e))?
+        };
         self.add_fd(new_obj(name, Kind::File, bits, fd), path)
     }
 

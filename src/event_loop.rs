@@ -98,7 +98,28 @@ impl Supervisor {
             let mut p = [PollEntry::new(self.ctl[i].in_fd, true, false)];
             sys::poll(&mut p, -1);
             self.read_input(i);
-            self.run_commands(i);
+            // The steps of run_lines that a file needs, without its turn
+            // limits (and without a second caller, which would move the
+            // loop's copy out of line).
+            while self.ctl[i].active() {
+                if self.ctl[i].dump.is_some() {
+                    self.continue_dump(i);
+                } else if let Some(n) = self.ctl[i].line_len() {
+                    self.run_line(i, n);
+                } else {
+                    let c = &mut self.ctl[i];
+                    c.compact();
+                    if c.recv_len == controller::RECV_BUF {
+                        c.recv_len = 1;
+                        c.line_overflow = true;
+                    } else {
+                        if c.in_eof {
+                            self.end_of_input(i);
+                        }
+                        break;
+                    }
+                }
+            }
         }
         sys::exit((self.config_errors != 0) as i32)
     }
@@ -341,17 +362,27 @@ impl Supervisor {
         self.ctl[i].consume(n + 1);
         if self.ctl[i].line_overflow {
             self.ctl[i].line_overflow = false;
-            self.count_line(i);
-            if self.ctl[i].recv[at] != b'#' {
-                self.reply(i, b"error\tline too long");
-                if self.ctl[i].kind == CtlKind::Config {
-                    self.config_error(false, [b"line too long", b"", b""]);
-                } else {
-                    self.log_controller(Level::Error, i, &[b"] command exceeds buffer size"]);
-                }
-            }
+            self.line_too_long(i, at);
         } else {
             self.execute_at(i, at, n);
+        }
+    }
+
+    /// The rest of a line that overflowed the receive buffer arrived
+    /// (§3.3): it is refused, unless it started with `#`.
+    #[cold]
+    #[inline(never)]
+    fn line_too_long(&mut self, i: usize, at: usize) {
+        sys::cold_ran();
+        self.count_line(i);
+        if self.ctl[i].recv[at] == b'#' {
+            return;
+        }
+        self.reply(i, b"error\tline too long");
+        if self.ctl[i].kind == CtlKind::Config {
+            self.config_error(false, [b"line too long", b"", b""]);
+        } else {
+            self.log_controller(Level::Error, i, &[b"] command exceeds buffer size"]);
         }
     }
 
