@@ -89,6 +89,11 @@ impl Supervisor {
     /// `Supervisor::check`) to its end, then exits 1 if any failed, else 0.
     #[cold]
     pub fn check_config(&mut self) -> ! {
+        if !self.ctl.iter().any(|c| c.active()) {
+            // The file could not be opened (and a terminate guard let
+            // startup go on).
+            sys::exit(3);
+        }
         while let Some(i) = self.ctl.iter().position(|c| c.active()) {
             self.now = sys::now();
             // Lines after a `terminate` or a start are checked too.

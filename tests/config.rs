@@ -172,3 +172,21 @@ fn check_needs_a_config_file() {
     let f = run_in(dir, &["--check", "-c", &sub]);
     assert_ne!(f.code(), Some(0), "{}", f.stderr);
 }
+
+#[test]
+fn check_of_a_file_that_cannot_be_opened_exits_3() {
+    // open(2) of a unix socket fails (ENXIO), even for root.
+    let dir = TempDir::new();
+    let sock = dir.join("not-a-file");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    for guard in ["0", "5"] {
+        let f = run(&["--exit-guard", guard, "--check", "-c", &sock]);
+        f.assert_code(3);
+        assert!(
+            f.stderr
+                .contains(&format!("error: Failed to open config file \"{sock}\"")),
+            "{}",
+            f.stderr
+        );
+    }
+}
