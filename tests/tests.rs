@@ -11,6 +11,7 @@ mod util;
 mod cli;
 mod config;
 mod controllers;
+mod faults;
 mod fds;
 mod logging;
 mod noheap;
