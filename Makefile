@@ -74,6 +74,7 @@ FAULT_BIN := target/fault/$(TARGET)/release/daemonproxy
 test: build
 	$(CARGO) build --release --target $(TARGET) --bin daemonproxy --features fault-injection --target-dir target/fault
 	$(CARGO) test --release --target $(TARGET) --bins
+	sh ci/check-man.sh
 	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) $(CARGO) test --release --target $(TARGET) -p bench
 	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) DAEMONPROXY_FAULT_BIN=$(CURDIR)/$(FAULT_BIN) \
 		$(CARGO) test --release --target $(TARGET) --test tests

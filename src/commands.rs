@@ -1,6 +1,6 @@
 //! The 25 commands (§4): argument checks, effects and their output.
 
-use crate::controller::Dump;
+use crate::controller::{Dump, Kind as CtlKind};
 use crate::exit;
 use crate::fd_table::{self, FdObj, FdTable, Kind, fl};
 use crate::fmt::Bytes;
@@ -254,6 +254,11 @@ fn assignable_fd_name(f: Option<&[u8]>) -> Result<'_, &[u8]> {
     Ok(n)
 }
 
+#[cold]
+fn has_space(s: &[u8]) -> bool {
+    proto::find_inline(s, b' ').is_some()
+}
+
 fn new_obj(name: &[u8], kind: Kind, flags: u16, fd: sys::Fd) -> FdObj {
     FdObj {
         name: Name::new(name),
@@ -423,6 +428,7 @@ impl Supervisor {
     #[inline(never)]
     pub fn execute(&mut self, i: usize, line: &[u8]) {
         self.log_command_line(i, line);
+        self.count_line(i);
         if proto::is_ignored(line) {
             return;
         }
@@ -430,8 +436,7 @@ impl Supervisor {
         let Some(cmd) = proto::command(name) else {
             #[cfg(feature = "fault-injection")]
             crate::exit::inject_fault(name, args);
-            self.reply_parts(i, &[b"error\tUnknown command: ", name]);
-            self.log_controller(Level::Error, i, &[b"] sent unknown command ", name]);
+            self.unknown_command(i, name);
             return;
         };
         if let Err(e) = self.run(i, cmd, args) {
@@ -444,6 +449,22 @@ impl Supervisor {
     pub fn log_command_line(&mut self, i: usize, line: &[u8]) {
         if self.log.enabled(Level::Debug) {
             self.log_controller(Level::Debug, i, &[b"] command: \"", line, b"\""]);
+        }
+    }
+
+    /// Replies `error\tUnknown command: NAME` and logs it. Cold, as
+    /// failures are (see command_failed).
+    #[cold]
+    #[inline(never)]
+    fn unknown_command(&mut self, i: usize, name: &[u8]) {
+        sys::cold_ran();
+        self.reply_parts(i, &[b"error\tUnknown command: ", name]);
+        if self.ctl[i].kind == CtlKind::Config {
+            // With no TAB, the whole line is the "name".
+            let spaces = has_space(name);
+            self.config_error(spaces, [b"Unknown command: ", name, b""]);
+        } else {
+            self.log_controller(Level::Error, i, &[b"] sent unknown command ", name]);
         }
     }
 
@@ -465,6 +486,22 @@ impl Supervisor {
         }
         b.c(b'"');
         self.reply(i, b.as_bytes());
+        if self.ctl[i].kind == CtlKind::Config {
+            let text = &b.as_bytes()[message];
+            let text = text.strip_suffix(b"\n").unwrap_or(text);
+            let spaces = has_space(line)
+                && matches!(
+                    e,
+                    Error::Text(
+                        Msg::InvalidServiceName
+                            | Msg::InvalidFileDescriptorName
+                            | Msg::InvalidFdName
+                            | Msg::ExpectedInteger
+                    )
+                );
+            self.config_error(spaces, [proto::split_command(line).0, b": ", text]);
+            return;
+        }
         let shown = &line[..line.len().min(90)];
         let more: &[u8] = if line.len() >= 90 { b"..." } else { b"" };
         self.log_controller(
@@ -490,7 +527,7 @@ impl Supervisor {
                 self.ctl[i].dump = Some(Dump::new());
                 Ok(())
             }
-            Cmd::Chdir => cmd_chdir(args),
+            Cmd::Chdir => cmd_chdir(args, self.check),
             Cmd::Exit => {
                 self.ctl[i].in_eof = true;
                 self.ctl[i].recv_at = self.ctl[i].recv_len;
@@ -692,6 +729,9 @@ impl Supervisor {
             return Err(Error::UnknownOption(bad));
         }
         let group = options.is_some();
+        if self.check {
+            return Ok(());
+        }
         let svc = self.services.get(slot);
         if svc.state != State::Up {
             return fail(Msg::ServiceIsNotRunning);
@@ -762,11 +802,14 @@ impl Supervisor {
             let (k, _) = flag.map_err(Error::UnknownFlag)?;
             bits |= 1 << k;
         }
-        if bits & fl::MKDIR != 0 {
-            make_parents(path);
-        }
-        let fd =
-            sys::open(path, open_flags(bits), 0o600).map_err(|e| Error::Sys(Msg::OpenFailed, e))?;
+        let fd = if self.check {
+            -1
+        } else {
+            if bits & fl::MKDIR != 0 {
+                make_parents(path);
+            }
+            sys::open(path, open_flags(bits), 0o600).map_err(|e| Error::Sys(Msg::OpenFailed, e))?
+        };
         self.add_fd(new_obj(name, Kind::File, bits, fd), path)
     }
 
@@ -782,7 +825,9 @@ impl Supervisor {
                 (k, _) => sock.apply(k), // `-` (no flags) is no socket word
             }
         }
-        let (r, w) = if sock.any {
+        let (r, w) = if self.check {
+            (-1, -1)
+        } else if sock.any {
             sys::socketpair(sock.domain(), sock.stype())
                 .map_err(|e| Error::Sys(Msg::SocketpairFailed, e))?
         } else {
@@ -792,7 +837,7 @@ impl Supervisor {
             sys::close(r);
             sys::close(w);
         };
-        if bits != 0 {
+        if bits != 0 && !self.check {
             for fd in [r, w] {
                 if let Err(e) = sys::set_nonblock(fd, true) {
                     close_both();
@@ -888,14 +933,19 @@ impl Supervisor {
             return fail(Msg::UnexpectedArgumentAfterAddress);
         }
         let addr = addr.unwrap_or(b"");
-        if bits & fl::MKDIR != 0 && domain == Domain::Unix {
-            make_parents(addr);
-        }
-        let fd = sys::socket(domain, sock.stype()).map_err(|e| Error::Sys(Msg::Socket, e))?;
-        if let Err(e) = set_up_socket(fd, bits, listen, addr, inet) {
-            sys::close(fd);
-            return Err(e);
-        }
+        let fd = if self.check {
+            -1
+        } else {
+            if bits & fl::MKDIR != 0 && domain == Domain::Unix {
+                make_parents(addr);
+            }
+            let fd = sys::socket(domain, sock.stype()).map_err(|e| Error::Sys(Msg::Socket, e))?;
+            if let Err(e) = set_up_socket(fd, bits, listen, addr, inet) {
+                sys::close(fd);
+                return Err(e);
+            }
+            fd
+        };
         let mut o = new_obj(name, Kind::Socket, bits, fd);
         o.domain = fd_table::domain_code(domain);
         o.stype = fd_table::type_code(sock.stype());
@@ -940,7 +990,7 @@ impl Supervisor {
         if !opts.is_empty() && opts != b"-" {
             return fail(Msg::InvalidOptions);
         }
-        if !self.create_control_socket(path) {
+        if !self.check && !self.create_control_socket(path) {
             return fail(Msg::FailedToCreateControlSocket);
         }
         Ok(())
@@ -1019,11 +1069,15 @@ impl Supervisor {
     fn cmd_log_filter<'a>(&mut self, i: usize, args: Option<&'a [u8]>) -> Result<'a> {
         // The first field: later ones are ignored (§3.5).
         if let Some(a) = Fields::new(args).next() {
-            self.log.filter = match a {
+            let filter = match a {
                 b"+" => self.log.filter.step(1),
                 b"-" => self.log.filter.step(-1),
                 _ => Level::by_name(a).ok_or(Error::Text(Msg::InvalidLoglevelArgument))?,
             };
+            // A check reports at the level it started with.
+            if !self.check {
+                self.log.filter = filter;
+            }
         }
         self.reply_parts(i, &[b"log.filter\t", self.log.filter.name()]);
         Ok(())
@@ -1040,8 +1094,10 @@ impl Supervisor {
         if self.fds.find(name).is_none() {
             self.reply_parts(i, &[b"warning\tfd \"", name, b"\" does not exist"]);
         }
-        self.log.set_dest(Name::new(name));
-        self.run_log();
+        if !self.check {
+            self.log.set_dest(Name::new(name));
+            self.run_log();
+        }
         Ok(())
     }
 
@@ -1085,13 +1141,16 @@ impl Supervisor {
     }
 }
 
-fn cmd_chdir(args: Option<&[u8]>) -> Result<'_> {
+fn cmd_chdir(args: Option<&[u8]>, check: bool) -> Result<'_> {
     let mut f = Fields::new(args);
     let Some(path) = f.next() else {
         return fail(Msg::MissingPathArgument);
     };
     if f.next().is_some() {
         return fail(Msg::UnexpectedArgumentAfterPath);
+    }
+    if check {
+        return Ok(());
     }
     sys::chdir(path).map_err(|e| Error::Sys(Msg::ChdirFailed, e))
 }

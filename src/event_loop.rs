@@ -85,6 +85,50 @@ impl Supervisor {
         }
     }
 
+    /// `--check`: runs the config file's commands (with no effects, see
+    /// `Supervisor::check`) to its end, then exits 1 if any failed, else 0.
+    #[cold]
+    pub fn check_config(&mut self) -> ! {
+        if !self.ctl.iter().any(|c| c.active()) {
+            // The file could not be opened (and a terminate guard let
+            // startup go on).
+            sys::exit(3);
+        }
+        while let Some(i) = self.ctl.iter().position(|c| c.active()) {
+            self.now = sys::now();
+            // Lines after a `terminate` or a start are checked too.
+            self.terminate = None;
+            self.loop_due = false;
+            // `-c -` may be a pipe that has nothing yet.
+            let mut p = [PollEntry::new(self.ctl[i].in_fd, true, false)];
+            sys::poll(&mut p, -1);
+            self.read_input(i);
+            // The steps of run_lines that a file needs, without its turn
+            // limits (and without a second caller, which would move the
+            // loop's copy out of line).
+            while self.ctl[i].active() {
+                if self.ctl[i].dump.is_some() {
+                    self.continue_dump(i);
+                } else if let Some(n) = self.ctl[i].line_len() {
+                    self.run_line(i, n);
+                } else {
+                    let c = &mut self.ctl[i];
+                    c.compact();
+                    if c.recv_len == controller::RECV_BUF {
+                        c.recv_len = 1;
+                        c.line_overflow = true;
+                    } else {
+                        if c.in_eof {
+                            self.end_of_input(i);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        sys::exit((self.config_errors != 0) as i32)
+    }
+
     /// The listener waits for the retry time instead of poll: no slot is
     /// free, or accept failed for want of descriptors.
     fn accept_held(&self) -> bool {
@@ -246,6 +290,8 @@ impl Supervisor {
             ReadResult::Eof(err) => {
                 self.ctl[i].in_eof = true;
                 if let Some(e) = err {
+                    // A check that could not read its file did not pass.
+                    self.config_errors += self.check as u32;
                     self.log_numbered(
                         Level::Error,
                         b"read(client[",
@@ -342,12 +388,27 @@ impl Supervisor {
             // What is left of the line (its first byte and the part after
             // the discarded ones) is shown as any command is.
             self.log_command(i, at, n);
-            if self.ctl[i].recv[at] != b'#' {
-                self.reply(i, b"error\tline too long");
-                self.log_controller(Level::Error, i, &[b"] command exceeds buffer size"]);
-            }
+            self.line_too_long(i, at);
         } else {
             self.execute_at(i, at, n);
+        }
+    }
+
+    /// The rest of a line that overflowed the receive buffer arrived
+    /// (§3.3): it is refused, unless it started with `#`.
+    #[cold]
+    #[inline(never)]
+    fn line_too_long(&mut self, i: usize, at: usize) {
+        sys::cold_ran();
+        self.count_line(i);
+        if self.ctl[i].recv[at] == b'#' {
+            return;
+        }
+        self.reply(i, b"error\tline too long");
+        if self.ctl[i].kind == CtlKind::Config {
+            self.config_error(false, [b"line too long", b"", b""]);
+        } else {
+            self.log_controller(Level::Error, i, &[b"] command exceeds buffer size"]);
         }
     }
 
