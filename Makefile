@@ -18,9 +18,9 @@ IMAGE    = build/qemu/$(ARCH)/initramfs.cpio
 # mtime come from the last commit.
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
-.PHONY: all build initramfs-tool initramfs qemu demo vmtest test unit integration lint deps bench help clean
+.PHONY: all build dpctl install initramfs-tool initramfs qemu demo vmtest test unit integration lint deps bench help clean
 
-all: build
+all: build dpctl
 
 # The unwind tables are dead weight in a panic=abort binary: link.ld drops
 # them at link time except crtbegin.o's own entry, which goes here, with
@@ -34,6 +34,16 @@ build: deps
 	$(OBJCOPY_$(TARGET)) -R .eh_frame -R .eh_frame_hdr -R .comment $(CARGO_BIN) $(BIN)
 	sh ci/sstrip.sh $(BIN)
 	@ls -l $(BIN)
+
+## dpctl: the control client, stripped like the daemon, at $(DPCTL)
+DPCTL_CARGO_BIN := target/$(TARGET)/release/dpctl
+DPCTL   := build/$(TARGET)/dpctl
+dpctl:
+	$(CARGO) build --release --target $(TARGET) -p dpctl
+	@mkdir -p $(dir $(DPCTL))
+	$(OBJCOPY_$(TARGET)) -R .eh_frame -R .eh_frame_hdr -R .comment $(DPCTL_CARGO_BIN) $(DPCTL)
+	sh ci/sstrip.sh $(DPCTL)
+	@ls -l $(DPCTL)
 
 ## initramfs-tool: the image builder, at $(MKINITRAMFS)
 initramfs-tool: deps
