@@ -52,6 +52,7 @@ initramfs-tool: deps
 ## initramfs: the PID 1 image for ARCH at build/qemu/ARCH/initramfs.cpio
 initramfs: initramfs-tool
 	$(MAKE) --no-print-directory build TARGET=$(ARCH)-unknown-linux-musl
+	$(MAKE) --no-print-directory dpctl TARGET=$(ARCH)-unknown-linux-musl
 	$(CARGO) build --release --target $(ARCH)-unknown-linux-musl --example serve
 	MKINITRAMFS=$(CURDIR)/$(MKINITRAMFS) sh initramfs/build-image.sh $(ARCH) $(IMAGE)
 

@@ -6,8 +6,10 @@ use crate::out::{Out, Sink, parse_num};
 use crate::svc::{View, edit_tags, fields, tag_value};
 use crate::{Fail, NO_SERVICE, REFUSED, USAGE, sys};
 
-/// How long `stop` waits for a service to go down after SIGTERM.
+/// How long `stop` waits for a service to go down after SIGTERM, then
+/// after SIGKILL.
 const STOP_MS: i64 = 10_000;
+const KILL_MS: i64 = 5_000;
 
 /// The signal names the daemon knows (§9.3).
 const SIGNALS: &[u8] = b"ABRT ALRM BUS CHLD CLD CONT FPE HUP ILL INT IO IOT KILL PIPE POLL PROF PWR QUIT SEGV STKFLT STOP SYS TERM TRAP TSTP TTIN TTOU URG USR1 USR2 VTALRM WINCH XCPU XFSZ";
@@ -178,13 +180,14 @@ fn hold_down(conn: &mut Conn, v: &mut View) -> Result<(), Fail> {
 }
 
 /// Holds the service down, then ends it: cancels a pending start, sends
-/// SIGTERM (and SIGCONT, in case it is stopped) and waits until it is down.
-/// The view follows the events meanwhile, so a start that a controller
-/// scheduled before it saw the tag is cancelled too, and a tag list that a
-/// controller rewrote without `down` gets it back.
+/// SIGCONT (in case it is stopped) and SIGTERM, and waits until it is down;
+/// after 10 s, SIGKILL. The view follows the events meanwhile, so a start
+/// that a controller scheduled before it saw the tag is cancelled too, and
+/// a tag list that a controller rewrote without `down` gets it back.
 fn stop(conn: &mut Conn, v: &mut View) -> Result<(), Fail> {
     let name = v.name;
-    let deadline = sys::now_ms() + STOP_MS;
+    let mut deadline = sys::now_ms() + STOP_MS;
+    let mut killed = false;
     let mut signalled = 0;
     let mut edits = 0;
     loop {
@@ -207,15 +210,22 @@ fn stop(conn: &mut Conn, v: &mut View) -> Result<(), Fail> {
                 let pid = parse_num(v.pid()).unwrap_or(0);
                 if pid != signalled {
                     signalled = pid;
-                    try_command(conn, &[b"service.signal", name, b"SIGTERM"], v)?;
+                    // CONT first: a stopped process acts on TERM only once
+                    // continued, and a running one ignores CONT.
                     try_command(conn, &[b"service.signal", name, b"SIGCONT"], v)?;
+                    try_command(conn, &[b"service.signal", name, b"SIGTERM"], v)?;
                 } else {
                     match conn.next_line(Some(deadline))? {
                         Some(line) => v.apply(line),
+                        None if !killed => {
+                            killed = true;
+                            crate::warn(&[name, b": still up 10 s after SIGTERM: SIGKILL"]);
+                            try_command(conn, &[b"service.signal", name, b"SIGKILL"], v)?;
+                            deadline = sys::now_ms() + KILL_MS;
+                        }
                         None => {
                             return Err(Fail::new(REFUSED).put(name).put(
-                                b": still up 10 s after SIGTERM (it is tagged down: \
-                                  it stays down once it ends)",
+                                b": still up after SIGKILL (held down: it stays down once it ends)",
                             ));
                         }
                     }

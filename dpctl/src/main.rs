@@ -45,6 +45,7 @@ $DAEMONPROXY_SOCKET, else /run/daemonproxy.sock.
   start NAME...             clear the down tag, give auto_up back, start
   stop NAME...              tag down (controllers leave it down), stop the
                             daemon's auto_up, SIGTERM, wait until down
+                            (SIGKILL after 10 s)
   restart NAME...           stop, then start (not counted as a crash)
   signal NAME SIG           send a signal (TERM, SIGHUP, 9, ...)
   events                    print events as they happen, until interrupted
@@ -193,6 +194,16 @@ fn run(argv: &[&[u8]], out: &mut Out) -> Result<(), Fail> {
         }
         _ => Err(usage(b"unknown verb ", verb)),
     }
+}
+
+/// A note on stderr that does not end dpctl.
+pub fn warn(parts: &[&[u8]]) {
+    let mut err = Out::new(sys::STDERR);
+    err.put(b"dpctl: ");
+    for p in parts {
+        err.put(p);
+    }
+    err.put(b"\n").flush();
 }
 
 /// Runs dpctl with `argv` (the program name first); returns the exit status.
