@@ -9,6 +9,7 @@ mod util;
 
 mod cli;
 mod controllers;
+mod dpctl;
 mod fds;
 mod logging;
 mod noheap;
