@@ -1,5 +1,7 @@
 # Thin wrappers around cargo and the scripts in ci/, qemu/ and initramfs/.
-# `make` builds the static daemon at $(BIN).
+# `make` builds the static daemon at $(BIN) and dpctl beside it; it never
+# installs system packages (`make deps` does, and `make test` and
+# `make demo` call it).
 
 TARGET  ?= x86_64-unknown-linux-musl
 CARGO_BIN := target/$(TARGET)/release/daemonproxy
@@ -28,7 +30,7 @@ all: build dpctl
 OBJCOPY_x86_64-unknown-linux-musl  ?= objcopy
 OBJCOPY_aarch64-unknown-linux-musl ?= aarch64-linux-gnu-objcopy
 
-build: deps
+build:
 	$(CARGO) build --release --target $(TARGET) --bin daemonproxy
 	@mkdir -p $(dir $(BIN))
 	$(OBJCOPY_$(TARGET)) -R .eh_frame -R .eh_frame_hdr -R .comment $(CARGO_BIN) $(BIN)
@@ -46,7 +48,7 @@ dpctl:
 	@ls -l $(DPCTL)
 
 ## initramfs-tool: the image builder, at $(MKINITRAMFS)
-initramfs-tool: deps
+initramfs-tool:
 	$(CARGO) build --release --target $(HOST_TARGET) -p mkinitramfs
 
 ## initramfs: the PID 1 image for ARCH at build/qemu/ARCH/initramfs.cpio
@@ -61,7 +63,7 @@ qemu: initramfs
 	qemu/boot.sh -i $(ARCH) $(IMAGE)
 
 ## demo: build everything and boot the demo image as PID 1 (x86_64)
-demo: initramfs
+demo: deps initramfs
 	@echo
 	@echo "Booting daemonproxy as PID 1 ($(ARCH), QEMU). In the guest: 'poweroff' or"
 	@echo "'reboot' shuts down through daemonproxy; Ctrl-A X quits QEMU at once."
@@ -79,16 +81,36 @@ vmtest:
 
 ## test: unit tests, the integration suite against the release binary, the
 ## image builder's tests, then the VM suites
-test: build
+test: deps build dpctl
 	$(CARGO) test --release --target $(TARGET) --bins
 	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) $(CARGO) test --release --target $(TARGET) -p bench
-	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) $(CARGO) test --release --target $(TARGET) --test tests
+	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) DPCTL_BIN=$(CURDIR)/$(DPCTL) $(CARGO) test --release --target $(TARGET) --test tests
+	sh ci/install-test.sh
 	$(CARGO) test --release --target $(HOST_TARGET) -p mkinitramfs
 	$(MAKE) --no-print-directory vmtest
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --target $(TARGET) --workspace --all-targets -- -D warnings
+
+## install: the binaries, man pages, dp.sh and the example config and
+## controller under $(DESTDIR)$(PREFIX), as distribution packages call it
+## (make install DESTDIR=$$PKG PREFIX=/usr)
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/daemonproxy
+INSTALL ?= install
+MANPAGES = $(wildcard man/daemonproxy.8 man/dpctl.8)
+EXAMPLES = initramfs/rootfs/etc/daemonproxy.conf initramfs/rootfs/etc/dp/controller \
+	initramfs/rootfs/etc/dp/on-exit initramfs/rootfs/lib/dp/boot.sh initramfs/rootfs/lib/dp/logger
+install: build dpctl
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)/examples
+	$(INSTALL) -m 0755 $(BIN) $(DPCTL) $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 initramfs/rootfs/lib/dp/dp.sh $(DESTDIR)$(DATADIR)/
+	$(INSTALL) -m 0644 $(EXAMPLES) $(DESTDIR)$(DATADIR)/examples/
 
 ## deps: install what a fresh Debian machine lacks (musl target, strace, cpio)
 deps:
@@ -111,7 +133,8 @@ clean:
 	$(CARGO) clean
 
 help:
-	@echo "make        build the static daemon ($(BIN))"
+	@echo "make        build the static daemon ($(BIN)) and dpctl"
+	@echo "make install [DESTDIR=...] [PREFIX=/usr/local]  binaries, man pages, dp.sh, examples"
 	@echo "make demo   boot the demo image with daemonproxy as PID 1 in QEMU"
 	@echo "make test   unit, integration and VM tests (installs prerequisites)"
 	@echo "make initramfs [ARCH=aarch64]  the PID 1 image (build/qemu/ARCH/initramfs.cpio)"
