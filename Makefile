@@ -83,6 +83,7 @@ vmtest:
 ## image builder's tests, then the VM suites
 test: deps build dpctl
 	$(CARGO) test --release --target $(TARGET) --bins
+	$(CARGO) test --release --target $(TARGET) -p dpctl
 	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) $(CARGO) test --release --target $(TARGET) -p bench
 	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) DPCTL_BIN=$(CURDIR)/$(DPCTL) $(CARGO) test --release --target $(TARGET) --test tests
 	sh ci/install-test.sh

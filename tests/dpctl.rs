@@ -268,6 +268,7 @@ fn dpctl_status_table_and_raw() {
     assert_eq!(some.lines().count(), 3, "{some}");
     let raw = d.run(&["status", "--raw", "cc-new"]).ok().out.clone();
     assert_eq!(raw.lines().collect::<Vec<_>>(), d.lines("cc-new"));
+    assert_eq!(d.run(&["status", "cc-new", "--raw"]).ok().out, raw);
     let all_raw = d.run(&["status", "--raw"]).ok().out.clone();
     assert_eq!(all_raw.lines().count(), 5 * 5);
     assert!(all_raw.lines().all(|l| l.starts_with("service.")));
@@ -460,6 +461,9 @@ fn dpctl_dump_is_the_statedump() {
 #[test]
 fn dpctl_events_follows_the_stream() {
     let mut d = Ctl::new();
+    // A signal pending when it connects is its first line (§8.3).
+    d.d.signal(libc::SIGHUP);
+    d.c.recv_ok(Prefix("signal\tSIGHUP\t"));
     let mut child = Command::new(dpctl_bin())
         .args(["-S", &d.sock, "events"])
         .stdout(Stdio::piped())
@@ -471,6 +475,7 @@ fn dpctl_events_follows_the_stream() {
         "dpctl events",
         false,
     );
+    lines.recv_ok(Prefix("signal\tSIGHUP\t"));
     // The handshake is over once dpctl holds its slot: wait for a broadcast.
     let deadline = Instant::now() + TIMEOUT;
     loop {

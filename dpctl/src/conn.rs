@@ -22,9 +22,10 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Connects to the socket at `path`. Every failure is "cannot reach
-    /// the daemon" (exit status 4).
-    pub fn connect(path: &[u8]) -> Result<Conn, Fail> {
+    /// Connects to the socket at `path` and waits for a first round trip;
+    /// what comes before its answer (`signal` lines, §8.3) goes to `f`.
+    /// Every failure is "cannot reach the daemon" (exit status 4).
+    pub fn connect(path: &[u8], f: &mut dyn FnMut(&[u8])) -> Result<Conn, Fail> {
         let fd = sys::connect_unix(path).map_err(|e| {
             Fail::new(NO_DAEMON)
                 .put(b"cannot connect to ")
@@ -46,7 +47,7 @@ impl Conn {
         };
         // A connection waits in the listen backlog while both controller
         // slots are taken (§8.6): no answer means the daemon cannot serve us.
-        conn.sync(&mut |_| {}).map_err(|e| {
+        conn.sync(f).map_err(|e| {
             if e.code == REFUSED {
                 Fail::new(NO_DAEMON)
                     .put(b"no answer on ")

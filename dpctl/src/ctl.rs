@@ -78,6 +78,7 @@ pub fn send(conn: &mut Conn, lines: &[&[u8]], out: &mut Out) -> Result<(), Fail>
 
 /// `events`: every line the daemon sends, as it comes.
 pub fn events(conn: &mut Conn, out: &mut Out) -> Result<(), Fail> {
+    out.flush();
     loop {
         if let Some(line) = conn.next_line(None)? {
             out.put(line).put(b"\n");

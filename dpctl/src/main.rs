@@ -145,15 +145,27 @@ fn run(argv: &[&[u8]], out: &mut Out) -> Result<(), Fail> {
     let path = socket
         .or_else(|| sys::getenv(c"DAEMONPROXY_SOCKET").filter(|p| !p.is_empty()))
         .unwrap_or(DEFAULT_SOCKET);
-    let connect = || conn::Conn::connect(path);
+    let connect = || conn::Conn::connect(path, &mut |_| {});
     match verb {
         b"status" => {
-            let raw = args.first() == Some(&&b"--raw"[..]);
-            let args = &args[usize::from(raw)..];
-            let names = if args.is_empty() {
-                args
+            // --raw may come anywhere; the rest are names.
+            let mut list: [&[u8]; 64] = [b""; 64];
+            let mut n = 0;
+            let mut raw = false;
+            for a in args {
+                if *a == b"--raw" {
+                    raw = true;
+                } else if n == list.len() {
+                    return Err(usage(b"at most 64 services at a time", b""));
+                } else {
+                    list[n] = a;
+                    n += 1;
+                }
+            }
+            let names = if n == 0 {
+                &[][..]
             } else {
-                names(args, verb)?
+                names(&list[..n], verb)?
             };
             status::status(&mut connect()?, names, raw, out)
         }
@@ -173,7 +185,11 @@ fn run(argv: &[&[u8]], out: &mut Out) -> Result<(), Fail> {
         }
         b"events" => {
             no_args(args, verb)?;
-            ctl::events(&mut connect()?, out)
+            let print = &mut |line: &[u8]| {
+                out.put(line).put(b"\n");
+            };
+            let mut conn = conn::Conn::connect(path, print)?;
+            ctl::events(&mut conn, out)
         }
         b"dump" => {
             no_args(args, verb)?;
