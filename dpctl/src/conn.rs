@@ -12,6 +12,7 @@ pub const REPLY_MS: i64 = 10_000;
 /// The longest command line the daemon accepts, without its LF (§3.3).
 pub const MAX_LINE: usize = 1023;
 
+/// A connection and its receive buffer.
 pub struct Conn {
     fd: Fd,
     buf: [u8; 8192],

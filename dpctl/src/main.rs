@@ -24,10 +24,13 @@ mod sys;
 
 use out::{Out, Sink};
 
-/// Exit statuses.
+/// Exit status: the daemon refused a command, or something failed.
 pub const REFUSED: i32 = 1;
+/// Exit status: a usage error (nothing was sent).
 pub const USAGE: i32 = 2;
+/// Exit status: no such service.
 pub const NO_SERVICE: i32 = 3;
+/// Exit status: the daemon cannot be reached.
 pub const NO_DAEMON: i32 = 4;
 
 const DEFAULT_SOCKET: &[u8] = b"/run/daemonproxy.sock";
@@ -59,12 +62,14 @@ Exit status: 0 done, 1 refused or failed, 2 usage, 3 no such service,
 
 /// Why dpctl stops: an exit status and the message for stderr.
 pub struct Fail {
+    /// The exit status.
     pub code: i32,
     msg: [u8; 512],
     len: usize,
 }
 
 impl Fail {
+    /// A failure with status `code` and, so far, no message.
     pub fn new(code: i32) -> Fail {
         Fail {
             code,

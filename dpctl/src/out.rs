@@ -12,6 +12,7 @@ pub struct Out {
 }
 
 impl Out {
+    /// Output to `fd`.
     pub const fn new(fd: Fd) -> Out {
         Out {
             fd,
@@ -61,11 +62,14 @@ impl Sink for Out {
 /// start. What does not fit is dropped and `full` set.
 pub struct Arena {
     buf: &'static mut [u8],
+    /// Bytes used.
     pub len: usize,
+    /// Something did not fit.
     pub full: bool,
 }
 
 impl Arena {
+    /// An arena of `size` bytes (None: no memory).
     pub fn new(size: usize) -> Option<Arena> {
         Some(Arena {
             buf: sys::scratch(size).ok()?,
@@ -74,11 +78,13 @@ impl Arena {
         })
     }
 
+    /// Empties it.
     pub fn clear(&mut self) {
         self.len = 0;
         self.full = false;
     }
 
+    /// What was put so far.
     pub fn text(&self) -> &[u8] {
         &self.buf[..self.len]
     }

@@ -46,6 +46,7 @@ pub struct Line {
 }
 
 impl Line {
+    /// An empty line.
     pub const fn new() -> Line {
         Line {
             buf: [0; 2048],
@@ -53,11 +54,13 @@ impl Line {
         }
     }
 
+    /// Replaces the text (cut at 2048 bytes).
     pub fn set(&mut self, b: &[u8]) {
         self.len = b.len().min(self.buf.len());
         self.buf[..self.len].copy_from_slice(&b[..self.len]);
     }
 
+    /// The text.
     pub fn get(&self) -> &[u8] {
         &self.buf[..self.len]
     }
@@ -65,7 +68,10 @@ impl Line {
 
 /// One service, as the lines about it tell.
 pub struct View<'a> {
+    /// The service's name.
     pub name: &'a [u8],
+    /// Its last `service.state`, `service.tags` and `service.auto_up`
+    /// lines (empty until seen).
     pub state: Line,
     pub tags: Line,
     pub auto_up: Line,
@@ -74,6 +80,7 @@ pub struct View<'a> {
 }
 
 impl<'a> View<'a> {
+    /// Nothing known yet about `name`.
     pub fn new(name: &'a [u8]) -> View<'a> {
         View {
             name,
@@ -112,6 +119,7 @@ impl<'a> View<'a> {
         field(self.state.get(), 2)
     }
 
+    /// The PID field of the state line.
     pub fn pid(&self) -> &[u8] {
         field(self.state.get(), 4)
     }
@@ -121,6 +129,7 @@ impl<'a> View<'a> {
         after(self.tags.get(), 1)
     }
 
+    /// Does it have the tag `tag`?
     pub fn has_tag(&self, tag: &[u8]) -> bool {
         has_tag(self.tag_text(), tag)
     }
@@ -134,6 +143,7 @@ impl<'a> View<'a> {
     }
 }
 
+/// Is `tag` one of the TAB-separated `tags`?
 pub fn has_tag(tags: &[u8], tag: &[u8]) -> bool {
     fields(tags).any(|t| t == tag)
 }

@@ -10,8 +10,9 @@ pub use rustix::io::Errno;
 /// A raw descriptor number.
 pub type Fd = i32;
 
-/// Standard output and error.
+/// Standard output.
 pub const STDOUT: Fd = 1;
+/// Standard error.
 pub const STDERR: Fd = 2;
 
 fn bfd<'a>(fd: Fd) -> BorrowedFd<'a> {
