@@ -529,3 +529,110 @@ fn dpctl_man_page_renders_without_warnings() {
         );
     }
 }
+
+/// A controller written with dp.sh, as docs/controllers.md shows: it
+/// restarts what ends (recording restarts= and last=) unless the service
+/// is held down, and cancels a start scheduled for a service held down.
+const DP_SH_CONTROLLER: &str = r#"
+. "$DPSH"
+dp_statedump
+dp_on_event() {
+    case $DP_EVENT in
+    service.state)
+        if [ "$DP_2" = down ] && [ "$DP_5" != - ] && ! dp_is_down "$DP_1"; then
+            n=0
+            dp_tag_value "$DP_1" restarts && n=$DP_VALUE
+            dp_tag "$DP_1" -'restarts=*' -'last=*' +"restarts=$((n + 1))" +"last=$DP_5:$DP_6"
+            dp_start "$DP_1" $((DP_3 + 1))
+        fi
+        if [ "$DP_2" = start ] && dp_is_down "$DP_1"; then
+            dp_send service.start "$DP_1" -
+        fi
+        ;;
+    esac
+}
+while dp_recv; do dp_on_event; done
+"#;
+
+#[test]
+fn dp_sh_controller_honours_the_stop_convention() {
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let script = dir.join("controller");
+    std::fs::write(&script, DP_SH_CONTROLLER).unwrap();
+    let dpsh = concat!(env!("CARGO_MANIFEST_DIR"), "/initramfs/rootfs/lib/dp/dp.sh");
+    let tags = dir.join("tags");
+    let dump = dir.join("statedump");
+    let _d = Spawn::new(&["-S", &sock])
+        .env("DPSH", dpsh)
+        .env("DP_TAGS_DIR", &tags)
+        .env("DP_STATE_FILE", &dump)
+        .dir(dir)
+        .start();
+    let run = |args: &[&str]| {
+        let mut all = vec!["-S", sock.as_str()];
+        all.extend_from_slice(args);
+        dpctl_env(&all, &[])
+    };
+    let raw = |name: &str, kind: &str| -> String {
+        let out = run(&["status", "--raw", name]).out;
+        let prefix = format!("service.{kind}\t{name}\t");
+        out.lines()
+            .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+            .unwrap_or_default()
+    };
+    let state = |name: &str| {
+        raw(name, "state")
+            .split('\t')
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    // The controller holds one slot; every dpctl call takes the other.
+    run(&[
+        "send",
+        &format!("service.args\\tcontroller\\t/bin/sh\\t{script}"),
+        "service.fds\\tcontroller\\tcontrol.event\\tcontrol.cmd\\tstderr",
+        "service.args\\tweb\\t/bin/sleep\\t100",
+    ])
+    .ok();
+    run(&["start", "controller"]).ok();
+    run(&["start", "web"]).ok();
+
+    // A crash: restarted, and recorded for dpctl status.
+    let pid: i32 = raw("web", "state")
+        .split('\t')
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    kill(pid, libc::SIGKILL);
+    wait_for("the controller to restart web", || {
+        state("web") == "up" && !raw("web", "state").contains(&format!("\t{pid}\t"))
+    });
+    assert_eq!(raw("web", "tags"), "restarts=1\tlast=signal:SIGKILL");
+    let table = run(&["status", "web"]).out;
+    assert!(
+        table.contains("restarts 1, last killed by SIGKILL"),
+        "{table}"
+    );
+
+    // Stop sticks; start and restart are not crashes.
+    run(&["stop", "web"]).ok();
+    sleep(Duration::from_millis(2500));
+    assert_eq!(state("web"), "down");
+    run(&["start", "web"]).ok();
+    assert_eq!(raw("web", "tags"), "");
+    run(&["restart", "web"]).ok();
+    sleep(Duration::from_millis(2000));
+    assert_eq!(state("web"), "up");
+    assert_eq!(raw("web", "tags"), "");
+
+    // A start scheduled for a service held down is cancelled.
+    run(&["stop", "web"]).ok();
+    let ts = mono_now() + 100;
+    run(&["send", &format!("service.start\\tweb\\t{ts}")]).ok();
+    wait_for("the controller to cancel the start", || {
+        raw("web", "state") == "down\t-\t-\t-\t-\t-\t-"
+    });
+}
