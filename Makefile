@@ -81,11 +81,16 @@ vmtest:
 
 ## test: unit tests, the integration suite against the release binary, the
 ## image builder's tests, then the VM suites
+# The fault tests run a test build whose `test.fault` command raises a real
+# CPU fault (the fault-injection feature, never in a release build).
+FAULT_BIN := target/fault/$(TARGET)/release/daemonproxy
 test: deps build dpctl
+	$(CARGO) build --release --target $(TARGET) --bin daemonproxy --features fault-injection --target-dir target/fault
 	$(CARGO) test --release --target $(TARGET) --bins
 	$(CARGO) test --release --target $(TARGET) -p dpctl
 	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) $(CARGO) test --release --target $(TARGET) -p bench
-	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) DPCTL_BIN=$(CURDIR)/$(DPCTL) $(CARGO) test --release --target $(TARGET) --test tests
+	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) DAEMONPROXY_FAULT_BIN=$(CURDIR)/$(FAULT_BIN) \
+		DPCTL_BIN=$(CURDIR)/$(DPCTL) $(CARGO) test --release --target $(TARGET) --test tests
 	sh ci/install-test.sh
 	$(CARGO) test --release --target $(HOST_TARGET) -p mkinitramfs
 	$(MAKE) --no-print-directory vmtest

@@ -317,9 +317,11 @@ const INET: u8 = 1;
 const INET6: u8 = 2;
 const DGRAM: u8 = 4;
 const SEQPACKET: u8 = 8;
-/// What each socket word sets and then clears; later words win.
+/// What each socket word sets and then clears; later words win, as in the
+/// original: `unix` clears `inet` (so `inet,unix` is a unix socket) but
+/// not `inet6`, which only `inet` outranks.
 const SOCKET_EFFECTS: [(u8, u8); SOCKET_WORDS] = [
-    (0, 0),                 // unix
+    (0, INET),              // unix
     (INET, 0),              // inet
     (INET6, 0),             // inet6
     (INET, DGRAM),          // tcp
@@ -420,20 +422,28 @@ impl Supervisor {
     /// Runs one command line from controller `i` (§3.4).
     #[inline(never)]
     pub fn execute(&mut self, i: usize, line: &[u8]) {
-        if self.log.enabled(Level::Debug) {
-            self.log_controller(Level::Debug, i, &[b"] command: \"", line, b"\""]);
-        }
+        self.log_command_line(i, line);
         if proto::is_ignored(line) {
             return;
         }
         let (name, args) = proto::split_command(line);
         let Some(cmd) = proto::command(name) else {
+            #[cfg(feature = "fault-injection")]
+            crate::exit::inject_fault(name, args);
             self.reply_parts(i, &[b"error\tUnknown command: ", name]);
             self.log_controller(Level::Error, i, &[b"] sent unknown command ", name]);
             return;
         };
         if let Err(e) = self.run(i, cmd, args) {
             self.command_failed(i, line, e);
+        }
+    }
+
+    /// Debug-logs a line from controller `i` as the command it is.
+    #[inline(always)]
+    pub fn log_command_line(&mut self, i: usize, line: &[u8]) {
+        if self.log.enabled(Level::Debug) {
+            self.log_controller(Level::Debug, i, &[b"] command: \"", line, b"\""]);
         }
     }
 
@@ -475,6 +485,8 @@ impl Supervisor {
                 Ok(())
             }
             Cmd::Statedump => {
+                // Three more steps of the original's pass (§11.1).
+                self.ctl[i].step(3);
                 self.ctl[i].dump = Some(Dump::new());
                 Ok(())
             }
@@ -511,7 +523,7 @@ impl Supervisor {
                 self.signals.clear(sig, by);
                 Ok(())
             }
-            Cmd::Terminate => self.cmd_terminate(args),
+            Cmd::Terminate => self.cmd_terminate(i, args),
             Cmd::TerminateExecArgs => {
                 exit::set_exec_args(args.unwrap_or(b"")).or(fail(Msg::ExecArgumentsTooLong))
             }
@@ -550,8 +562,15 @@ impl Supervisor {
         let slot = self.created_service(f.next())?;
         let val = f.rest().unwrap_or(b"");
         let list = Fields::new(f.rest());
-        if list.clone().any(|n| !n.is_empty() && !proto::valid_name(n)) {
-            return fail(Msg::InvalidFdName);
+        // Each name in turn is checked, then looked up: the warnings for
+        // the names before an invalid one still come, as in the original.
+        for n in list {
+            if !n.is_empty() && !proto::valid_name(n) {
+                return fail(Msg::InvalidFdName);
+            }
+            if self.fds.find(n).is_none() {
+                self.reply_parts(i, &[b"warning: fd \"", n, b"\" is not yet defined"]);
+            }
         }
         let is_default = val == b"null\tnull\tnull";
         let stored: &[u8] = if is_default { b"" } else { val };
@@ -564,11 +583,6 @@ impl Supervisor {
         let svc = self.services.get_mut(slot);
         svc.fds_default = is_default;
         svc.control = control;
-        for n in list {
-            if self.fds.find(n).is_none() {
-                self.reply_parts(i, &[b"warning: fd \"", n, b"\" is not yet defined"]);
-            }
-        }
         self.broadcast_var(slot, Var::Fds);
         Ok(())
     }
@@ -847,10 +861,9 @@ impl Supervisor {
                 }
             }
         }
+        // The address is checked before anything after it, as the original
+        // does: an empty address with more fields is an invalid address.
         let addr = f.next();
-        if f.next().is_some() {
-            return fail(Msg::UnexpectedArgumentAfterAddress);
-        }
         let domain = sock.domain();
         let mut inet = None;
         match addr {
@@ -870,6 +883,9 @@ impl Supervisor {
             }
             None if bits & fl::BIND != 0 => return fail(Msg::ExpectedAddressArgument),
             None => {}
+        }
+        if f.next().is_some() {
+            return fail(Msg::UnexpectedArgumentAfterAddress);
         }
         let addr = addr.unwrap_or(b"");
         if bits & fl::MKDIR != 0 && domain == Domain::Unix {
@@ -1045,7 +1061,7 @@ impl Supervisor {
         Ok(())
     }
 
-    fn cmd_terminate<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
+    fn cmd_terminate<'a>(&mut self, i: usize, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
         let code = int(f.next())?;
         let guard = exit::guard();
@@ -1061,6 +1077,10 @@ impl Supervisor {
             }
         }
         self.terminate = Some(code);
+        // The loop ends after this pass: where it ends for each controller.
+        for (k, c) in self.ctl.iter_mut().enumerate() {
+            c.last_pass(k == i);
+        }
         Ok(())
     }
 }
@@ -1141,6 +1161,14 @@ mod tests {
         assert_eq!(sock(&[b"stream", b"udp"]), (Domain::Inet, SockType::Dgram));
         assert_eq!(sock(&[b"dgram", b"tcp"]), (Domain::Inet, SockType::Stream));
         assert_eq!(sock(&[b"seqpacket"]), (Domain::Unix, SockType::Seqpacket));
+        assert_eq!(sock(&[b"inet", b"unix"]), (Domain::Unix, SockType::Stream));
+        assert_eq!(sock(&[b"tcp", b"unix"]), (Domain::Unix, SockType::Stream));
+        assert_eq!(sock(&[b"udp", b"unix"]), (Domain::Unix, SockType::Dgram));
+        assert_eq!(
+            sock(&[b"inet6", b"unix"]),
+            (Domain::Inet6, SockType::Stream)
+        );
+        assert_eq!(sock(&[b"inet6", b"inet"]), (Domain::Inet, SockType::Stream));
         assert_eq!(
             sock(&[b"inet6", b"dgram"]),
             (Domain::Inet6, SockType::Dgram)

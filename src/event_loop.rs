@@ -123,6 +123,7 @@ impl Supervisor {
                 continue;
             };
             self.services.get_mut(slot).reaped(how, self.now);
+            crate::exit::note_running(slot, 0, b"");
             self.broadcast_state(slot);
             let svc = *self.services.get(slot);
             if svc.wants_restart(self.signals.pending_mask()) {
@@ -229,12 +230,8 @@ impl Supervisor {
         }
         let mut tmp = [0u8; 20];
         match self.ctl[i].read() {
-            ReadResult::Data {
-                dropped,
-                ndropped,
-                full,
-            } => {
-                for &fd in &dropped[..ndropped] {
+            ReadResult::Data { dropped, full } => {
+                for &fd in &dropped {
                     self.log(
                         Level::Error,
                         &[
@@ -271,18 +268,24 @@ impl Supervisor {
     fn run_lines(&mut self, i: usize) {
         let now = self.now;
         for _ in 0..COMMANDS_PER_TURN {
-            if !self.ctl[i].active() || self.terminate.is_some() || self.loop_due {
+            if !self.ctl[i].active() {
+                return;
+            }
+            if (self.terminate.is_some() || self.loop_due) && !self.finishing_pass(i) {
                 return;
             }
             let c = &mut self.ctl[i];
             if c.send_len > controller::SEND_HIGH && c.has_output() && !c.overflow {
                 let _ = c.flush(now);
                 if c.send_len > controller::SEND_HIGH && c.has_output() && !c.overflow {
+                    // The original's pass ends at blocked output too.
+                    c.pass_steps = 0;
                     return;
                 }
             }
             if self.ctl[i].dump.is_some() {
                 if !self.continue_dump(i) {
+                    self.ctl[i].pass_steps = 0;
                     return;
                 }
                 continue;
@@ -291,6 +294,7 @@ impl Supervisor {
             // been sent come first (§8.3), never inside a dump.
             self.deliver_signals(i);
             if let Some(n) = self.ctl[i].line_len() {
+                self.ctl[i].step(3);
                 self.run_line(i, n);
                 continue;
             }
@@ -299,6 +303,7 @@ impl Supervisor {
             if c.recv_len == controller::RECV_BUF {
                 c.recv_len = 1;
                 c.line_overflow = true;
+                c.step(1);
                 self.log_controller(
                     Level::Debug,
                     i,
@@ -306,11 +311,24 @@ impl Supervisor {
                 );
                 continue;
             }
+            // No complete line: the original's pass for it ends here.
+            c.pass_steps = 0;
             if c.in_eof {
                 self.end_of_input(i);
             }
             return;
         }
+    }
+
+    /// After `terminate` the loop ends with this pass, which runs the lines
+    /// the original's pass would still run (§11.1), and no more, though a
+    /// statedump begun in it is finished; work left for the loop's earlier
+    /// steps (`loop_due`) is then moot. Otherwise `loop_due` ends the pass.
+    /// True when controller `i` may go on.
+    #[cold]
+    fn finishing_pass(&self, i: usize) -> bool {
+        let c = &self.ctl[i];
+        self.terminate.is_some() && (c.dump.is_some() || c.pass_has_room())
     }
 
     /// Takes the `n`-byte line (and its LF) out of controller `i`'s buffer
@@ -321,6 +339,9 @@ impl Supervisor {
         self.ctl[i].consume(n + 1);
         if self.ctl[i].line_overflow {
             self.ctl[i].line_overflow = false;
+            // What is left of the line (its first byte and the part after
+            // the discarded ones) is shown as any command is.
+            self.log_command(i, at, n);
             if self.ctl[i].recv[at] != b'#' {
                 self.reply(i, b"error\tline too long");
                 self.log_controller(Level::Error, i, &[b"] command exceeds buffer size"]);
@@ -337,6 +358,15 @@ impl Supervisor {
     fn execute_at(&mut self, i: usize, at: usize, n: usize) {
         let recv = core::mem::take(&mut self.ctl[i].recv);
         self.execute(i, &recv[at..at + n]);
+        self.ctl[i].recv = recv;
+    }
+
+    /// Debug-logs the `n` received bytes at `at` of controller `i` as the
+    /// command they are.
+    #[cold]
+    fn log_command(&mut self, i: usize, at: usize, n: usize) {
+        let recv = core::mem::take(&mut self.ctl[i].recv);
+        self.log_command_line(i, &recv[at..at + n]);
         self.ctl[i].recv = recv;
     }
 
@@ -364,7 +394,8 @@ impl Supervisor {
             }
         }
         if self.close_controller(i) {
-            self.finish(0);
+            // An `exit` after `terminate` in the same pass keeps its code.
+            self.finish(self.terminate.unwrap_or(0));
         }
     }
 
@@ -413,6 +444,8 @@ impl Supervisor {
     }
 
     /// Ends the process after `terminate` or the interactive EOF (§11).
+    /// With exec-on-exit this is fatal(): a failed exec logs `fatal:
+    /// terminated normally` and exits there, unless the guard is set.
     #[cold]
     pub fn finish(&mut self, code: i64) -> ! {
         let now = self.now;
@@ -420,7 +453,7 @@ impl Supervisor {
             let _ = c.flush(now);
         }
         if exit::exec_configured() {
-            self.fatal_exec(code as i32, cold!(b"terminated normally"));
+            self.fatal(code as i32, cold!(b"terminated normally"));
         }
         self.log(Level::Info, &[cold!(b"daemonproxy exiting")]);
         self.log_running();

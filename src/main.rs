@@ -23,6 +23,7 @@ macro_rules! cold {
     }};
 }
 
+mod arch;
 mod commands;
 mod controller;
 mod event_loop;
@@ -48,7 +49,6 @@ use log::{Level, Log};
 use options::{Options, early_fatal};
 use service::ServiceTable;
 use signal::Signals;
-use spawn::CHILD_STACK;
 use supervisor::Supervisor;
 use sys::Reservation;
 
@@ -68,7 +68,8 @@ const DEFAULT_DESC_PER_FD: usize = 1024 - pool::HDR;
 #[cfg(not(test))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
-    sys::abort()
+    // Like a CPU fault, a panic cannot be continued from (§11.3).
+    exit::fault_exit(b"panic")
 }
 
 #[cfg(not(test))]
@@ -83,6 +84,7 @@ pub extern "C" fn main(
     argc: core::ffi::c_int,
     argv: *const *const core::ffi::c_char,
 ) -> core::ffi::c_int {
+    exit::remember_argv(argv);
     // SAFETY: the C runtime passes argc valid strings that outlive main.
     let (sup, opts) = start(unsafe { sys::Args::new(argc, argv) });
     // Each step's frame is gone before the next one's stack grows below
@@ -207,7 +209,8 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         + FdTable::size(fd_count, fd_desc)
         + Signals::size()
         + ServiceTable::size(svc_count, svc_arena)
-        + Reservation::size_of::<u8>(CHILD_STACK);
+        + Reservation::size_of::<exit::Running>(svc_count)
+        + Reservation::size_of::<u8>(sys::ALT_STACK);
     let mut res = Reservation::new(size);
     let mut carve = || {
         let res = res.as_mut()?;
@@ -215,21 +218,24 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         let send0 = res.take(SEND_BUF)?;
         let fds = FdTable::new(res, fd_count, fd_desc, fd_obj_size);
         let recv0 = res.take(RECV_BUF)?;
+        // Beside the first controller's input, which every mode touches:
+        // the first services' entries share its page.
+        exit::set_running_table(res.take(svc_count)?);
         let ctl1 = Controller::new(res.take(RECV_BUF)?, res.take(SEND_BUF)?);
         let signals = Signals::new(res)?;
         let services = ServiceTable::new(res, svc_count, svc_bytes, svc_arena);
-        // Last: untouched until the first service starts.
-        let child_stack = res.take(CHILD_STACK)?;
+        // Last: untouched unless a fault's handler runs on it.
+        let alt_stack = res.take(sys::ALT_STACK)?;
         Some((
             sup,
             [Controller::new(recv0, send0), ctl1],
             signals,
             fds,
             services,
-            child_stack,
+            alt_stack,
         ))
     };
-    let Some((sup, ctl, signals, fds, services, child_stack)) = carve() else {
+    let Some((sup, ctl, signals, fds, services, alt_stack)) = carve() else {
         early_fatal(
             &mut log,
             3,
@@ -260,7 +266,6 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         fds,
         ctl,
         signals,
-        child_stack,
         terminate: None,
         ctl_socket: -1,
         ctl_socket_path: Buf::new(),
@@ -271,6 +276,11 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         accept_backoff: false,
         pid1,
     });
+    // The fault handlers run on a stack of their own, so that they also
+    // run when the fault is a stack overflow (§11.3).
+    if let Err(e) = sys::set_alt_stack(alt_stack) {
+        sup.log(Level::Error, &[cold!(b"sigaltstack: "), sys::strerror(e)]);
+    }
     (sup, opts)
 }
 
@@ -359,7 +369,7 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
         };
         // A closed standard number gets a dup of /dev/null, so that nothing
         // the daemon opens later lands on it.
-        let usable = open || (null >= 0 && sys::dup2_inheritable(null, fd));
+        let usable = open || (null >= 0 && sys::dup2_inheritable(null, fd).is_ok());
         let mut obj = fd_table::introspect(name.as_bytes(), fd);
         if !usable {
             obj.fd = -1;

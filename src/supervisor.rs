@@ -28,9 +28,6 @@ pub struct Supervisor {
     pub ctl: [Controller; SLOTS],
     /// Pending signals.
     pub signals: Signals,
-    /// The stack a starting service's process runs on until it execs
-    /// (spawn.rs), reserved at startup.
-    pub child_stack: &'static mut [u8],
     /// `terminate` succeeded with this code.
     pub terminate: Option<i64>,
     /// Listening control socket (-1: none) and its path.
@@ -343,8 +340,7 @@ impl Supervisor {
             sys::cold_ran();
         }
         let _ = self.ctl[i].flush(now);
-        let (left, n) = self.ctl[i].close();
-        for &fd in &left[..n] {
+        for fd in self.ctl[i].close() {
             let mut b = [0u8; 20];
             let b = crate::fmt::fmt_u64(fd as u64, &mut b);
             self.log(
@@ -353,7 +349,6 @@ impl Supervisor {
             );
         }
         if kind == CtlKind::Interactive {
-            self.log(Level::Info, &[b"interactive session ended"]);
             if exit::guard() != 0 {
                 self.log(
                     Level::Warning,
@@ -361,6 +356,7 @@ impl Supervisor {
                 );
                 return false;
             }
+            self.log(Level::Info, &[b"interactive session ended"]);
             return true;
         }
         false

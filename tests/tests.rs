@@ -10,6 +10,7 @@ mod util;
 mod cli;
 mod controllers;
 mod dpctl;
+mod faults;
 mod fds;
 mod logging;
 mod noheap;
