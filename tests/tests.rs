@@ -11,6 +11,7 @@ mod util;
 mod cli;
 mod config;
 mod controllers;
+mod dpctl;
 mod faults;
 mod fds;
 mod logging;
