@@ -228,6 +228,24 @@ impl Controller {
         crate::proto::find_inline(&self.recv[self.recv_at..self.recv_len], b'\n')
     }
 
+    /// Commands wait for the output to drain: too much of it is pending
+    /// (§8.4), or lines are being dropped and the next command is an
+    /// `echo`. The barrier's reply is never dropped: it waits for the
+    /// `overflow` line. A dump in progress is not a command; it runs on.
+    pub fn must_wait(&self) -> bool {
+        if !self.has_output() {
+            return false;
+        }
+        if !self.overflow {
+            return self.send_len > SEND_HIGH;
+        }
+        let next = self
+            .line_len()
+            .map(|n| &self.recv[self.recv_at..self.recv_at + n]);
+        self.dump.is_none()
+            && next.is_some_and(|l| l.starts_with(b"echo") && l.get(4).is_none_or(|&b| b == b'\t'))
+    }
+
     /// Marks the next `n` received bytes as run.
     pub fn consume(&mut self, n: usize) {
         self.recv_at += n;

@@ -275,9 +275,9 @@ impl Supervisor {
                 return;
             }
             let c = &mut self.ctl[i];
-            if c.send_len > controller::SEND_HIGH && c.has_output() && !c.overflow {
+            if c.must_wait() {
                 let _ = c.flush(now);
-                if c.send_len > controller::SEND_HIGH && c.has_output() && !c.overflow {
+                if c.must_wait() {
                     return;
                 }
             }
@@ -451,8 +451,7 @@ impl Supervisor {
             if !c.active() {
                 continue;
             }
-            let paused = c.send_len > controller::SEND_HIGH && c.has_output() && !c.overflow;
-            if !paused && (c.dump.is_some() || c.line_len().is_some() || c.in_eof) {
+            if !c.must_wait() && (c.dump.is_some() || c.line_len().is_some() || c.in_eof) {
                 self.busy = true;
             }
             if c.in_fd >= 0 && !c.in_eof && c.recv_len < controller::RECV_BUF {

@@ -446,3 +446,63 @@ fn accept_failure_does_not_spin() {
     c.send("echo\tserved");
     c.recv_ok("served");
 }
+
+/// `echo` is the protocol's barrier: its reply arrives even when the
+/// controller's output overflowed while a statedump was paused (§8.4).
+/// Client B starts a dump over a small receive buffer and does not read;
+/// client A's changes overflow B's output; B's `echo` must still be
+/// answered, after the `overflow` line.
+#[test]
+fn echo_after_overflowed_dump_is_answered() {
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let d = Spawn::new(&["-S", &sock]).dir(dir).start();
+    let mut a = Client::connect(&sock);
+    let args: String = (0..20)
+        .map(|k| format!("\targument-number-{k:02}-padding"))
+        .collect();
+    let tags: String = (0..40).map(|k| format!("\ttag{k:02}x")).collect();
+    let mut batch = String::new();
+    for n in 0..400 {
+        batch += &format!("service.args\ts{n:03}\t/bin/true{args}\n");
+        batch += &format!("service.tags\ts{n:03}{tags}\n");
+    }
+    a.write_raw(batch.as_bytes()).unwrap();
+    a.sync();
+    let mut b = Client::connect_paused(&sock);
+    let size: libc::c_int = 4096;
+    // SAFETY: setsockopt on a socket we own, with a valid int.
+    let rc = unsafe {
+        libc::setsockopt(
+            b.fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0);
+    b.send("statedump");
+    sleep(Duration::from_millis(500));
+    let mut batch = String::new();
+    for n in (0..400).step_by(3) {
+        batch += &format!("service.delete\ts{n:03}\n");
+    }
+    for n in 0..50 {
+        batch += &format!("service.args\tnew{n:02}\t/bin/true{args}\n");
+    }
+    a.write_raw(batch.as_bytes()).unwrap();
+    a.sync();
+    b.send("echo\tX1");
+    // The echo runs while B's output is still blocked.
+    sleep(Duration::from_millis(500));
+    b.resume();
+    b.recv_ok("X1");
+    let seen = b.out.seen();
+    let overflow = seen.iter().position(|l| l == "overflow");
+    assert!(
+        overflow.is_some_and(|o| o < seen.len() - 1),
+        "no overflow line before the reply"
+    );
+    drop(d);
+}
