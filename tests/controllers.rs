@@ -96,12 +96,14 @@ fn socket_create_and_delete() {
     // Replacing: the old socket is closed and its path removed.
     d.cmd_quiet(&format!("socket.create\t\t{p2}"));
     assert!(!Path::new(&p1).exists());
+    d.stderr_contains(&format!("info: Unlinked control socket {p1}\n"));
     {
         let mut c = Client::connect(&p2);
         assert_eq!(c.cmd("echo\tvia-two"), ["via-two"]);
     }
     d.cmd_quiet("socket.delete");
     assert!(!Path::new(&p2).exists());
+    d.stderr_contains(&format!("info: Unlinked control socket {p2}\n"));
     assert!(UnixStream::connect(&p2).is_err());
     // Without a socket it does nothing.
     d.cmd_quiet("socket.delete");
@@ -126,6 +128,52 @@ fn socket_create_errors() {
         "Failed to create control socket",
     );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+}
+
+/// A path that cannot be bound is refused before the working socket is
+/// let go (§8.6).
+#[test]
+fn socket_create_bad_path_keeps_the_socket() {
+    let mut d = Daemon::interactive(&[]);
+    let p = d.path("keep.sock");
+    d.cmd_quiet(&format!("socket.create\t-\t{p}"));
+    let long = format!("/tmp/{}", "x".repeat(103));
+    assert_eq!(long.len(), 108);
+    for bad in ["", long.as_str()] {
+        d.cmd_err(
+            &format!("socket.create\t-\t{bad}"),
+            "Failed to create control socket",
+        );
+        assert!(Path::new(&p).exists(), "socket path removed for {bad:?}");
+        let mut c = Client::connect(&p);
+        assert_eq!(c.cmd("echo\tstill-here"), ["still-here"]);
+    }
+    assert!(!d.stderr_text().contains("Unlinked control socket"));
+}
+
+/// Another user's socket at the path is not ours to replace: startup
+/// refuses it, naming the owner.
+#[test]
+fn another_users_socket_is_refused() {
+    // SAFETY: plain syscall.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: giving a socket to another user needs root");
+        return;
+    }
+    let dir = TempDir::new();
+    let sock = dir.join("theirs.sock");
+    let _theirs = UnixListener::bind(&sock).unwrap();
+    std::os::unix::fs::lchown(&sock, Some(65534), Some(65534)).unwrap();
+    let r = run_in(dir, &["-S", &sock]);
+    r.assert_code(3);
+    assert!(
+        r.stderr.contains(&format!(
+            "error: control socket {sock} belongs to uid 65534, not replacing it\n"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(Path::new(&sock).exists());
 }
 
 #[test]
