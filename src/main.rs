@@ -151,9 +151,17 @@ fn service_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
 fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
     // The log is needed before the options size everything else.
     // The exec-on-exit text shares its page (it is written only when set).
-    let early = Reservation::new(log::LOG_BUF + exit::EXEC_ARGS_MAX + 1).and_then(|mut r| {
+    // So does the room for the exec-on-exit program's environment, which
+    // is written only on the way out.
+    let env_slots = exit::env_slots();
+    let early_size = log::LOG_BUF
+        + exit::EXEC_ARGS_MAX
+        + 1
+        + Reservation::size_of::<*const core::ffi::c_char>(env_slots);
+    let early = Reservation::new(early_size).and_then(|mut r| {
         let log_buf = r.take(log::LOG_BUF)?;
         exit::set_exec_buf(r.take(exit::EXEC_ARGS_MAX + 1)?);
+        exit::set_env_buf(r.take(env_slots)?);
         Some(log_buf)
     });
     let Some(log_buf) = early else { sys::exit(3) };

@@ -529,6 +529,8 @@ unsafe impl Zeroable for u32 {}
 unsafe impl Zeroable for u64 {}
 unsafe impl Zeroable for AtomicU8 {}
 unsafe impl<T: Zeroable, const N: usize> Zeroable for [T; N] {}
+// SAFETY: all-zero is the null pointer.
+unsafe impl<T> Zeroable for *const T {}
 
 /// Drops the pages of the cold text segment from this process's page
 /// tables once startup is over (see link.ld): code only startup, the exit
