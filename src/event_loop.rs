@@ -60,9 +60,13 @@ impl Supervisor {
             if ready.log {
                 self.log.writable(self.now);
             }
-            if ready.wake {
+            if ready.wake || self.wake_r < 0 {
                 // SIGCHLD is among what woke us: a child can only need
                 // reaping after its signal's byte reached the wake pipe.
+                // Without the pipe (see open_wake_pipe), every pass reaps.
+                if self.wake_r < 0 {
+                    let _ = self.open_wake_pipe();
+                }
                 self.drain_signals();
                 self.reap();
             }
@@ -103,7 +107,22 @@ impl Supervisor {
         exit::set_log_fd(self.log.fd());
     }
 
+    /// Makes the signal self-pipe. Startup failing to (out of descriptors)
+    /// is fatal, but with the terminate guard the daemon runs on: the loop
+    /// then wakes every second, reaps, and tries again, so signals become
+    /// events once descriptors are free.
+    #[cold]
+    pub fn open_wake_pipe(&mut self) -> Result<(), Errno> {
+        let (r, w) = sys::pipe(true)?;
+        self.wake_r = r;
+        exit::set_wake_fds(r, w);
+        Ok(())
+    }
+
     fn drain_signals(&mut self) {
+        if self.wake_r < 0 {
+            return;
+        }
         let mut buf = [0u8; 64];
         while let Ok(n) = sys::read(self.wake_r, &mut buf) {
             if n == 0 {
@@ -471,6 +490,9 @@ impl Supervisor {
         }
         if self.ctl_socket >= 0 && hold {
             earlier(accept_retry_at);
+        }
+        if self.wake_r < 0 {
+            earlier(now.wrapping_add(1 << 32));
         }
         if self.pending_starts > 0 {
             for slot in 0..self.services.high() {

@@ -385,14 +385,11 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
         }
     }
     // 9: the self-pipe and signal handlers.
-    match sys::pipe(true) {
-        Ok((r, w)) => {
-            sup.wake_r = r;
-            exit::set_wake_fds(r, w);
-        }
-        Err(e) => {
-            fatal_errno(sup, 5, cold!(b"signal pipe setup: "), e);
-        }
+    // Should fatal() return (the terminate guard), the loop makes the pipe
+    // once it can; the handlers must know the daemon meanwhile.
+    exit::set_daemon_pid();
+    if let Err(e) = sup.open_wake_pipe() {
+        fatal_errno(sup, 5, cold!(b"signal pipe setup: "), e);
     }
     if let Err(e) = exit::install_handlers() {
         fatal_errno(sup, 5, cold!(b"signal handler setup: "), e);

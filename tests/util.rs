@@ -595,6 +595,22 @@ impl Spawn {
         self
     }
 
+    /// Runs the daemon (through sh) with descriptors 3 to `3 + extra - 1`
+    /// open on /dev/null and RLIMIT_NOFILE at `nofile`: a crowded
+    /// descriptor table from the start.
+    pub fn crowded(mut self, extra: usize, nofile: u64) -> Spawn {
+        let opens: String = (3..3 + extra)
+            .map(|fd| format!("exec {fd}</dev/null; "))
+            .collect();
+        self.pre_args = vec![
+            OsString::from("-c"),
+            OsString::from(format!("{opens}ulimit -n {nofile}; exec \"$0\" \"$@\"")),
+            self.program.clone().into_os_string(),
+        ];
+        self.program = PathBuf::from("/bin/sh");
+        self
+    }
+
     /// Sets an environment variable for the daemon.
     pub fn env(mut self, key: &str, value: &str) -> Spawn {
         self.env.push((key.into(), value.into()));
