@@ -192,6 +192,7 @@ impl Supervisor {
             return self.now.wrapping_add(ACCEPT_RETRY);
         };
         match sys::accept(self.ctl_socket) {
+            Ok(fd) if !self.admitted(fd) => sys::close(fd),
             Ok(fd) => {
                 self.ctl[i].open(CtlKind::Socket, fd, fd);
                 self.ctl[i].is_socket = true;
@@ -210,6 +211,39 @@ impl Supervisor {
             }
         }
         0
+    }
+
+    /// May the peer of an accepted connection control the daemon? A
+    /// controller can do anything root can, so by default only uid 0 and
+    /// the daemon's own uid may; `--socket-uid` and `--socket-gid` admit
+    /// one more uid and the members of a group (by the peer's gid). A
+    /// refused peer is logged.
+    fn admitted(&mut self, fd: sys::Fd) -> bool {
+        let cred = sys::peer_cred(fd);
+        if let Ok((_, uid, gid)) = cred
+            && (uid == 0
+                || uid == sys::geteuid()
+                || Some(uid) == self.admit_uid
+                || Some(gid) == self.admit_gid)
+        {
+            return true;
+        }
+        self.refused(cred.ok());
+        false
+    }
+
+    #[cold]
+    fn refused(&mut self, cred: Option<(i32, u32, u32)>) {
+        sys::cold_ran();
+        let mut b = crate::fmt::Buf::<80>::new();
+        match cred {
+            Some((pid, uid, _)) => b.s(b"pid ").i(pid as i64).s(b", uid ").u(uid as u64),
+            None => b.s(b"unknown credentials"),
+        };
+        self.log(
+            Level::Warning,
+            &[b"control socket: refused a connection from ", b.as_bytes()],
+        );
     }
 
     fn run_controller(&mut self, i: usize, readable: bool, writable: bool, hangup: bool) {

@@ -272,6 +272,8 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         terminate: None,
         ctl_socket: -1,
         ctl_socket_path: Buf::new(),
+        admit_uid: opts.socket_uid,
+        admit_gid: opts.socket_gid,
         wake_r: -1,
         pending_starts: 0,
         busy: false,

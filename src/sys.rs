@@ -1317,3 +1317,31 @@ mod tests {
         assert_eq!(strerror(Errno::from_raw_os_error(41)), b"Unknown error");
     }
 }
+
+// ------------------------------------------------ control socket peers ---
+
+/// getsockopt(SO_PEERCRED): the (pid, uid, gid) of a unix socket's peer
+/// when it connected. Through libc: rustix's Pid cannot hold the 0 a peer
+/// in another pid namespace shows as.
+pub fn peer_cred(fd: Fd) -> Res<(i32, u32, u32)> {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = core::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: cred and len are valid out-pointers of the sizes given.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(Errno::from_raw_os_error(errno()));
+    }
+    Ok((cred.pid, cred.uid, cred.gid))
+}

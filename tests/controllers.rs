@@ -554,3 +554,71 @@ fn echo_after_overflowed_dump_is_answered() {
     );
     drop(d);
 }
+
+/// Lets anyone connect to the socket file; peers are then told apart only
+/// by their credentials.
+fn open_to_all(sock: &str) {
+    std::fs::set_permissions(sock, std::fs::Permissions::from_mode(0o777)).unwrap();
+}
+
+fn is_root() -> bool {
+    // SAFETY: plain syscall.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A controller can do anything root can: by default only uid 0 and the
+/// daemon's own uid are served, whatever the socket file allows. A refused
+/// peer is logged with its pid and uid, and closed.
+#[test]
+fn control_socket_refuses_other_users() {
+    if !is_root() {
+        eprintln!("skipped: connecting as another user needs root");
+        return;
+    }
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let d = Spawn::new(&["-S", &sock]).dir(dir).start();
+    Client::connect(&sock).sync();
+    open_to_all(&sock);
+    assert_eq!(echo_as(&sock, 65534, 65534), Peer::Closed);
+    let err = d.stderr_contains("warning: control socket: refused a connection from pid ");
+    assert!(err.contains(", uid 65534\n"), "{err}");
+    // Root is served, and so is the daemon's own uid.
+    assert_eq!(echo_as(&sock, 0, 0), Peer::Answered);
+    let mut c = Client::connect(&sock);
+    assert_eq!(c.cmd("echo\tstill"), ["still"]);
+}
+
+/// `--socket-uid` admits one more uid, `--socket-gid` the peers whose group
+/// it is.
+#[test]
+fn socket_uid_and_gid_admit_more_peers() {
+    if !is_root() {
+        eprintln!("skipped: connecting as another user needs root");
+        return;
+    }
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let _d = Spawn::new(&["-S", &sock, "--socket-uid", "65534", "--socket-gid", "4242"])
+        .dir(dir)
+        .start();
+    Client::connect(&sock).sync();
+    open_to_all(&sock);
+    assert_eq!(echo_as(&sock, 65534, 65534), Peer::Answered);
+    assert_eq!(echo_as(&sock, 4000, 4242), Peer::Answered);
+    assert_eq!(echo_as(&sock, 4000, 4000), Peer::Closed);
+}
+
+#[test]
+fn socket_uid_must_be_a_number() {
+    for bad in ["nobody", "-1", "4294967295", ""] {
+        let r = run(&["-S", "x.sock", "--socket-uid", bad]);
+        r.assert_code(2);
+        assert!(
+            r.stderr
+                .contains("fatal: --socket-uid takes a numeric uid or gid\n"),
+            "{}",
+            r.stderr
+        );
+    }
+}
