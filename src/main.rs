@@ -189,6 +189,11 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         opts.config = None;
     }
 
+    // -M locks what is mapped now, and what the reservation below comes to
+    // use as it does (sys::lock_current).
+    if opts.mlockall {
+        opts.mlock_error = sys::lock_current().err();
+    }
     let (fd_count, fd_desc, fd_obj_size) = match opts.fd_pool {
         Some(p) => {
             let (n, m) = fd_pool_size(&mut log, p);
@@ -227,7 +232,7 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         let signals = Signals::new(res)?;
         let services = ServiceTable::new(res, svc_count, svc_bytes, svc_arena);
         // Last: untouched until the first service starts.
-        let child_stack = res.take(CHILD_STACK)?;
+        let child_stack = res.take_lazy(CHILD_STACK)?;
         Some((
             sup,
             [Controller::new(recv0, send0), ctl1],
@@ -417,7 +422,7 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
     }
     // 14, 15
     if opts.mlockall
-        && let Err(e) = sys::mlockall()
+        && let Some(e) = opts.mlock_error.or_else(|| sys::lock_future().err())
     {
         sup.log(Level::Error, &[cold!(b"mlockall: "), sys::strerror(e)]);
     }

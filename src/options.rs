@@ -32,6 +32,8 @@ pub struct Options<'a> {
     pub daemonize: bool,
     /// `-M`
     pub mlockall: bool,
+    /// Why `-M`'s first step failed (set by startup, logged at its end).
+    pub mlock_error: Option<sys::Errno>,
     /// `--fd-pool N[xM]`
     pub fd_pool: Option<(i64, Option<i64>)>,
     /// `--service-pool N[xM]`

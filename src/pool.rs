@@ -75,13 +75,13 @@ impl<T: sys::Zeroable + Named> Table<T> {
     #[cold]
     pub fn new(res: &mut Reservation, cap: usize) -> Option<Table<T>> {
         Some(Table {
-            cells: res.take(cap)?,
+            cells: res.take_lazy(cap)?,
             named: 0,
-            free: res.take(cap)?,
+            free: res.take_lazy(cap)?,
             nfree: 0,
             high: 0,
             buckets: 0,
-            dense: res.take(Self::dense(cap))?,
+            dense: res.take_lazy(Self::dense(cap))?,
         })
     }
 
@@ -93,6 +93,9 @@ impl<T: sys::Zeroable + Named> Table<T> {
         }
         if self.high < self.cells.len() {
             self.high += 1;
+            // The free list holds at most the slots handed out.
+            sys::lock_grown(self.cells, self.high - 1, self.high);
+            sys::lock_grown(self.free, self.high - 1, self.high);
             return Some(self.high - 1);
         }
         None
@@ -242,6 +245,9 @@ impl<T: sys::Zeroable + Named> Table<T> {
     /// it runs after startup, and the cold text is released then.
     #[inline(never)]
     fn rehash(&mut self, n: usize) {
+        if n > DENSE_FROM {
+            sys::lock_grown(self.dense, 0, n);
+        }
         self.buckets = n;
         for b in 0..n {
             self.set_head(b, 0);
@@ -338,7 +344,7 @@ impl Arena {
     #[cold]
     pub fn new(res: &mut Reservation, bytes: usize, owners: usize) -> Option<Arena> {
         Some(Arena {
-            buf: res.take(bytes + owners * HDR)?,
+            buf: res.take_lazy(bytes + owners * HDR)?,
             used: 0,
             garbage: 0,
         })
@@ -413,6 +419,7 @@ impl Arena {
                     len: len as u32,
                 };
                 self.used += need;
+                sys::lock_grown(self.buf, self.used - need, self.used);
             }
         }
         let mut at = span.off as usize;

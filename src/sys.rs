@@ -492,6 +492,12 @@ impl Reservation {
     }
 
     fn carve<T>(&mut self, n: usize) -> Option<*mut T> {
+        let p = self.carve_lazy::<T>(n)?;
+        lock_in_use(p.cast::<u8>(), 0, n * core::mem::size_of::<T>());
+        Some(p)
+    }
+
+    fn carve_lazy<T>(&mut self, n: usize) -> Option<*mut T> {
         let pad = self.next.align_offset(core::mem::align_of::<T>());
         let bytes = n.checked_mul(core::mem::size_of::<T>())?.checked_add(pad)?;
         if bytes > self.left {
@@ -511,6 +517,15 @@ impl Reservation {
         let p = self.carve::<T>(n)?;
         // SAFETY: aligned, in bounds, handed out once, never unmapped; zeroed
         // memory is a valid [T] because T: Zeroable.
+        Some(unsafe { core::slice::from_raw_parts_mut(p, n) })
+    }
+
+    /// Like `take`, for a pool that grows into its room: under `-M` its
+    /// pages are locked as they come into use (`lock_grown`), not now.
+    #[cold]
+    pub fn take_lazy<T: Zeroable>(&mut self, n: usize) -> Option<&'static mut [T]> {
+        let p = self.carve_lazy::<T>(n)?;
+        // SAFETY: as in take.
         Some(unsafe { core::slice::from_raw_parts_mut(p, n) })
     }
 
@@ -595,10 +610,58 @@ fn release_cold_again() {
     }
 }
 
-/// mlockall(MCL_CURRENT|MCL_FUTURE).
+/// `-M` in two steps, so that what the pools reserve is locked only as it
+/// comes into use (the default pools reserve megabytes, which locking
+/// would make resident). First, before the reservation: mlockall
+/// (MCL_CURRENT), and from then on the reservation locks what it hands out
+/// (`Reservation::take`) and the pools what they grow into (`lock_grown`).
 #[cold]
-pub fn mlockall() -> Res<()> {
-    rustix::mm::mlockall(rustix::mm::MlockAllFlags::CURRENT | rustix::mm::MlockAllFlags::FUTURE)
+pub fn lock_current() -> Res<()> {
+    rustix::mm::mlockall(rustix::mm::MlockAllFlags::CURRENT)?;
+    LOCK_IN_USE.store(true, Relaxed);
+    Ok(())
+}
+
+/// `-M`'s second step, at the end of startup: mlockall(MCL_FUTURE), so
+/// that mappings made from then on are locked too. It leaves what is
+/// mapped now as it is.
+#[cold]
+pub fn lock_future() -> Res<()> {
+    rustix::mm::mlockall(rustix::mm::MlockAllFlags::FUTURE)
+}
+
+/// Set by `lock_current`: memory coming into use is to be locked.
+static LOCK_IN_USE: AtomicBool = AtomicBool::new(false);
+
+/// A pool grew from `from` to `to` of its `items`: under `-M`, locks the
+/// pages that brings into use.
+#[inline]
+pub fn lock_grown<T>(items: &[T], from: usize, to: usize) {
+    let size = core::mem::size_of::<T>();
+    lock_in_use(items.as_ptr().cast(), from * size, to * size);
+}
+
+/// Under `-M`, locks bytes `from..to` after `base`; the bytes before `from`
+/// are in use, so their pages are locked already.
+#[inline]
+fn lock_in_use(base: *const u8, from: usize, to: usize) {
+    if LOCK_IN_USE.load(Relaxed) && to > from {
+        lock_bytes(base as usize, from, to);
+    }
+}
+
+#[inline(never)]
+fn lock_bytes(base: usize, from: usize, to: usize) {
+    // A page size no larger than the kernel's: at worst a call too many.
+    const PAGE: usize = 4096;
+    let (first, end) = (base + from, base + to);
+    if from > 0 && (first - 1) / PAGE == (end - 1) / PAGE {
+        return;
+    }
+    // SAFETY: the range lies in the reservation's mapping; mlock only pins
+    // its pages (rounding out to whole pages) and cannot change contents.
+    // Failure (RLIMIT_MEMLOCK) leaves the pages unlocked but usable.
+    let _ = unsafe { rustix::mm::mlock(first as *mut core::ffi::c_void, end - first) };
 }
 
 // ------------------------------------------------------------ processes ---
