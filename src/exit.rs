@@ -218,7 +218,7 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
         ]);
     }
     inherit_all();
-    let e = sys::execvpe(&argv, &envp);
+    let e = sys::execvpe(&argv, envp);
     let _ = install_handlers();
     log_direct(&[
         cold!(b"error: Unable to exec \""),

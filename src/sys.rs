@@ -1354,33 +1354,6 @@ pub fn reboot(action: crate::pid1::Action) {
     let _ = rustix::system::reboot(cmd);
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mount_paths_are_unescaped() {
-        let mut out = [0u8; 64];
-        let n = unescape_mount_path(br"/media/u/USB\040DISK\134x\011", &mut out);
-        assert_eq!(&out[..n], b"/media/u/USB DISK\\x\t");
-        // Not an escape: kept as it is.
-        let n = unescape_mount_path(br"/a\09", &mut out);
-        assert_eq!(&out[..n], br"/a\09");
-    }
-
-    #[test]
-    fn errno_texts() {
-        assert_eq!(strerror(Errno::PERM), b"Operation not permitted");
-        assert_eq!(strerror(Errno::NOENT), b"No such file or directory");
-        assert_eq!(
-            strerror(Errno::ILSEQ),
-            b"Invalid or incomplete multibyte or wide character"
-        );
-        assert_eq!(strerror(Errno::CANCELED), b"Operation canceled");
-        assert_eq!(strerror(Errno::from_raw_os_error(41)), b"Unknown error");
-    }
-}
-
 // ------------------------------------------------ control socket peers ---
 
 /// getsockopt(SO_PEERCRED): the (pid, uid, gid) of a unix socket's peer
@@ -1407,4 +1380,31 @@ pub fn peer_cred(fd: Fd) -> Res<(i32, u32, u32)> {
         return Err(Errno::from_raw_os_error(errno()));
     }
     Ok((cred.pid, cred.uid, cred.gid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_paths_are_unescaped() {
+        let mut out = [0u8; 64];
+        let n = unescape_mount_path(br"/media/u/USB\040DISK\134x\011", &mut out);
+        assert_eq!(&out[..n], b"/media/u/USB DISK\\x\t");
+        // Not an escape: kept as it is.
+        let n = unescape_mount_path(br"/a\09", &mut out);
+        assert_eq!(&out[..n], br"/a\09");
+    }
+
+    #[test]
+    fn errno_texts() {
+        assert_eq!(strerror(Errno::PERM), b"Operation not permitted");
+        assert_eq!(strerror(Errno::NOENT), b"No such file or directory");
+        assert_eq!(
+            strerror(Errno::ILSEQ),
+            b"Invalid or incomplete multibyte or wide character"
+        );
+        assert_eq!(strerror(Errno::CANCELED), b"Operation canceled");
+        assert_eq!(strerror(Errno::from_raw_os_error(41)), b"Unknown error");
+    }
 }
