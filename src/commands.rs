@@ -428,13 +428,27 @@ impl Supervisor {
         }
         let (name, args) = proto::split_command(line);
         let Some(cmd) = proto::command(name) else {
-            self.reply_parts(i, &[b"error\tUnknown command: ", name]);
-            self.log_controller(Level::Error, i, &[b"] sent unknown command ", name]);
+            self.unknown_command(i, line, name);
             return;
         };
         if let Err(e) = self.run(i, cmd, args) {
             self.command_failed(i, line, e);
         }
+    }
+
+    /// A line whose name is no command. The original reads a line as a C
+    /// string and sees nothing past a NUL: a line that is blank up to one
+    /// is ignored (a `#` there would have made the whole line a comment).
+    #[cold]
+    #[inline(never)]
+    fn unknown_command(&mut self, i: usize, line: &[u8], name: &[u8]) {
+        sys::cold_ran();
+        let seen = &line[..proto::find(line, 0).unwrap_or(line.len())];
+        if !seen.iter().any(|&b| !matches!(b, b' ' | b'\t' | b'\r')) {
+            return;
+        }
+        self.reply_parts(i, &[b"error\tUnknown command: ", name]);
+        self.log_controller(Level::Error, i, &[b"] sent unknown command ", name]);
     }
 
     /// Replies `error\tMESSAGE, for command "LINE"` and logs the failure.
@@ -932,7 +946,9 @@ impl Supervisor {
     }
 
     /// Stops the control socket: close it and remove its path.
+    #[cold]
     pub fn delete_control_socket(&mut self) {
+        sys::cold_ran();
         if self.ctl_socket >= 0 {
             sys::close(self.ctl_socket);
             self.ctl_socket = -1;

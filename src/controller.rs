@@ -239,11 +239,17 @@ impl Controller {
         if !self.overflow {
             return self.send_len > SEND_HIGH;
         }
-        let next = self
-            .line_len()
-            .map(|n| &self.recv[self.recv_at..self.recv_at + n]);
-        self.dump.is_none()
-            && next.is_some_and(|l| l.starts_with(b"echo") && l.get(4).is_none_or(|&b| b == b'\t'))
+        self.dump.is_none() && self.echo_next()
+    }
+
+    /// Is the next complete line an `echo`?
+    #[cold]
+    #[inline(never)]
+    fn echo_next(&self) -> bool {
+        sys::cold_ran();
+        let rest = &self.recv[self.recv_at..self.recv_len];
+        let line = crate::proto::find(rest, b'\n').map(|n| &rest[..n]);
+        line.is_some_and(|l| l.starts_with(b"echo") && l.get(4).is_none_or(|&b| b == b'\t'))
     }
 
     /// Marks the next `n` received bytes as run.

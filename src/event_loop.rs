@@ -64,9 +64,6 @@ impl Supervisor {
                 // SIGCHLD is among what woke us: a child can only need
                 // reaping after its signal's byte reached the wake pipe.
                 // Without the pipe (see open_wake_pipe), every pass reaps.
-                if self.wake_r < 0 {
-                    let _ = self.open_wake_pipe();
-                }
                 self.drain_signals();
                 self.reap();
             }
@@ -84,9 +81,21 @@ impl Supervisor {
                 self.finish(code);
             }
             self.run_log();
+            if sys::locking() {
+                self.lock_grown();
+            }
             sys::release_cold_if_ran();
             ready = self.wait(accept_retry_at);
         }
+    }
+
+    /// `-M`: what the pools grew into this pass is locked before the loop
+    /// sleeps.
+    #[cold]
+    #[inline(never)]
+    fn lock_grown(&mut self) {
+        self.fds.lock_grown();
+        self.services.lock_grown();
     }
 
     /// The listener waits for the retry time instead of poll: no slot is
@@ -121,6 +130,7 @@ impl Supervisor {
 
     fn drain_signals(&mut self) {
         if self.wake_r < 0 {
+            let _ = self.open_wake_pipe();
             return;
         }
         let mut buf = [0u8; 64];
@@ -217,8 +227,11 @@ impl Supervisor {
     /// controller can do anything root can, so by default only uid 0 and
     /// the daemon's own uid may; `--socket-uid` and `--socket-gid` admit
     /// one more uid and the members of a group (by the peer's gid). A
-    /// refused peer is logged.
+    /// refused peer is logged. Cold, as connections are rare.
+    #[cold]
+    #[inline(never)]
     fn admitted(&mut self, fd: sys::Fd) -> bool {
+        sys::cold_ran();
         let cred = sys::peer_cred(fd);
         if let Ok((_, uid, gid)) = cred
             && (uid == 0
@@ -234,7 +247,6 @@ impl Supervisor {
 
     #[cold]
     fn refused(&mut self, cred: Option<(i32, u32, u32)>) {
-        sys::cold_ran();
         let mut b = crate::fmt::Buf::<80>::new();
         match cred {
             Some((pid, uid, _)) => b.s(b"pid ").i(pid as i64).s(b", uid ").u(uid as u64),

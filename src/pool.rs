@@ -54,6 +54,9 @@ pub struct Table<T: 'static> {
     /// tables only): spread over the cells, each head would then be a cache
     /// miss of its own, while this array stays in cache.
     dense: &'static mut [u16],
+    /// Slots and dense heads locked so far (`-M`, see `lock_grown`).
+    locked: usize,
+    locked_dense: usize,
 }
 
 /// Bucket counts above this keep their heads in `Table::dense`; below it
@@ -82,6 +85,8 @@ impl<T: sys::Zeroable + Named> Table<T> {
             high: 0,
             buckets: 0,
             dense: res.take_lazy(Self::dense(cap))?,
+            locked: 0,
+            locked_dense: 0,
         })
     }
 
@@ -93,12 +98,25 @@ impl<T: sys::Zeroable + Named> Table<T> {
         }
         if self.high < self.cells.len() {
             self.high += 1;
-            // The free list holds at most the slots handed out.
-            sys::lock_grown(self.cells, self.high - 1, self.high);
-            sys::lock_grown(self.free, self.high - 1, self.high);
             return Some(self.high - 1);
         }
         None
+    }
+
+    /// Under `-M`, locks what the table grew into since the last call:
+    /// cells and free list entries up to the highest slot handed out (the
+    /// free list holds at most those), and the dense bucket heads.
+    #[cold]
+    pub fn lock_grown(&mut self) {
+        if self.high > self.locked {
+            sys::lock_grown(self.cells, self.locked, self.high);
+            sys::lock_grown(self.free, self.locked, self.high);
+            self.locked = self.high;
+        }
+        if self.buckets > DENSE_FROM && self.buckets > self.locked_dense {
+            sys::lock_grown(self.dense, self.locked_dense, self.buckets);
+            self.locked_dense = self.buckets;
+        }
     }
 
     /// Returns a slot to the free list.
@@ -245,9 +263,6 @@ impl<T: sys::Zeroable + Named> Table<T> {
     /// it runs after startup, and the cold text is released then.
     #[inline(never)]
     fn rehash(&mut self, n: usize) {
-        if n > DENSE_FROM {
-            sys::lock_grown(self.dense, 0, n);
-        }
         self.buckets = n;
         for b in 0..n {
             self.set_head(b, 0);
@@ -331,6 +346,8 @@ pub struct Arena {
     buf: &'static mut [u8],
     used: usize,
     garbage: usize,
+    /// Bytes locked so far (`-M`, see `lock_grown`).
+    locked: usize,
 }
 
 impl Arena {
@@ -347,7 +364,17 @@ impl Arena {
             buf: res.take_lazy(bytes + owners * HDR)?,
             used: 0,
             garbage: 0,
+            locked: 0,
         })
+    }
+
+    /// Under `-M`, locks what the arena grew into since the last call.
+    #[cold]
+    pub fn lock_grown(&mut self) {
+        if self.used > self.locked {
+            sys::lock_grown(self.buf, self.locked, self.used);
+            self.locked = self.used;
+        }
     }
 
     /// The value at `span`.
@@ -419,7 +446,6 @@ impl Arena {
                     len: len as u32,
                 };
                 self.used += need;
-                sys::lock_grown(self.buf, self.used - need, self.used);
             }
         }
         let mut at = span.off as usize;

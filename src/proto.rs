@@ -215,10 +215,9 @@ fn cut(s: &[u8], at: Option<usize>) -> (&[u8], Option<&[u8]>) {
 }
 
 /// True for lines that are ignored: `#` comments and lines made only of SP,
-/// TAB and CR, up to the first NUL (the original sees no further).
+/// TAB and CR.
 pub fn is_ignored(line: &[u8]) -> bool {
-    let seen = line.split(|&b| b == 0).next().unwrap_or_default();
-    seen.first() == Some(&b'#') || seen.iter().all(|&b| b == b' ' || b == b'\t' || b == b'\r')
+    line.first() == Some(&b'#') || line.iter().all(|&b| b == b' ' || b == b'\t' || b == b'\r')
 }
 
 /// Splits a line into the command name and the argument text (None when the
@@ -406,9 +405,6 @@ mod tests {
         assert!(is_ignored(b" \t\r"));
         assert!(is_ignored(b"#x"));
         assert!(!is_ignored(b" echo"));
-        assert!(is_ignored(b"\0"));
-        assert!(is_ignored(b" \0echo"));
-        assert!(!is_ignored(b"echo\0"));
     }
 
     #[test]

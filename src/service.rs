@@ -251,6 +251,13 @@ pub struct ServiceTable {
 }
 
 impl ServiceTable {
+    /// Under `-M`, locks what the table grew into since the last call.
+    #[cold]
+    pub fn lock_grown(&mut self) {
+        self.svc.lock_grown();
+        self.strings.lock_grown();
+    }
+
     /// Bytes `new` takes from a reservation.
     pub const fn size(count: usize, arena: usize) -> usize {
         Table::<Service>::size(count) + Arena::size(arena, count * 4)

@@ -491,12 +491,14 @@ impl Reservation {
         })
     }
 
+    #[cold]
     fn carve<T>(&mut self, n: usize) -> Option<*mut T> {
         let p = self.carve_lazy::<T>(n)?;
         lock_in_use(p.cast::<u8>(), 0, n * core::mem::size_of::<T>());
         Some(p)
     }
 
+    #[cold]
     fn carve_lazy<T>(&mut self, n: usize) -> Option<*mut T> {
         let pad = self.next.align_offset(core::mem::align_of::<T>());
         let bytes = n.checked_mul(core::mem::size_of::<T>())?.checked_add(pad)?;
@@ -530,6 +532,7 @@ impl Reservation {
     }
 
     /// Room for one `T`, to be written later.
+    #[cold]
     pub fn uninit<T>(&mut self) -> Option<&'static mut MaybeUninit<T>> {
         let p = self.carve::<MaybeUninit<T>>(1)?;
         // SAFETY: aligned, in bounds, handed out once, never unmapped; any
@@ -633,25 +636,34 @@ pub fn lock_future() -> Res<()> {
 /// Set by `lock_current`: memory coming into use is to be locked.
 static LOCK_IN_USE: AtomicBool = AtomicBool::new(false);
 
-/// A pool grew from `from` to `to` of its `items`: under `-M`, locks the
-/// pages that brings into use.
-#[inline]
+/// Is memory coming into use to be locked (`-M`)?
+#[inline(always)]
+pub fn locking() -> bool {
+    LOCK_IN_USE.load(Relaxed)
+}
+
+/// A pool grew from `from` to `to` of its `items`: locks the pages that
+/// brings into use (`-M`; callers check `locking()`).
 pub fn lock_grown<T>(items: &[T], from: usize, to: usize) {
     let size = core::mem::size_of::<T>();
-    lock_in_use(items.as_ptr().cast(), from * size, to * size);
+    lock_bytes(items.as_ptr() as usize, from * size, to * size);
 }
 
 /// Under `-M`, locks bytes `from..to` after `base`; the bytes before `from`
 /// are in use, so their pages are locked already.
-#[inline]
+#[cold]
 fn lock_in_use(base: *const u8, from: usize, to: usize) {
-    if LOCK_IN_USE.load(Relaxed) && to > from {
+    if locking() {
         lock_bytes(base as usize, from, to);
     }
 }
 
+#[cold]
 #[inline(never)]
 fn lock_bytes(base: usize, from: usize, to: usize) {
+    if to <= from {
+        return;
+    }
     // A page size no larger than the kernel's: at worst a call too many.
     const PAGE: usize = 4096;
     let (first, end) = (base + from, base + to);
