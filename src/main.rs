@@ -8,20 +8,8 @@
 // Under `cargo test` the C entry point is not built, so startup code looks unused.
 #![cfg_attr(test, allow(dead_code))]
 
-/// A byte string only startup and the exit paths use, kept with the cold
-/// code (link.ld gathers `.text.unlikely.*`), so the running daemon's
-/// resident pages do not hold it.
-macro_rules! cold {
-    ($s:expr) => {{
-        const BYTES: &[u8] = $s;
-        #[unsafe(link_section = ".text.unlikely.strings")]
-        static TEXT: [u8; BYTES.len()] = match BYTES.first_chunk() {
-            Some(bytes) => *bytes,
-            None => unreachable!(),
-        };
-        &TEXT
-    }};
-}
+#[macro_use]
+mod macros;
 
 mod commands;
 mod controller;
@@ -29,6 +17,8 @@ mod event_loop;
 mod exit;
 mod fd_table;
 mod fmt;
+#[cfg(test)]
+mod fuzz;
 mod log;
 mod name;
 mod options;
