@@ -94,6 +94,10 @@ pub struct Controller {
     pub line_overflow: bool,
     /// Output lines were dropped; `overflow` is owed once drained.
     pub overflow: bool,
+    /// The overflow flag was set because the output stayed blocked past the
+    /// reset timeout with the input full (§8.4): the peer is not reading,
+    /// so even an `echo` runs with its reply dropped.
+    pub abandoned: bool,
     /// Received bytes (RECV_BUF of them, reserved at startup).
     pub recv: &'static mut [u8],
     /// Bytes in `recv`.
@@ -135,6 +139,7 @@ impl Controller {
             in_eof: false,
             line_overflow: false,
             overflow: false,
+            abandoned: false,
             recv,
             recv_len: 0,
             recv_at: 0,
@@ -230,8 +235,10 @@ impl Controller {
 
     /// Commands wait for the output to drain: too much of it is pending
     /// (§8.4), or lines are being dropped and the next command is an
-    /// `echo`. The barrier's reply is never dropped: it waits for the
-    /// `overflow` line. A dump in progress is not a command; it runs on.
+    /// `echo`. The barrier's reply is not dropped: it waits for the
+    /// `overflow` line, unless the output was abandoned (a peer that does
+    /// not read would otherwise stall until the close timeout). A dump in
+    /// progress is not a command; it runs on.
     pub fn must_wait(&self) -> bool {
         if !self.has_output() {
             return false;
@@ -239,7 +246,7 @@ impl Controller {
         if !self.overflow {
             return self.send_len > SEND_HIGH;
         }
-        self.dump.is_none() && self.echo_next()
+        self.dump.is_none() && !self.abandoned && self.echo_next()
     }
 
     /// Is the next complete line an `echo`?
@@ -295,6 +302,7 @@ impl Controller {
                     self.blocked_since = 0;
                     if self.send_len == 0 && self.overflow {
                         self.overflow = false;
+                        self.abandoned = false;
                         self.push_line(b"overflow");
                     }
                 }
@@ -323,6 +331,7 @@ impl Controller {
         self.out_fd = -1;
         self.send_len = 0;
         self.overflow = false;
+        self.abandoned = false;
         self.blocked_since = 0;
     }
 

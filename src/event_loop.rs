@@ -456,6 +456,7 @@ impl Supervisor {
                 c.warn_at = now.wrapping_add((c.reset_timeout.max(1) as u64) << 32);
                 if c.recv_len == controller::RECV_BUF {
                     c.overflow = true;
+                    c.abandoned = true;
                 }
             }
             let (level, end): (_, &[u8]) = if closing {

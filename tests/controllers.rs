@@ -381,6 +381,33 @@ fn overflow_when_not_reading() {
     assert!(d.running());
 }
 
+/// A peer that sends commands and reads nothing is given up on after the
+/// reset timeout (§8.4): its commands run on with their output dropped, an
+/// `echo` among them too, rather than wait for a reader that is not there.
+#[test]
+fn echo_from_a_peer_that_does_not_read_does_not_stall() {
+    let mut d = Spawn::new(&["-i"]).paused_stdout().start();
+    d.send("conn.event_timeout\t1\t60");
+    let marker = d.path("after-echo");
+    let line = flood_line();
+    let mut batch = String::new();
+    for k in 0..1000 {
+        batch.push_str(&line);
+        batch.push('\n');
+        if k == 300 {
+            batch.push_str("echo\tmid-flood\n");
+        }
+    }
+    batch.push_str(&format!("fd.open\tmarker\twrite,create\t{marker}\n"));
+    d.write_raw(batch.as_bytes()).unwrap();
+    wait_for("the commands after the echo to run", || {
+        Path::new(&marker).exists()
+    });
+    d.resume_stdout();
+    d.recv_ok("overflow");
+    assert!(d.sync().is_empty());
+}
+
 #[test]
 fn close_timeout_on_blocked_interactive_controller() {
     let mut d = Spawn::new(&["-i"]).paused_stdout().start();
@@ -420,8 +447,9 @@ fn client_overflow_does_not_affect_others() {
         }
         seen += 1;
     }
-    // The echo's reply is never dropped: were the flag set, it would wait
-    // for the `overflow` line.
+    // Let the flood finish, so that nothing follows the client's overflow
+    // line.
+    sleep(Duration::from_millis(1500));
     d.send("echo\tfine");
     d.recv_ok("fine");
     c.resume();
