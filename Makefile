@@ -1,5 +1,7 @@
 # Thin wrappers around cargo and the scripts in ci/, qemu/ and initramfs/.
-# `make` builds the static daemon at $(BIN).
+# `make` builds the static daemon at $(BIN) and dpctl beside it; it never
+# installs system packages (`make deps` does, and `make test` and
+# `make demo` call it).
 
 TARGET  ?= x86_64-unknown-linux-musl
 CARGO_BIN := target/$(TARGET)/release/daemonproxy
@@ -18,9 +20,9 @@ IMAGE    = build/qemu/$(ARCH)/initramfs.cpio
 # mtime come from the last commit.
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
-.PHONY: all build initramfs-tool initramfs qemu demo vmtest test unit integration lint deps bench fuzz help clean
+.PHONY: all build dpctl install initramfs-tool initramfs qemu demo vmtest test unit integration lint deps bench fuzz help clean
 
-all: build
+all: build dpctl
 
 # The unwind tables are dead weight in a panic=abort binary: link.ld drops
 # them at link time except crtbegin.o's own entry, which goes here, with
@@ -28,20 +30,31 @@ all: build
 OBJCOPY_x86_64-unknown-linux-musl  ?= objcopy
 OBJCOPY_aarch64-unknown-linux-musl ?= aarch64-linux-gnu-objcopy
 
-build: deps
+build:
 	$(CARGO) build --release --target $(TARGET) --bin daemonproxy
 	@mkdir -p $(dir $(BIN))
 	$(OBJCOPY_$(TARGET)) -R .eh_frame -R .eh_frame_hdr -R .comment $(CARGO_BIN) $(BIN)
 	sh ci/sstrip.sh $(BIN)
 	@ls -l $(BIN)
 
+## dpctl: the control client, stripped like the daemon, at $(DPCTL)
+DPCTL_CARGO_BIN := target/$(TARGET)/release/dpctl
+DPCTL   := build/$(TARGET)/dpctl
+dpctl:
+	$(CARGO) build --release --target $(TARGET) -p dpctl
+	@mkdir -p $(dir $(DPCTL))
+	$(OBJCOPY_$(TARGET)) -R .eh_frame -R .eh_frame_hdr -R .comment $(DPCTL_CARGO_BIN) $(DPCTL)
+	sh ci/sstrip.sh $(DPCTL)
+	@ls -l $(DPCTL)
+
 ## initramfs-tool: the image builder, at $(MKINITRAMFS)
-initramfs-tool: deps
+initramfs-tool:
 	$(CARGO) build --release --target $(HOST_TARGET) -p mkinitramfs
 
 ## initramfs: the PID 1 image for ARCH at build/qemu/ARCH/initramfs.cpio
 initramfs: initramfs-tool
 	$(MAKE) --no-print-directory build TARGET=$(ARCH)-unknown-linux-musl
+	$(MAKE) --no-print-directory dpctl TARGET=$(ARCH)-unknown-linux-musl
 	$(CARGO) build --release --target $(ARCH)-unknown-linux-musl --example serve
 	MKINITRAMFS=$(CURDIR)/$(MKINITRAMFS) sh initramfs/build-image.sh $(ARCH) $(IMAGE)
 
@@ -50,7 +63,7 @@ qemu: initramfs
 	qemu/boot.sh -i $(ARCH) $(IMAGE)
 
 ## demo: build everything and boot the demo image as PID 1 (x86_64)
-demo: initramfs
+demo: deps initramfs
 	@echo
 	@echo "Booting daemonproxy as PID 1 ($(ARCH), QEMU). In the guest: 'poweroff' or"
 	@echo "'reboot' shuts down through daemonproxy; Ctrl-A X quits QEMU at once."
@@ -68,16 +81,43 @@ vmtest:
 
 ## test: unit tests, the integration suite against the release binary, the
 ## image builder's tests, then the VM suites
-test: build
+# The fault tests run a test build whose `test.fault` command raises a real
+# CPU fault (the fault-injection feature, never in a release build).
+FAULT_BIN := target/fault/$(TARGET)/release/daemonproxy
+test: deps build dpctl
+	$(CARGO) build --release --target $(TARGET) --bin daemonproxy --features fault-injection --target-dir target/fault
 	$(CARGO) test --release --target $(TARGET) --bins
+	$(CARGO) test --release --target $(TARGET) -p dpctl
+	sh ci/check-man.sh
 	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) $(CARGO) test --release --target $(TARGET) -p bench
-	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) $(CARGO) test --release --target $(TARGET) --test tests
+	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) DAEMONPROXY_FAULT_BIN=$(CURDIR)/$(FAULT_BIN) \
+		DPCTL_BIN=$(CURDIR)/$(DPCTL) $(CARGO) test --release --target $(TARGET) --test tests
+	sh ci/install-test.sh
 	$(CARGO) test --release --target $(HOST_TARGET) -p mkinitramfs
 	$(MAKE) --no-print-directory vmtest
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --target $(TARGET) --workspace --all-targets -- -D warnings
+
+## install: the binaries, man pages, dp.sh and the example config and
+## controller under $(DESTDIR)$(PREFIX), as distribution packages call it
+## (make install DESTDIR=$$PKG PREFIX=/usr)
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/daemonproxy
+INSTALL ?= install
+MANPAGES = $(wildcard man/daemonproxy.8 man/dpctl.8)
+EXAMPLES = initramfs/rootfs/etc/daemonproxy.conf initramfs/rootfs/etc/dp/controller \
+	initramfs/rootfs/etc/dp/on-exit initramfs/rootfs/lib/dp/boot.sh initramfs/rootfs/lib/dp/logger
+install: build dpctl
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)/examples
+	$(INSTALL) -m 0755 $(BIN) $(DPCTL) $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 initramfs/rootfs/lib/dp/dp.sh $(DESTDIR)$(DATADIR)/
+	$(INSTALL) -m 0644 $(EXAMPLES) $(DESTDIR)$(DATADIR)/examples/
 
 ## deps: install what a fresh Debian machine lacks (musl target, strace, cpio)
 deps:
@@ -111,7 +151,8 @@ fuzz:
 	cd fuzz && $(CARGO) +$(FUZZ_TOOLCHAIN) fuzz run dispatcher ../build/fuzz/corpus corpus/dispatcher -- -max_total_time=$(FUZZ_TIME)
 
 help:
-	@echo "make        build the static daemon ($(BIN))"
+	@echo "make        build the static daemon ($(BIN)) and dpctl"
+	@echo "make install [DESTDIR=...] [PREFIX=/usr/local]  binaries, man pages, dp.sh, examples"
 	@echo "make demo   boot the demo image with daemonproxy as PID 1 in QEMU"
 	@echo "make test   unit, integration and VM tests (installs prerequisites)"
 	@echo "make initramfs [ARCH=aarch64]  the PID 1 image (build/qemu/ARCH/initramfs.cpio)"

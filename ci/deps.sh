@@ -6,6 +6,9 @@ set -e
 need_apt=""
 command -v strace >/dev/null 2>&1 || need_apt="$need_apt strace"
 command -v cpio >/dev/null 2>&1 || need_apt="$need_apt cpio"
+# ci/check-man.sh renders the man pages with groff and man -l.
+command -v man >/dev/null 2>&1 || need_apt="$need_apt man-db"
+command -v groff >/dev/null 2>&1 || need_apt="$need_apt groff-base"
 # The VM tests: QEMU for both architectures (the kernels and busybox are
 # fetched by qemu/debfetch.sh with apt-get download, no root needed).
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need_apt="$need_apt qemu-system-x86"

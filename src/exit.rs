@@ -8,7 +8,8 @@
 use core::ffi::c_char;
 use core::ptr;
 use core::sync::atomic::{
-    AtomicI32, AtomicI64, AtomicPtr, AtomicU8, AtomicUsize, Ordering::Relaxed,
+    AtomicI32, AtomicI64, AtomicPtr, AtomicU8, AtomicUsize,
+    Ordering::{Acquire, Relaxed, Release},
 };
 
 use crate::fmt::Buf;
@@ -31,6 +32,86 @@ static LOG_FD: AtomicI32 = AtomicI32::new(2);
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 static WAKE_R: AtomicI32 = AtomicI32::new(-1);
 static DAEMON_PID: AtomicI32 = AtomicI32::new(0);
+/// The daemon's own argv, to run it again after a fault (`restart_self`).
+static SELF_ARGV: AtomicPtr<*const c_char> = AtomicPtr::new(ptr::null_mut());
+/// The running services as the fatal handler lists them (`Running`).
+static RUNNING: AtomicPtr<Running> = AtomicPtr::new(ptr::null_mut());
+static RUNNING_LEN: AtomicUsize = AtomicUsize::new(0);
+
+/// A service slot's process as the fatal-signal handler may list it: a
+/// copy of its pid and name that only the loop writes, when the service is
+/// forked and when it is reaped. The handler cannot read the service table,
+/// which the signal may have interrupted in the middle of a change.
+pub struct Running {
+    /// 0: not running.
+    pid: AtomicI32,
+    name: [AtomicU8; crate::proto::NAME_MAX + 1],
+}
+
+// SAFETY: atomics of integers, zero meaning "not running".
+unsafe impl sys::Zeroable for Running {}
+
+/// The table the loop keeps `note_running` in, one entry per service slot.
+#[cold]
+pub fn set_running_table(t: &'static mut [Running]) {
+    RUNNING_LEN.store(t.len(), Relaxed);
+    RUNNING.store(t.as_mut_ptr(), Relaxed);
+}
+
+fn running() -> &'static [Running] {
+    let p = RUNNING.load(Relaxed);
+    if p.is_null() {
+        return &[];
+    }
+    // SAFETY: set_running_table stored a 'static slice of this length, and
+    // atomics may be shared with a handler.
+    unsafe { core::slice::from_raw_parts(p, RUNNING_LEN.load(Relaxed)) }
+}
+
+/// The service in `slot` now runs as `pid` (0: no longer runs). The pid is
+/// cleared before the name changes and set after it, so a handler that
+/// interrupts this sees either no entry or a whole one.
+pub fn note_running(slot: usize, pid: i32, name: &[u8]) {
+    let Some(e) = running().get(slot) else {
+        return;
+    };
+    e.pid.store(0, Release);
+    if pid != 0 {
+        for (i, n) in e.name.iter().enumerate() {
+            n.store(name.get(i).copied().unwrap_or(0), Relaxed);
+        }
+        e.pid.store(pid, Release);
+    }
+}
+
+/// Logs `warning: service 'NAME' running as pid PID` for each running
+/// service, from the copy the loop keeps (§11.3).
+#[cold]
+fn log_running_direct() {
+    for e in running() {
+        let pid = e.pid.load(Acquire);
+        if pid == 0 {
+            continue;
+        }
+        let mut name = [0u8; crate::proto::NAME_MAX + 1];
+        let mut len = 0;
+        for n in &e.name {
+            match n.load(Relaxed) {
+                0 => break,
+                b => name[len] = b,
+            }
+            len += 1;
+        }
+        let mut num = Buf::<20>::new();
+        num.i(pid as i64);
+        log_direct(&[
+            cold!(b"warning: service '"),
+            &name[..len],
+            cold!(b"' running as pid "),
+            num.as_bytes(),
+        ]);
+    }
+}
 
 /// Where the exec-on-exit text will be kept (EXEC_ARGS_MAX + 1 bytes).
 #[cold]
@@ -216,6 +297,7 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
             argv0,
             b"'",
         ]);
+        log_running_direct();
     }
     inherit_all();
     let e = sys::execvpe(&argv, envp);
@@ -288,8 +370,14 @@ extern "C" fn on_signal(sig: core::ffi::c_int) {
     sys::errno_set(saved);
 }
 
+/// The handler of SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT and SIGTRAP
+/// (§11.3), on the alternate stack. A signal some process sent is fatal()
+/// as the protocol describes: exec-on-exit, else log and exit, or return
+/// ("attempting to continue") under the terminate guard. A fault the CPU
+/// raised cannot be continued (returning runs the faulting instruction
+/// again): it never returns (see `fault_exit`).
 #[cold]
-extern "C" fn on_fatal(sig: core::ffi::c_int) {
+extern "C" fn on_fatal(sig: core::ffi::c_int, info: *mut sys::SigInfo, _: *mut core::ffi::c_void) {
     let saved = sys::errno_get();
     if forward_in_child(sig) {
         sys::errno_set(saved);
@@ -301,6 +389,9 @@ extern "C" fn on_fatal(sig: core::ffi::c_int) {
         .s(b" (")
         .i(sig as i64)
         .c(b')');
+    if sys::is_fault(info) {
+        fault_exit(msg.as_bytes());
+    }
     exec_on_exit(4, msg.as_bytes(), true);
     if guard() != 0 {
         log_direct(&[cold!(b"fatal: (attempting to continue) "), msg.as_bytes()]);
@@ -308,7 +399,78 @@ extern "C" fn on_fatal(sig: core::ffi::c_int) {
         return;
     }
     log_direct(&[b"fatal: ", msg.as_bytes()]);
+    log_running_direct();
     sys::exit_now(4);
+}
+
+/// The end of a fault the daemon cannot continue from: a CPU fault, or a
+/// panic. Exec-on-exit if configured; else, under the terminate guard or
+/// as PID 1 (whose exit panics the kernel), the daemon runs itself again,
+/// a fresh supervisor that the services' controller can drive again; else
+/// it exits with code 4.
+#[cold]
+pub fn fault_exit(msg: &[u8]) -> ! {
+    exec_on_exit(4, msg, true);
+    log_direct(&[b"fatal: ", msg]);
+    log_running_direct();
+    if guard() != 0 || DAEMON_PID.load(Relaxed) == 1 {
+        restart_self();
+    }
+    sys::exit_now(4)
+}
+
+/// Runs the daemon's own program again with its argv and environment, as
+/// the same process. A one-second pause first keeps a daemon that faults
+/// at every start from spinning.
+#[cold]
+fn restart_self() {
+    let argv = SELF_ARGV.load(Relaxed);
+    if argv.is_null() {
+        return;
+    }
+    // SAFETY: remember_argv stored the C runtime's argv, NULL-terminated,
+    // which lives as long as the process.
+    let argv = unsafe { core::slice::from_raw_parts(argv, count_args(argv) + 1) };
+    log_direct(&[
+        cold!(b"warning: daemonproxy restarting: "),
+        sys::cstr_bytes(argv[0]),
+    ]);
+    reset_handlers();
+    sys::sleep_ms(1000);
+    let e = sys::exec_self(argv);
+    log_direct(&[cold!(b"error: Unable to restart: "), sys::strerror(e)]);
+}
+
+#[cold]
+fn count_args(argv: *const *const c_char) -> usize {
+    let mut n = 0;
+    while !sys::env_entry(argv, n).is_null() {
+        n += 1;
+    }
+    n
+}
+
+/// Test builds only: `test.fault\tsegv|stack|panic` raises a real fault, to
+/// test `on_fatal` and `fault_exit`. Not in a release build.
+#[cfg(feature = "fault-injection")]
+pub fn inject_fault(name: &[u8], args: Option<&[u8]>) {
+    if name != b"test.fault" {
+        return;
+    }
+    match args {
+        Some(b"segv") => sys::fault::segv(),
+        Some(b"stack") => {
+            sys::fault::overflow(0);
+        }
+        Some(b"panic") => panic!(),
+        _ => {}
+    }
+}
+
+/// Remembers the daemon's argv for `restart_self`.
+#[cold]
+pub fn remember_argv(argv: *const *const c_char) {
+    SELF_ARGV.store(argv.cast_mut(), Relaxed);
 }
 
 /// Installs the daemon's handlers (§9.1).
@@ -318,7 +480,7 @@ pub fn install_handlers() -> Result<(), Errno> {
         sys::set_handler(s, on_signal)?;
     }
     for &s in signal::FATAL {
-        sys::set_handler(s, on_fatal)?;
+        sys::set_fault_handler(s, on_fatal)?;
     }
     Ok(())
 }

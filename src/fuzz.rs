@@ -49,7 +49,6 @@ pub fn run(data: &[u8]) -> usize {
     );
     let mut log = Log::new(take(log::LOG_BUF));
     log.filter = Level::Fatal;
-    let child_stack = take(16);
     let fds = FdTable::new(&mut res, FDS, FD_DESC, Some(96)).expect("fd table");
     let signals = Signals::new(&mut res).expect("signals");
     let services = ServiceTable::new(&mut res, SERVICES, SERVICE_BYTES, SERVICES * SERVICE_BYTES)
@@ -61,7 +60,6 @@ pub fn run(data: &[u8]) -> usize {
         fds,
         ctl: [Controller::new(recv0, send0), Controller::new(recv1, send1)],
         signals,
-        child_stack,
         terminate: None,
         ctl_socket: -1,
         ctl_socket_path: Buf::new(),
@@ -73,6 +71,10 @@ pub fn run(data: &[u8]) -> usize {
         loop_due: false,
         accept_backoff: false,
         pid1: false,
+        check: false,
+        config_path: b"",
+        config_line: 0,
+        config_errors: 0,
     });
     for (name, flags, _) in fd_table::SPECIALS {
         let obj = FdObj {
@@ -96,6 +98,8 @@ pub fn run(data: &[u8]) -> usize {
     for line in data.split(|&b| b == b'\n') {
         let line = &line[..line.len().min(RECV_BUF - 1)];
         if allowed(line) {
+            // As the loop counts a line's steps before running it.
+            sup.ctl[0].step(3);
             sup.execute(0, line);
             sup.loop_due = false;
         }

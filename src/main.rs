@@ -2,6 +2,9 @@
 //!
 //! `main` only parses options, sizes the pools and enters the loop; see
 //! `supervisor` for the state and `event_loop` for the loop.
+//!
+//! Section numbers in comments (§4.5, §11.3, …) are those of
+//! docs/protocol.md, the protocol reference.
 
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
@@ -11,6 +14,7 @@
 #[macro_use]
 mod macros;
 
+mod arch;
 mod commands;
 mod controller;
 mod event_loop;
@@ -38,7 +42,6 @@ use log::{Level, Log};
 use options::{Options, early_fatal};
 use service::ServiceTable;
 use signal::Signals;
-use spawn::CHILD_STACK;
 use supervisor::Supervisor;
 use sys::Reservation;
 
@@ -58,7 +61,8 @@ const DEFAULT_DESC_PER_FD: usize = 1024 - pool::HDR;
 #[cfg(not(test))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
-    sys::abort()
+    // Like a CPU fault, a panic cannot be continued from (§11.3).
+    exit::fault_exit(b"panic")
 }
 
 #[cfg(not(test))]
@@ -73,11 +77,15 @@ pub extern "C" fn main(
     argc: core::ffi::c_int,
     argv: *const *const core::ffi::c_char,
 ) -> core::ffi::c_int {
+    exit::remember_argv(argv);
     // SAFETY: the C runtime passes argc valid strings that outlive main.
     let (sup, opts) = start(unsafe { sys::Args::new(argc, argv) });
     // Each step's frame is gone before the next one's stack grows below
     // it, so the daemon's stack stays as shallow as its deepest step.
     startup(sup, &opts);
+    if opts.check {
+        sup.check_config()
+    }
     run(sup, opts.mlockall)
 }
 
@@ -138,6 +146,7 @@ fn service_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
 /// Options and pools (§1, §2 steps 1–6): the supervisor, and the options
 /// for the remaining startup steps.
 #[cold]
+#[inline(never)]
 fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
     // The log is needed before the options size everything else.
     // The exec-on-exit text shares its page (it is written only when set).
@@ -210,7 +219,8 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         + FdTable::size(fd_count, fd_desc)
         + Signals::size()
         + ServiceTable::size(svc_count, svc_arena)
-        + Reservation::size_of::<u8>(CHILD_STACK);
+        + Reservation::size_of::<exit::Running>(svc_count)
+        + Reservation::size_of::<u8>(sys::ALT_STACK);
     let mut res = Reservation::new(size);
     let mut carve = || {
         let res = res.as_mut()?;
@@ -218,21 +228,25 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         let send0 = res.take(SEND_BUF)?;
         let fds = FdTable::new(res, fd_count, fd_desc, fd_obj_size);
         let recv0 = res.take(RECV_BUF)?;
+        // Beside the first controller's input, which every mode touches:
+        // the first services' entries share its page.
+        exit::set_running_table(res.take(svc_count)?);
         let ctl1 = Controller::new(res.take(RECV_BUF)?, res.take(SEND_BUF)?);
         let signals = Signals::new(res)?;
         let services = ServiceTable::new(res, svc_count, svc_bytes, svc_arena);
-        // Last: untouched until the first service starts.
-        let child_stack = res.take_lazy(CHILD_STACK)?;
+        // Last: untouched unless a fault's handler runs on it (so not
+        // locked by -M either).
+        let alt_stack = res.take_lazy(sys::ALT_STACK)?;
         Some((
             sup,
             [Controller::new(recv0, send0), ctl1],
             signals,
             fds,
             services,
-            child_stack,
+            alt_stack,
         ))
     };
-    let Some((sup, ctl, signals, fds, services, child_stack)) = carve() else {
+    let Some((sup, ctl, signals, fds, services, alt_stack)) = carve() else {
         early_fatal(
             &mut log,
             3,
@@ -263,7 +277,6 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         fds,
         ctl,
         signals,
-        child_stack,
         terminate: None,
         ctl_socket: -1,
         ctl_socket_path: Buf::new(),
@@ -275,7 +288,16 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         loop_due: false,
         accept_backoff: false,
         pid1,
+        check: opts.check,
+        config_path: b"",
+        config_line: 0,
+        config_errors: 0,
     });
+    // The fault handlers run on a stack of their own, so that they also
+    // run when the fault is a stack overflow (§11.3).
+    if let Err(e) = sys::set_alt_stack(alt_stack) {
+        sup.log(Level::Error, &[cold!(b"sigaltstack: "), sys::strerror(e)]);
+    }
     (sup, opts)
 }
 
@@ -310,7 +332,7 @@ fn special(name: &[u8], flags: u16, fd: sys::Fd) -> FdObj {
 /// Startup steps 7–15 (§2).
 #[cold]
 #[inline(never)]
-fn startup(sup: &mut Supervisor, opts: &Options) {
+fn startup(sup: &mut Supervisor, opts: &Options<'static>) {
     // 7: /dev/null and the constant handles.
     let null = match sys::open_dev_null() {
         Ok(fd) => fd,
@@ -363,8 +385,10 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
             _ => name.s(b"fd_").u(fd as u64),
         };
         // A closed standard number gets a dup of /dev/null, so that nothing
-        // the daemon opens later lands on it.
-        let usable = open || (null >= 0 && sys::dup2_inheritable(null, fd));
+        // the daemon opens later lands on it. A check only names them: its
+        // commands must not close the stderr it reports on.
+        let usable =
+            !opts.check && (open || (null >= 0 && sys::dup2_inheritable(null, fd).is_ok()));
         let mut obj = fd_table::introspect(name.as_bytes(), fd);
         if !usable {
             obj.fd = -1;
@@ -380,6 +404,14 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
                 break;
             }
         }
+    }
+    if opts.check {
+        // Only the config file: no signals, sockets, or services.
+        match opts.config {
+            Some(path) => setup_config(sup, path, false),
+            None => sup.fatal(2, cold!(b"--check needs a config file (-c FILE)")),
+        }
+        return;
     }
     // 9: the self-pipe and signal handlers.
     // Should fatal() return (the terminate guard), the loop makes the pipe
@@ -472,9 +504,10 @@ static DEFAULT_CONFIG_TEXT: [u8; 21] = *b"/etc/daemonproxy.conf";
 static DEFAULT_CONFIG: &[u8] = &DEFAULT_CONFIG_TEXT;
 
 #[cold]
-fn setup_config(sup: &mut Supervisor, path: &[u8], default: bool) {
+fn setup_config(sup: &mut Supervisor, path: &'static [u8], default: bool) {
+    sup.config_path = path;
     let fd = if path == b"-" {
-        if sup.fds.fd_of(b"stdin") != Some(0) {
+        if sup.fds.fd_of(b"stdin") != Some(0) && !sup.check {
             sup.log(Level::Error, &[cold!(b"stdin not available")]);
             sup.fatal(3, cold!(b"Unable to process config file"));
             return;

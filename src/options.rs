@@ -38,6 +38,8 @@ pub struct Options<'a> {
     pub fd_pool: Option<(i64, Option<i64>)>,
     /// `--service-pool N[xM]`
     pub service_pool: Option<(i64, Option<i64>)>,
+    /// `--check`: run the config file's commands without effects, then exit.
+    pub check: bool,
     /// `--halt`, `--poweroff`, `--reboot` (or invoked under that name).
     pub final_stage: Option<crate::pid1::Action>,
 }
@@ -98,9 +100,10 @@ enum Opt {
     Quiet,
     Help,
     Version,
+    Check,
 }
 
-const OPTS: [Opt; 15] = [
+const OPTS: [Opt; 16] = [
     Opt::Config,
     Opt::Interactive,
     Opt::Socket,
@@ -116,16 +119,18 @@ const OPTS: [Opt; 15] = [
     Opt::Quiet,
     Opt::Help,
     Opt::Version,
+    Opt::Check,
 ];
 
 /// Long names, then the short letters (`-` for none) and whether an
 /// argument follows, in the same order.
 static LONG_NAMES: &[u8] = cold!(
-    b"config interactive socket socket-uid socket-gid daemonize exit-guard exit-exec fd-pool service-pool mlockall verbose quiet help version"
+    b"config interactive socket socket-uid socket-gid daemonize exit-guard exit-exec fd-pool service-pool mlockall verbose quiet help version check"
 );
-static SHORT_NAMES: &[u8] = cold!(b"ciS--D-E--Mvqh-");
-const TAKES_ARG: [bool; 15] = [
-    true, false, true, true, true, false, true, true, true, true, false, false, false, false, false,
+static SHORT_NAMES: &[u8] = cold!(b"ciS--D-E--Mvqh--");
+const TAKES_ARG: [bool; 16] = [
+    true, false, true, true, true, false, true, true, true, true, false, false, false, false,
+    false, false,
 ];
 
 /// `--help` (§1.3).
@@ -150,6 +155,7 @@ options:
   -q --quiet                  Suppress another level of logging output
   -h --help                   Quick usage synopsis
      --version                Print complete version information
+     --check                  Check the -c file's commands, run nothing, exit
 
 "
     )
@@ -343,6 +349,7 @@ fn apply(
             ),
         },
         Opt::Mlockall => opts.mlockall = true,
+        Opt::Check => opts.check = true,
         Opt::Verbose => log.filter = log.filter.step(-1),
         Opt::Quiet => log.filter = log.filter.step(1),
         Opt::Help => {

@@ -50,7 +50,7 @@ pub fn final_stage(action: Action) -> ! {
     }
     // What the daemon handed on (its log file, say) would keep a file
     // system busy: only the console stays.
-    sys::close_from(3);
+    sys::close_from_except(3, -1);
     say(cold!(b"daemonproxy: stopping all processes"));
     for sig in [libc::SIGTERM, libc::SIGCONT, libc::SIGHUP] {
         let _ = sys::kill(-1, sig, false);

@@ -15,9 +15,6 @@ use crate::sys::{self, Domain, Errno, Fd, SockType};
 /// Longest argv or fd list a 1023-byte command line can produce.
 const MAX_LIST: usize = 512;
 const RETRY_DELAY: u64 = 3 << 32;
-/// The child's stack until exec: its plan (about 7 KiB), the PATH search
-/// (a candidate path of up to 4 KiB) and the frames between.
-pub const CHILD_STACK: usize = 32 << 10;
 
 /// A step that failed and its errno, if it has one.
 type StepFailed = (&'static [u8], Option<Errno>);
@@ -31,6 +28,10 @@ struct Plan {
     empties: usize,
     missing: Buf<32>,
     log_fd: Fd,
+    /// The log filter lets error records through (§10.1).
+    log_errors: bool,
+    /// ... and warnings.
+    log_warnings: bool,
 }
 
 impl Supervisor {
@@ -44,20 +45,24 @@ impl Supervisor {
                 return self.retry_later(slot);
             }
         };
-        let stack = core::mem::take(&mut self.child_stack);
-        let start = ChildStart {
-            sup: self,
-            slot,
-            service_end,
-        };
-        let spawned = sys::spawn_shared(stack, child_main, &start as *const ChildStart as usize);
-        self.child_stack = stack;
-        // The child ran cold code in our address space.
-        sys::cold_ran();
+        // A plain fork: the daemon never waits for the child, whatever
+        // its exec does (a program on a hung network or FUSE mount blocks
+        // only the child). No handler may run in the child before it has
+        // reset them: it would act for the daemon.
+        let mask = sys::block_all();
+        let spawned = sys::fork();
+        if spawned == Ok(0) {
+            self.child(slot, service_end);
+        }
+        sys::set_mask(&mask);
         match spawned {
             Ok(pid) => {
                 sys::close(service_end);
                 self.services.get_mut(slot).forked(pid, self.now);
+                exit::note_running(slot, pid, self.services.get(slot).name.as_bytes());
+                // The fork ran cold code (musl's fork and the child's
+                // side); let it go again before the loop sleeps.
+                sys::cold_ran();
                 self.pending_starts -= 1;
                 self.broadcast_state(slot);
             }
@@ -108,8 +113,7 @@ impl Supervisor {
         Ok((Some(c), theirs))
     }
 
-    /// In the child: build the plan from the (shared, unchanging) state,
-    /// then exec. It runs on the child stack, so no stack holds a plan.
+    /// In the child: build the plan from its copy of the state, then exec.
     #[inline(never)]
     #[cold]
     fn child(&self, slot: usize, service_end: Fd) -> ! {
@@ -121,9 +125,11 @@ impl Supervisor {
             empties: 0,
             missing: Buf::new(),
             log_fd: self.log.fd(),
+            log_errors: self.log.enabled(Level::Error),
+            log_warnings: self.log.enabled(Level::Warning),
         };
         self.prepare(slot, service_end, &mut plan);
-        exec_child(&mut plan)
+        exec_child(&mut plan, self.services.get(slot).name.as_bytes())
     }
 
     #[cold]
@@ -170,27 +176,9 @@ impl Supervisor {
     }
 }
 
-/// What the child needs to find its service.
-struct ChildStart {
-    sup: *const Supervisor,
-    slot: usize,
-    service_end: Fd,
-}
-
-/// The child's entry point, on the child stack (see `sys::spawn_shared`).
-#[cold]
-extern "C" fn child_main(arg: usize) -> ! {
-    // SAFETY: `arg` is the ChildStart on the parent's stack, and the parent
-    // is suspended (CLONE_VFORK) until this process execs or exits, so the
-    // supervisor it points to does not change while the child reads it.
-    let start = unsafe { &*(arg as *const ChildStart) };
-    let sup = unsafe { &*start.sup };
-    sup.child(start.slot, start.service_end)
-}
-
-/// Logs from the child. The daemon waits until the child execs, so a write
-/// that blocks (a full log pipe, a stopped terminal) would stop the daemon
-/// too: a record that cannot be written at once is dropped.
+/// Logs from the child. A write that blocks (a full log pipe, a stopped
+/// terminal) would hold the service back from its exec: a record that
+/// cannot be written at once is dropped.
 #[cold]
 fn child_log(fd: Fd, parts: &[&[u8]]) {
     let mut probe = [sys::PollEntry::new(fd, false, true)];
@@ -205,73 +193,105 @@ fn child_log(fd: Fd, parts: &[&[u8]]) {
 /// run the service without it, the child fails as a failed exec does
 /// (§6.3 step 5).
 #[cold]
-fn fd_setup_failed(log_fd: Fd, k: usize) -> ! {
-    let e = Errno::from_raw_os_error(sys::errno_get());
+fn fd_setup_failed(plan: &Plan, log_fd: Fd, k: usize, e: Errno) -> ! {
     let mut num = [0u8; 20];
-    child_log(
-        log_fd,
-        &[
-            cold!(b"error: can't set up file descriptor "),
-            crate::fmt::fmt_u64(k as u64, &mut num),
-            b": ",
-            sys::strerror(e),
-        ],
-    );
+    if plan.log_errors {
+        child_log(
+            log_fd,
+            &[
+                cold!(b"error: can't set up file descriptor "),
+                crate::fmt::fmt_u64(k as u64, &mut num),
+                b": ",
+                sys::strerror(e),
+            ],
+        );
+    }
     sys::exit_now(3)
 }
 
-/// The child: reset signals, lay out descriptors, exec (§6.3).
+/// The child: reset signals, lay out descriptors, exec (§6.3). What it
+/// logs follows the daemon's log filter at the fork.
 #[cold]
-fn exec_child(plan: &mut Plan) -> ! {
+fn exec_child(plan: &mut Plan, name: &[u8]) -> ! {
     exit::reset_handlers();
-    for _ in 0..plan.empties {
-        child_log(
-            plan.log_fd,
-            &[cold!(b"warning: ignoring zero-length file descriptor name")],
-        );
+    if plan.log_warnings {
+        for _ in 0..plan.empties {
+            child_log(
+                plan.log_fd,
+                &[cold!(b"warning: ignoring zero-length file descriptor name")],
+            );
+        }
     }
     if !plan.missing.is_empty() {
-        child_log(
-            plan.log_fd,
-            &[
-                cold!(b"error: file descriptor \""),
-                plan.missing.as_bytes(),
-                cold!(b"\" does not exist"),
-            ],
-        );
+        if plan.log_errors {
+            child_log(
+                plan.log_fd,
+                &[
+                    cold!(b"error: file descriptor \""),
+                    plan.missing.as_bytes(),
+                    cold!(b"\" does not exist"),
+                ],
+            );
+        }
         sys::abort();
     }
     let n = plan.nfds;
     for k in 0..n {
         let src = plan.fds[k];
         if src >= 0 && (src as usize) < n {
-            plan.fds[k] = sys::child_dup_above(src, n as Fd);
-            if plan.fds[k] < 0 {
-                fd_setup_failed(plan.log_fd, k);
+            match sys::dup_above(src, n as Fd) {
+                Ok(fd) => plan.fds[k] = fd,
+                Err(e) => fd_setup_failed(plan, plan.log_fd, k, e),
             }
         }
     }
+    // The daemon's log stays open above the service's descriptors, closed
+    // by a successful exec, to report a failed one there too: a copy when
+    // its number is among the service's (a copy that fails is no loss).
+    let log_fd = match plan.log_fd {
+        fd if !plan.log_errors || fd < 0 => -1,
+        fd if (fd as usize) < n => sys::dup_above(fd, n as Fd).unwrap_or(-1),
+        fd => fd,
+    };
+    if log_fd >= 0 {
+        let _ = sys::set_cloexec(log_fd, true);
+    }
     for k in 0..n {
         if plan.fds[k] >= 0 {
-            if !sys::dup2_inheritable(plan.fds[k], k as Fd) {
-                fd_setup_failed(2, k);
+            if let Err(e) = sys::dup2_inheritable(plan.fds[k], k as Fd) {
+                fd_setup_failed(plan, if log_fd >= 0 { log_fd } else { 2 }, k, e);
             }
         } else {
             sys::close(k as Fd);
         }
     }
-    sys::close_from(n as Fd);
+    sys::close_from_except(n as Fd, log_fd);
     let e = sys::execvp(&plan.argv);
     let argv0 = sys::cstr_bytes(plan.argv[0]);
-    // To the service's own fd 2 (§6.3): the log's descriptor is gone.
-    child_log(
-        2,
-        &[
-            cold!(b"error: exec("),
-            argv0,
-            cold!(b", ...) failed: "),
-            sys::strerror(e),
-        ],
-    );
+    if plan.log_errors {
+        // To the service's own fd 2 (§6.3), as the original does ...
+        child_log(
+            2,
+            &[
+                cold!(b"error: exec("),
+                argv0,
+                cold!(b", ...) failed: "),
+                sys::strerror(e),
+            ],
+        );
+        // ... and to the daemon's log, where a failure is seen even when
+        // the service's fd 2 is /dev/null.
+        child_log(
+            log_fd,
+            &[
+                cold!(b"error: service '"),
+                name,
+                cold!(b"': exec "),
+                argv0,
+                b": ",
+                sys::strerror(e),
+            ],
+        );
+    }
     sys::exit_now(3)
 }

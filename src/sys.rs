@@ -52,10 +52,9 @@ fn cpath<'b>(path: &[u8], buf: &'b mut PathBuf) -> Res<&'b CStr> {
 /// Through musl, whose vDSO lookup is linked anyway (rustix would bring a
 /// second vDSO parser).
 pub fn now() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    // SAFETY: a timespec is plain integers; zero is a valid value (its
+    // fields and padding differ between 32- and 64-bit targets).
+    let mut ts: libc::timespec = unsafe { core::mem::zeroed() };
     // SAFETY: a valid out pointer; CLOCK_MONOTONIC cannot fail.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ((ts.tv_sec as u64) << 32) | (((ts.tv_nsec as u64) << 32) / 1_000_000_000)
@@ -380,25 +379,17 @@ pub fn recv_with_fds(fd: Fd, buf: &mut [u8], fds: &mut [Fd; 8]) -> Res<(usize, u
 
 // ----------------------------------------------------------------- poll ---
 
-/// One entry of a poll set: a `struct pollfd`, so the set goes to poll(2)
-/// as it is.
-#[repr(C)]
+/// One entry of a poll set: libc's `struct pollfd`, so the set goes to
+/// poll(2) as it is.
+#[repr(transparent)]
 #[derive(Clone, Copy)]
-pub struct PollEntry {
-    fd: Fd,
-    events: i16,
-    revents: i16,
-}
+pub struct PollEntry(libc::pollfd);
 
 const POLL_BAD: i16 = libc::POLLERR | libc::POLLHUP | libc::POLLNVAL;
 
 impl PollEntry {
     /// An entry poll skips (a negative descriptor).
-    pub const NONE: PollEntry = PollEntry {
-        fd: -1,
-        events: 0,
-        revents: 0,
-    };
+    pub const NONE: PollEntry = PollEntry::new(-1, false, false);
 
     /// An entry watching `fd` for readability and/or writability.
     pub const fn new(fd: Fd, read: bool, write: bool) -> PollEntry {
@@ -409,28 +400,28 @@ impl PollEntry {
         if write {
             events |= libc::POLLOUT;
         }
-        PollEntry {
+        PollEntry(libc::pollfd {
             fd,
             events,
             revents: 0,
-        }
+        })
     }
 
     /// After `poll`: readability was asked for, and the descriptor is
     /// readable, hung up or in error.
     pub fn readable(&self) -> bool {
-        self.events & libc::POLLIN != 0 && self.revents & (libc::POLLIN | POLL_BAD) != 0
+        self.0.events & libc::POLLIN != 0 && self.0.revents & (libc::POLLIN | POLL_BAD) != 0
     }
 
     /// After `poll`: writability was asked for, and the descriptor is
     /// writable or in error.
     pub fn writable(&self) -> bool {
-        self.events & libc::POLLOUT != 0 && self.revents & (libc::POLLOUT | POLL_BAD) != 0
+        self.0.events & libc::POLLOUT != 0 && self.0.revents & (libc::POLLOUT | POLL_BAD) != 0
     }
 
     /// After `poll`: hung up or in error.
     pub fn hup(&self) -> bool {
-        self.revents & POLL_BAD != 0
+        self.0.revents & POLL_BAD != 0
     }
 }
 
@@ -442,7 +433,7 @@ pub fn poll(set: &mut [PollEntry], timeout_ms: i64) {
     let r = unsafe { libc::poll(set.as_mut_ptr().cast(), set.len() as libc::nfds_t, timeout) };
     if r < 0 {
         for e in set {
-            e.revents = 0;
+            e.0.revents = 0;
         }
     }
 }
@@ -593,13 +584,13 @@ fn release_cold_again() {
         static __cold_text_start: u8;
         static __cold_text_end: u8;
     }
-    const PAGE: usize = 4096;
+    let page = page_size();
     // Only the addresses of the linker-defined symbols are taken.
     let start = core::ptr::addr_of!(__cold_text_start) as usize;
     let end = core::ptr::addr_of!(__cold_text_end) as usize;
     // The cold segment is a mapping of its own: whole pages may go.
-    let first = start & !(PAGE - 1);
-    let last = (end + PAGE - 1) & !(PAGE - 1);
+    let first = start & !(page - 1);
+    let last = (end + page - 1) & !(page - 1);
     if last > first {
         // SAFETY: the range lies in the cold segment's mapping; dropping
         // clean file-backed pages does not change its contents.
@@ -610,6 +601,17 @@ fn release_cold_again() {
                 rustix::mm::Advice::LinuxDontNeed,
             )
         };
+    }
+}
+
+/// The kernel's page size, from the auxiliary vector (arm64, ppc64 and
+/// mips kernels may use 16 or 64 KiB pages); 4096 if the kernel gave none.
+#[cold]
+pub fn page_size() -> usize {
+    // SAFETY: getauxval only reads the auxiliary vector musl saved.
+    match unsafe { libc::getauxval(libc::AT_PAGESZ) } as usize {
+        0 => 4096,
+        p => p,
     }
 }
 
@@ -689,75 +691,26 @@ pub fn setsid() -> Res<()> {
     rustix::process::setsid().map(|_| ())
 }
 
-/// Starts a process that runs `child(arg)` on `stack`, sharing this
-/// process's memory until it execs or exits, while this process waits: a
-/// vfork, as posix_spawn does it (clone with CLONE_VM | CLONE_VFORK). No
-/// page table is copied and no page is copied on write, which is what a
-/// fork of the daemon mostly cost. Every signal stays blocked across it, so
-/// no handler runs in the child on the shared memory; the child must reset
-/// the handlers before it unblocks them (exit::reset_handlers does both).
-/// The child must not call what uses musl's thread structure (raise,
-/// abort, pthread_*): it is the daemon's.
-/// Returns the child's pid.
-pub fn spawn_shared(stack: &mut [u8], child: extern "C" fn(usize) -> !, arg: usize) -> Res<i32> {
-    // SAFETY: the sets are plain data; clone gets the top of a stack that
-    // nothing else uses while the child runs (the parent is suspended), and
-    // an entry point that never returns into the parent's frames.
-    unsafe {
-        let old = block_all();
-        let top = (stack.as_mut_ptr() as usize + stack.len()) & !15;
-        let entry: extern "C" fn(*mut core::ffi::c_void) -> core::ffi::c_int =
-            core::mem::transmute(child);
-        let pid = __clone(
-            entry,
-            top as *mut core::ffi::c_void,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
-            arg as *mut core::ffi::c_void,
-        );
-        let e = -pid;
-        set_mask(&old);
-        if pid < 0 {
-            Err(Errno::from_raw_os_error(e))
-        } else {
-            Ok(pid)
-        }
-    }
-}
-
-unsafe extern "C" {
-    /// musl's raw clone: the syscall with the child started on `stack` at
-    /// `func(arg)`; returns the pid or -errno. musl's clone() wrapper adds
-    /// thread bookkeeping a CLONE_VM child cannot use, and 400 bytes.
-    fn __clone(
-        func: extern "C" fn(*mut core::ffi::c_void) -> core::ffi::c_int,
-        stack: *mut core::ffi::c_void,
-        flags: core::ffi::c_int,
-        arg: *mut core::ffi::c_void,
-        ...
-    ) -> core::ffi::c_int;
-}
-
-/// abort(): SIGABRT to the process, whose handler runs exec-on-exit (§11.3).
-/// Not musl's abort, which raises the signal on the thread id it cached: in
-/// a `spawn_shared` child that is the daemon's.
+/// abort(): SIGABRT to the process. In the daemon its handler runs
+/// exec-on-exit (§11.3); in a service's child, whose handlers are reset,
+/// it ends the child.
 #[cold]
 pub fn abort() -> ! {
     let _ = kill(getpid(), libc::SIGABRT, false);
     exit_now(128 + libc::SIGABRT)
 }
 
-/// fork(2) as the bare system call (clone with SIGCHLD): the daemon is
-/// single-threaded and its children never call anything that uses musl's
-/// cached thread id (abort above does not), so musl's fork, with its
-/// at-fork handlers and locks, is not needed. Returns 0 in the child and
-/// the child's pid in the parent.
+/// fork(2), through musl's fork. Every signal should be blocked around it
+/// (`block_all`): until the child has reset its handlers, a handler running
+/// there would act for the daemon.
+/// Returns 0 in the child and the child's pid in the parent.
 pub fn fork() -> Res<i32> {
-    // SAFETY: clone without CLONE_VM is fork; no stack or tid pointers.
-    let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD, 0, 0, 0, 0) };
+    // SAFETY: the daemon is single-threaded; the child only execs or exits.
+    let pid = unsafe { libc::fork() };
     if pid < 0 {
         Err(Errno::from_raw_os_error(errno()))
     } else {
-        Ok(pid as i32)
+        Ok(pid)
     }
 }
 
@@ -804,85 +757,48 @@ pub fn split_argv(text: &mut [u8], len: usize, argv: &mut [*const c_char]) -> us
 /// only on failure.
 #[cold]
 pub fn execvp(argv: &[*const c_char]) -> Errno {
-    execvpe_at(argv, environ())
+    // SAFETY: argv is NULL-terminated and its strings NUL-terminated.
+    unsafe { libc::execvp(argv[0], argv.as_ptr()) };
+    Errno::from_raw_os_error(errno())
 }
 
-/// execve(2) with an explicit environment, searching PATH like execvp when
-/// the program has no slash; returns only on failure.
+/// execvpe(3): execvp with an explicit NULL-terminated environment;
+/// returns only on failure.
 #[cold]
 pub fn execvpe(argv: &[*const c_char], envp: &[*const c_char]) -> Errno {
-    execvpe_at(argv, envp.as_ptr())
+    // SAFETY: argv and envp are NULL-terminated arrays of C strings.
+    unsafe { libc::execvpe(argv[0], argv.as_ptr(), envp.as_ptr()) };
+    Errno::from_raw_os_error(errno())
 }
 
-/// musl's execvpe, which is not linked: with the string functions it needs
-/// it cost about 900 bytes. The same search: a name with a slash is run as
-/// it is; otherwise each PATH entry (musl's default when PATH is unset) is
-/// tried in turn, an empty one meaning the working directory, until an
-/// error other than ENOENT, ENOTDIR or EACCES; EACCES is reported if any
-/// entry gave it, else the last error.
-fn execvpe_at(argv: &[*const c_char], envp: *const *const c_char) -> Errno {
-    const NAME_MAX: usize = 255;
-    const MAX: usize = 4096;
-    let exec = |path: *const c_char| {
-        // SAFETY: path, argv and envp are NUL/NULL-terminated as execve needs.
-        unsafe { libc::execve(path, argv.as_ptr(), envp) };
-        Errno::from_raw_os_error(errno())
-    };
-    let file = cstr_bytes(argv[0]);
-    if file.is_empty() {
-        return Errno::NOENT;
-    }
-    if crate::proto::find(file, b'/').is_some() {
-        return exec(argv[0]);
-    }
-    if file.len() > NAME_MAX {
-        return Errno::NAMETOOLONG;
-    }
-    let mut path = env_var(b"PATH=").unwrap_or(b"/usr/local/bin:/bin:/usr/bin");
-    let mut buf = [0u8; MAX + NAME_MAX + 2];
-    let (mut err, mut eacces) = (Errno::NOENT, false);
-    loop {
-        let end = crate::proto::find(path, b':').unwrap_or(path.len());
-        let dir = &path[..end];
-        if dir.len() < MAX {
-            crate::fmt::copy(&mut buf, dir);
-            let mut at = dir.len();
-            if at > 0 {
-                buf[at] = b'/';
-                at += 1;
-            }
-            crate::fmt::copy(&mut buf[at..], file);
-            buf[at + file.len()] = 0;
-            err = exec(buf.as_ptr().cast());
-            match err {
-                Errno::ACCESS => eacces = true,
-                Errno::NOENT | Errno::NOTDIR => {}
-                e => return e,
-            }
-        }
-        let Some(rest) = path.get(end + 1..) else {
-            break;
-        };
-        path = rest;
-    }
-    if eacces { Errno::ACCESS } else { err }
+/// Runs this program again (/proc/self/exe, else argv[0] through PATH) with
+/// `argv` (NULL-terminated) and the process environment; returns only on
+/// failure.
+#[cold]
+pub fn exec_self(argv: &[*const c_char]) -> Errno {
+    // SAFETY: argv is NULL-terminated and its strings NUL-terminated.
+    unsafe { libc::execv(c"/proc/self/exe".as_ptr(), argv.as_ptr()) };
+    execvp(argv)
 }
 
-/// The value of the environment variable `name_eq` (its name and `=`).
-fn env_var(name_eq: &[u8]) -> Option<&'static [u8]> {
-    let env = environ();
-    let mut i = 0;
-    while !env.is_null() {
-        let p = env_entry(env, i);
-        if p.is_null() {
-            break;
-        }
-        if let Some(v) = cstr_bytes(p).strip_prefix(name_eq) {
-            return Some(v);
-        }
-        i += 1;
+/// Test builds only: a real fault, raised by the CPU (`test.fault`).
+#[cfg(feature = "fault-injection")]
+pub mod fault {
+    /// A store to an unmapped address: SIGSEGV.
+    #[cold]
+    pub fn segv() {
+        // SAFETY: none; the store faults, which is the point.
+        unsafe { core::ptr::write_volatile(16 as *mut u8, 1) };
     }
-    None
+
+    /// Recursion without end: the stack overflows into its guard page.
+    #[cold]
+    #[inline(never)]
+    #[allow(unconditional_recursion)]
+    pub fn overflow(depth: usize) -> usize {
+        let frame = core::hint::black_box([depth as u8; 1024]);
+        overflow(depth + 1).wrapping_add(frame[depth % 1024] as usize)
+    }
 }
 
 /// The process environment as a NULL-terminated array.
@@ -939,146 +855,122 @@ pub fn reap_any() -> Option<(i32, ExitHow)> {
     Some((pid, how))
 }
 
-/// glibc's strerror texts, which the protocol quotes (musl words some
-/// differently): the errno values, and their texts in the same order, each
-/// ended by a NUL (one string rather than a table of pointers).
-const ERRNO_CODES: [u8; 78] = [
-    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26,
-    27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 42, 43, 61, 62, 71, 74, 75, 84, 88, 89,
-    90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 110, 111,
-    112, 113, 114, 115, 116, 122, 125,
-];
-const ERRNO_TEXTS: &[u8] = b"\
-    Operation not permitted\0\
-    No such file or directory\0\
-    No such process\0\
-    Interrupted system call\0\
-    Input/output error\0\
-    No such device or address\0\
-    Argument list too long\0\
-    Exec format error\0\
-    Bad file descriptor\0\
-    No child processes\0\
-    Resource temporarily unavailable\0\
-    Cannot allocate memory\0\
-    Permission denied\0\
-    Bad address\0\
-    Block device required\0\
-    Device or resource busy\0\
-    File exists\0\
-    Invalid cross-device link\0\
-    No such device\0\
-    Not a directory\0\
-    Is a directory\0\
-    Invalid argument\0\
-    Too many open files in system\0\
-    Too many open files\0\
-    Inappropriate ioctl for device\0\
-    Text file busy\0\
-    File too large\0\
-    No space left on device\0\
-    Illegal seek\0\
-    Read-only file system\0\
-    Too many links\0\
-    Broken pipe\0\
-    Numerical argument out of domain\0\
-    Numerical result out of range\0\
-    Resource deadlock avoided\0\
-    File name too long\0\
-    No locks available\0\
-    Function not implemented\0\
-    Directory not empty\0\
-    Too many levels of symbolic links\0\
-    No message of desired type\0\
-    Identifier removed\0\
-    No data available\0\
-    Timer expired\0\
-    Protocol error\0\
-    Bad message\0\
-    Value too large for defined data type\0\
-    Invalid or incomplete multibyte or wide character\0\
-    Socket operation on non-socket\0\
-    Destination address required\0\
-    Message too long\0\
-    Protocol wrong type for socket\0\
-    Protocol not available\0\
-    Protocol not supported\0\
-    Socket type not supported\0\
-    Operation not supported\0\
-    Protocol family not supported\0\
-    Address family not supported by protocol\0\
-    Address already in use\0\
-    Cannot assign requested address\0\
-    Network is down\0\
-    Network is unreachable\0\
-    Network dropped connection on reset\0\
-    Software caused connection abort\0\
-    Connection reset by peer\0\
-    No buffer space available\0\
-    Transport endpoint is already connected\0\
-    Transport endpoint is not connected\0\
-    Cannot send after transport endpoint shutdown\0\
-    Connection timed out\0\
-    Connection refused\0\
-    Host is down\0\
-    No route to host\0\
-    Operation already in progress\0\
-    Operation now in progress\0\
-    Stale file handle\0\
-    Disk quota exceeded\0\
-    Operation canceled\0";
+/// The errno texts the protocol quotes, worded as glibc's strerror (musl
+/// words some differently), keyed by rustix's per-architecture errno
+/// values (MIPS numbers many of them differently): the values, and the
+/// texts in the same order, each ended by a NUL (one string rather than a
+/// table of pointers).
+macro_rules! errno_texts {
+    ($($name:ident => $text:literal,)*) => {
+        const ERRNO_CODES: &[Errno] = &[$(Errno::$name),*];
+        const ERRNO_TEXTS: &[u8] = concat!($($text, "\0"),*).as_bytes();
+    };
+}
+
+errno_texts! {
+    PERM => "Operation not permitted",
+    NOENT => "No such file or directory",
+    SRCH => "No such process",
+    INTR => "Interrupted system call",
+    IO => "Input/output error",
+    NXIO => "No such device or address",
+    TOOBIG => "Argument list too long",
+    NOEXEC => "Exec format error",
+    BADF => "Bad file descriptor",
+    CHILD => "No child processes",
+    AGAIN => "Resource temporarily unavailable",
+    NOMEM => "Cannot allocate memory",
+    ACCESS => "Permission denied",
+    FAULT => "Bad address",
+    NOTBLK => "Block device required",
+    BUSY => "Device or resource busy",
+    EXIST => "File exists",
+    XDEV => "Invalid cross-device link",
+    NODEV => "No such device",
+    NOTDIR => "Not a directory",
+    ISDIR => "Is a directory",
+    INVAL => "Invalid argument",
+    NFILE => "Too many open files in system",
+    MFILE => "Too many open files",
+    NOTTY => "Inappropriate ioctl for device",
+    TXTBSY => "Text file busy",
+    FBIG => "File too large",
+    NOSPC => "No space left on device",
+    SPIPE => "Illegal seek",
+    ROFS => "Read-only file system",
+    MLINK => "Too many links",
+    PIPE => "Broken pipe",
+    DOM => "Numerical argument out of domain",
+    RANGE => "Numerical result out of range",
+    DEADLK => "Resource deadlock avoided",
+    NAMETOOLONG => "File name too long",
+    NOLCK => "No locks available",
+    NOSYS => "Function not implemented",
+    NOTEMPTY => "Directory not empty",
+    LOOP => "Too many levels of symbolic links",
+    NOMSG => "No message of desired type",
+    IDRM => "Identifier removed",
+    NODATA => "No data available",
+    TIME => "Timer expired",
+    PROTO => "Protocol error",
+    BADMSG => "Bad message",
+    OVERFLOW => "Value too large for defined data type",
+    ILSEQ => "Invalid or incomplete multibyte or wide character",
+    NOTSOCK => "Socket operation on non-socket",
+    DESTADDRREQ => "Destination address required",
+    MSGSIZE => "Message too long",
+    PROTOTYPE => "Protocol wrong type for socket",
+    NOPROTOOPT => "Protocol not available",
+    PROTONOSUPPORT => "Protocol not supported",
+    SOCKTNOSUPPORT => "Socket type not supported",
+    OPNOTSUPP => "Operation not supported",
+    PFNOSUPPORT => "Protocol family not supported",
+    AFNOSUPPORT => "Address family not supported by protocol",
+    ADDRINUSE => "Address already in use",
+    ADDRNOTAVAIL => "Cannot assign requested address",
+    NETDOWN => "Network is down",
+    NETUNREACH => "Network is unreachable",
+    NETRESET => "Network dropped connection on reset",
+    CONNABORTED => "Software caused connection abort",
+    CONNRESET => "Connection reset by peer",
+    NOBUFS => "No buffer space available",
+    ISCONN => "Transport endpoint is already connected",
+    NOTCONN => "Transport endpoint is not connected",
+    SHUTDOWN => "Cannot send after transport endpoint shutdown",
+    TIMEDOUT => "Connection timed out",
+    CONNREFUSED => "Connection refused",
+    HOSTDOWN => "Host is down",
+    HOSTUNREACH => "No route to host",
+    ALREADY => "Operation already in progress",
+    INPROGRESS => "Operation now in progress",
+    STALE => "Stale file handle",
+    DQUOT => "Disk quota exceeded",
+    CANCELED => "Operation canceled",
+}
 
 /// The text of an errno, worded as glibc's strerror(3).
 pub fn strerror(e: Errno) -> &'static [u8] {
-    let n = e.raw_os_error();
     ERRNO_CODES
         .iter()
-        .position(|&k| k as i32 == n)
+        .position(|&k| k == e)
         .and_then(|i| ERRNO_TEXTS.split(|&b| b == 0).nth(i))
         .unwrap_or(b"Unknown error")
 }
 
 // -------------------------------------------------------------- signals ---
 
-/// The kernel's struct sigaction (the same on x86_64 and aarch64).
-#[repr(C)]
-struct KernelSigaction {
-    handler: usize,
-    flags: u64,
-    restorer: usize,
-    mask: u64,
-}
-
-/// Sets `sig`'s disposition to `handler` (or SIG_DFL), blocking nothing
-/// extra and without SA_RESTART, with rt_sigaction itself: musl's
-/// sigaction adds a lock for SIGABRT (abort is never used here) and
-/// bookkeeping for threads and cancellation, none of which this program
-/// has, and with them cost about 750 bytes.
+/// Sets `sig`'s disposition through musl's sigaction, which supplies the
+/// architecture's signal return trampoline: `handler` (or SIG_DFL) with
+/// `flags`, blocking nothing extra and without SA_RESTART.
 #[cold]
-fn sigaction(sig: c_int, handler: usize) -> Res<()> {
-    unsafe extern "C" {
-        /// musl's signal return trampoline (rt_sigreturn), which the
-        /// kernel needs as SA_RESTORER on x86_64.
-        fn __restore_rt();
-    }
-    let sa = KernelSigaction {
-        handler,
-        // SA_RESTORER, the same on both architectures (not in libc's musl
-        // module).
-        flags: 0x0400_0000,
-        restorer: __restore_rt as *const () as usize,
-        mask: 0,
-    };
-    // SAFETY: sa is a valid kernel sigaction, and the handler (if any) is
-    // async-signal-safe.
+fn sigaction(sig: c_int, handler: usize, flags: c_int) -> Res<()> {
+    // SAFETY: a zeroed sigaction is an empty mask and no flags; the handler
+    // (if any) is async-signal-safe and matches `flags`.
     let r = unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigaction,
-            sig,
-            &sa as *const KernelSigaction,
-            core::ptr::null_mut::<KernelSigaction>(),
-            8usize,
-        )
+        let mut sa: libc::sigaction = core::mem::zeroed();
+        sa.sa_sigaction = handler;
+        sa.sa_flags = flags;
+        libc::sigaction(sig, &sa, core::ptr::null_mut())
     };
     if r < 0 {
         return Err(Errno::from_raw_os_error(errno()));
@@ -1089,13 +981,62 @@ fn sigaction(sig: c_int, handler: usize) -> Res<()> {
 /// Installs `handler` for `sig`.
 #[cold]
 pub fn set_handler(sig: i32, handler: extern "C" fn(c_int)) -> Res<()> {
-    sigaction(sig, handler as *const () as usize)
+    sigaction(sig, handler as *const () as usize, 0)
 }
+
+/// What a fault handler is told about a signal: its siginfo.
+pub type SigInfo = libc::siginfo_t;
+
+/// Installs `handler` for `sig` with its siginfo (SA_SIGINFO), on the
+/// alternate signal stack (SA_ONSTACK), so that it also runs when the
+/// fault is a stack overflow.
+#[cold]
+pub fn set_fault_handler(
+    sig: i32,
+    handler: extern "C" fn(c_int, *mut SigInfo, *mut core::ffi::c_void),
+) -> Res<()> {
+    sigaction(
+        sig,
+        handler as *const () as usize,
+        libc::SA_SIGINFO | libc::SA_ONSTACK,
+    )
+}
+
+/// Was this signal raised by the kernel for the instruction that was
+/// running (a fault: si_code > 0), rather than sent by a process (kill,
+/// tkill, sigqueue: si_code <= 0)? Returning from the handler of a fault
+/// runs the instruction again.
+pub fn is_fault(info: *const SigInfo) -> bool {
+    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
+    !info.is_null() && unsafe { (*info).si_code } > 0
+}
+
+/// Makes `stack` the alternate signal stack (sigaltstack(2)).
+#[cold]
+pub fn set_alt_stack(stack: &'static mut [u8]) -> Res<()> {
+    // SAFETY: the stack is memory of its own that lives as long as the
+    // process; a zeroed stack_t is then filled in by field name (the field
+    // order differs between architectures).
+    let r = unsafe {
+        let mut ss: libc::stack_t = core::mem::zeroed();
+        ss.ss_sp = stack.as_mut_ptr().cast();
+        ss.ss_size = stack.len();
+        libc::sigaltstack(&ss, core::ptr::null_mut())
+    };
+    if r < 0 {
+        return Err(Errno::from_raw_os_error(errno()));
+    }
+    Ok(())
+}
+
+/// Size of the alternate signal stack: the architecture's signal frame
+/// (SIGSTKSZ) plus what the fatal handler's exec-on-exit needs (§11.3).
+pub const ALT_STACK: usize = libc::SIGSTKSZ + (32 << 10);
 
 /// Restores the default disposition of `sig`.
 #[cold]
 pub fn set_default(sig: i32) {
-    let _ = sigaction(sig, libc::SIG_DFL);
+    let _ = sigaction(sig, libc::SIG_DFL, 0);
 }
 
 /// Blocks every signal; returns the mask before.
@@ -1135,8 +1076,8 @@ pub fn alarm_usec(usec: i64) {
                 tv_usec: 0,
             },
             it_value: libc::timeval {
-                tv_sec: usec / 1_000_000,
-                tv_usec: usec % 1_000_000,
+                tv_sec: (usec / 1_000_000) as _,
+                tv_usec: (usec % 1_000_000) as _,
             },
         };
         libc::setitimer(libc::ITIMER_REAL, &it, core::ptr::null_mut());
@@ -1146,45 +1087,42 @@ pub fn alarm_usec(usec: i64) {
 // ------------------------------------------------------------ the child ---
 
 /// dup2(src, dst), with dst inheritable (when src == dst, dup2 would leave
-/// its close-on-exec flag, so it is cleared instead). Raw syscalls only,
-/// so a forked child can use it too; startup does, for a closed stdin,
-/// stdout or stderr.
+/// its close-on-exec flag, so it is cleared instead). For a forked child,
+/// and for startup's closed stdin, stdout or stderr.
 #[cold]
-pub fn dup2_inheritable(src: Fd, dst: Fd) -> bool {
-    // SAFETY: plain syscalls on numbers the child owns.
-    unsafe {
-        if src == dst {
-            let fl = libc::syscall(libc::SYS_fcntl, dst, libc::F_GETFD);
-            fl >= 0
-                && libc::syscall(
-                    libc::SYS_fcntl,
-                    dst,
-                    libc::F_SETFD,
-                    fl & !libc::FD_CLOEXEC as i64,
-                ) >= 0
-        } else {
-            libc::dup2(src, dst) >= 0
-        }
+pub fn dup2_inheritable(src: Fd, dst: Fd) -> Res<()> {
+    if src == dst {
+        return set_cloexec(dst, false);
     }
+    // SAFETY: the caller owns `dst`'s number and gives it up to the copy.
+    let mut target = unsafe { <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(dst) };
+    let r = rustix::io::dup2(bfd(src), &mut target);
+    // The number stays open, as the copy.
+    let _ = target.into_raw_fd();
+    r
 }
 
-/// In a forked child: F_DUPFD (not close-on-exec is irrelevant, it is moved
-/// again) to a number at or above `min`.
+/// Closes every descriptor from `first` up except `keep` (-1: none), with
+/// close_range(2) (one call per range), or one by one below 1024 where the
+/// kernel lacks it.
 #[cold]
-pub fn child_dup_above(src: Fd, min: Fd) -> Fd {
-    // SAFETY: plain syscall.
-    unsafe { libc::syscall(libc::SYS_fcntl, src, libc::F_DUPFD_CLOEXEC, min) as Fd }
-}
-
-/// close_range(first, ~0): closes every descriptor from `first` up.
-#[cold]
-pub fn close_from(first: Fd) {
-    // SAFETY: plain syscall; the caller wants all of these closed.
-    let r = unsafe { libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0u32) };
-    if r < 0 {
-        for fd in first..1024 {
-            close(fd);
+pub fn close_from_except(first: Fd, keep: Fd) {
+    let close_range = |lo: Fd, hi: u32| {
+        // SAFETY: plain syscall; the caller wants all of these closed.
+        let r = unsafe { libc::syscall(libc::SYS_close_range, lo as u32, hi, 0u32) };
+        if r < 0 {
+            for fd in lo..(hi.min(1023) as Fd + 1) {
+                close(fd);
+            }
         }
+    };
+    if keep >= first {
+        if keep > first {
+            close_range(first, keep as u32 - 1);
+        }
+        close_range(keep + 1, u32::MAX);
+    } else {
+        close_range(first, u32::MAX);
     }
 }
 

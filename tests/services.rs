@@ -85,6 +85,28 @@ fn fds_warn_about_undefined_names() {
     assert_eq!(d.cmd("service.fds\ts\tlater"), ["service.fds\ts\tlater"]);
 }
 
+/// Names are checked one by one: the names before an invalid one are
+/// still warned about, then the command fails, as in the original.
+#[test]
+fn fds_warn_before_an_invalid_name() {
+    let mut d = Daemon::interactive(&[]);
+    let line = "service.fds\ts3\tf2\tsk\ta/b";
+    assert_eq!(
+        d.cmd(line),
+        [
+            "warning: fd \"f2\" is not yet defined".to_string(),
+            "warning: fd \"sk\" is not yet defined".to_string(),
+            err_line(line, "invalid fd name"),
+        ]
+    );
+    // Nothing was stored: the service still has the default list.
+    let dump = d.statedump();
+    assert!(
+        dump.contains(&"service.fds\ts3\tnull\tnull\tnull".to_string()),
+        "{dump:?}"
+    );
+}
+
 #[test]
 fn service_name_validation() {
     let mut d = Daemon::interactive(&[]);
@@ -844,4 +866,39 @@ fn exec_failure_goes_to_the_services_fd_2() {
     start(&mut d, "s", "/nonexistent/prog");
     assert_eq!(down(&mut d, "s"), ("exit".into(), "3".into()));
     d.stderr_contains("error: exec(/nonexistent/prog, ...) failed: No such file or directory\n");
+}
+
+/// A service whose program lies on a filesystem that stops answering (a
+/// hung NFS or FUSE mount): its process hangs in exec, and the daemon must
+/// not wait for it (PID 1 never waits on a child). It keeps answering,
+/// reaps other children, and reports the service down once the mount is
+/// aborted.
+#[test]
+fn hung_exec_does_not_block_the_daemon() {
+    let dir = TempDir::new();
+    let mnt = dir.join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let Some(spawn) = Spawn::new(&["-i"]).on_hung_fuse(&mnt) else {
+        eprintln!("SKIPPED: needs /dev/fuse and mount namespaces (unshare -m)");
+        return;
+    };
+    let mut d = spawn.dir(dir).start();
+    d.sync();
+    start(&mut d, "hung", &format!("{mnt}/prog"));
+    // The child is stuck in execve; the daemon answers at once.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    d.sync();
+    start(&mut d, "other", "/bin/true");
+    assert_eq!(down(&mut d, "other"), ("exit".into(), "0".into()));
+    // Abort the FUSE connection from inside the namespace: the exec fails.
+    start(
+        &mut d,
+        "abort",
+        "/bin/sh\t-c\tmount -t fusectl none /sys/fs/fuse/connections 2>/dev/null; \
+         for f in /sys/fs/fuse/connections/*/abort; do echo 1 >$f; done",
+    );
+    assert_eq!(down(&mut d, "hung"), ("exit".into(), "3".into()));
+    d.stderr_contains(&format!(
+        "error: service 'hung': exec {mnt}/prog: Transport endpoint is not connected\n"
+    ));
 }

@@ -39,6 +39,19 @@ pub fn bin() -> PathBuf {
     }
 }
 
+/// The daemon built with the `fault-injection` feature, whose `test.fault`
+/// command raises a real CPU fault: `$DAEMONPROXY_FAULT_BIN` (`make test`
+/// builds it).
+pub fn fault_bin() -> PathBuf {
+    match std::env::var_os("DAEMONPROXY_FAULT_BIN") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => panic!(
+            "DAEMONPROXY_FAULT_BIN is not set: build the daemon with \
+             --features fault-injection (make test does)"
+        ),
+    }
+}
+
 /// Name of the running test, for temp dir names and messages.
 fn test_name() -> String {
     let name = thread::current().name().unwrap_or("test").to_string();
@@ -278,7 +291,9 @@ pub struct Lines {
 }
 
 impl Lines {
-    fn new(reader: Box<dyn Read + Send>, what: &str, paused: bool) -> Lines {
+    /// Lines read from `reader` (`what` names it in messages); with
+    /// `paused`, reading starts at [`Lines::resume`].
+    pub fn new(reader: Box<dyn Read + Send>, what: &str, paused: bool) -> Lines {
         let mut lines = Lines {
             rx: None,
             pending: Some(reader),
@@ -589,6 +604,12 @@ impl Spawn {
         }
     }
 
+    /// Runs the test build with the `test.fault` command (`fault_bin`).
+    pub fn fault_build(mut self) -> Spawn {
+        self.program = fault_bin();
+        self
+    }
+
     /// Limits the daemon to `n` open descriptors (RLIMIT_NOFILE).
     pub fn nofile(mut self, n: u64) -> Spawn {
         self.nofile = Some(n);
@@ -631,6 +652,35 @@ impl Spawn {
         ];
         self.program = strace;
         self
+    }
+
+    /// Runs the daemon in a private mount namespace where `mnt` is a FUSE
+    /// mount that never answers: the daemon holds the FUSE device (as fd 3)
+    /// and never reads it, so any access below `mnt` hangs until the
+    /// connection is aborted. None where /dev/fuse or mount namespaces are
+    /// missing.
+    pub fn on_hung_fuse(mut self, mnt: &str) -> Option<Spawn> {
+        let probe = Command::new("unshare")
+            .args(["-m", "--propagation", "private", "true"])
+            .status();
+        if !Path::new("/dev/fuse").exists() || !probe.is_ok_and(|s| s.success()) {
+            return None;
+        }
+        let script = format!(
+            "exec 3<>/dev/fuse && mount -t fuse -o fd=3,rootmode=40000,user_id=0,group_id=0 \
+             none {mnt} && exec \"$0\" \"$@\""
+        );
+        self.pre_args = vec![
+            "-m".into(),
+            "--propagation".into(),
+            "private".into(),
+            "sh".into(),
+            "-c".into(),
+            script.into(),
+            self.program.clone().into_os_string(),
+        ];
+        self.program = PathBuf::from("unshare");
+        Some(self)
     }
 
     /// Use this temp dir as the daemon's cwd (otherwise a new one).

@@ -9,6 +9,8 @@
 #[path = "../../src/macros.rs"]
 mod macros;
 
+#[path = "../../src/arch.rs"]
+mod arch;
 #[path = "../../src/commands.rs"]
 mod commands;
 #[path = "../../src/controller.rs"]
