@@ -460,8 +460,8 @@ impl Supervisor {
     #[inline(never)]
     fn unknown_command(&mut self, i: usize, line: &[u8], name: &[u8]) {
         sys::cold_ran();
-        let seen = &line[..proto::find(line, 0).unwrap_or(line.len())];
-        if !seen.iter().any(|&b| !matches!(b, b' ' | b'\t' | b'\r')) {
+        let mut seen = line.iter().take_while(|&&b| b != 0);
+        if seen.all(|&b| matches!(b, b' ' | b'\t' | b'\r')) {
             return;
         }
         self.reply_parts(i, &[b"error\tUnknown command: ", name]);

@@ -252,14 +252,15 @@ impl Controller {
         self.dump.is_none() && !self.abandoned && self.echo_next()
     }
 
-    /// Is the next complete line an `echo`?
+    /// Does the next line (complete or not) start an `echo`?
     #[cold]
     #[inline(never)]
     fn echo_next(&self) -> bool {
         sys::cold_ran();
-        let rest = &self.recv[self.recv_at..self.recv_len];
-        let line = crate::proto::find(rest, b'\n').map(|n| &rest[..n]);
-        line.is_some_and(|l| l.starts_with(b"echo") && l.get(4).is_none_or(|&b| b == b'\t'))
+        let at = self.recv_at;
+        self.recv_len > at + 4
+            && self.recv[at..at + 4] == *b"echo"
+            && matches!(self.recv[at + 4], b'\t' | b'\n')
     }
 
     /// Marks the next `n` received bytes as run.

@@ -95,7 +95,9 @@ impl Supervisor {
     #[inline(never)]
     fn lock_grown(&mut self) {
         self.fds.lock_grown();
-        self.services.lock_grown();
+        let from = self.services.lock_grown();
+        // The fatal handler's copy of the running services, per slot.
+        exit::lock_running(from, self.services.high());
     }
 
     /// `--check`: runs the config file's commands (with no effects, see
@@ -270,37 +272,30 @@ impl Supervisor {
 
     /// May the peer of an accepted connection control the daemon? A
     /// controller can do anything root can, so by default only uid 0 and
-    /// the daemon's own uid may; `--socket-uid` and `--socket-gid` admit
+    /// the daemon's own uid may; `--socket-admit` admits
     /// one more uid and the members of a group (by the peer's gid). A
     /// refused peer is logged. Cold, as connections are rare.
     #[cold]
     #[inline(never)]
     fn admitted(&mut self, fd: sys::Fd) -> bool {
         sys::cold_ran();
-        let cred = sys::peer_cred(fd);
-        if let Ok((_, uid, gid)) = cred
-            && (uid == 0
-                || uid == sys::geteuid()
-                || Some(uid) == self.admit_uid
-                || Some(gid) == self.admit_gid)
+        // Unknown credentials are nobody's: refused, as uid 4294967295.
+        let (pid, uid, gid) = sys::peer_cred(fd).unwrap_or((0, u32::MAX, u32::MAX));
+        if uid == 0
+            || uid == sys::geteuid()
+            || Some(uid) == self.admit_uid
+            || Some(gid) == self.admit_gid
         {
             return true;
         }
-        self.refused(cred.ok());
-        false
-    }
-
-    #[cold]
-    fn refused(&mut self, cred: Option<(i32, u32, u32)>) {
-        let mut b = crate::fmt::Buf::<80>::new();
-        match cred {
-            Some((pid, uid, _)) => b.s(b"pid ").i(pid as i64).s(b", uid ").u(uid as u64),
-            None => b.s(b"unknown credentials"),
-        };
-        self.log(
+        let mut n = [0u8; 20];
+        self.log_numbered(
             Level::Warning,
-            &[b"control socket: refused a connection from ", b.as_bytes()],
+            b"control socket: refused a connection from pid ",
+            pid as usize,
+            &[b", uid ", num(uid as u64, &mut n)],
         );
+        false
     }
 
     fn run_controller(&mut self, i: usize, readable: bool, writable: bool, hangup: bool) {

@@ -58,6 +58,13 @@ pub fn set_running_table(t: &'static mut [Running]) {
     RUNNING.store(t.as_mut_ptr(), Relaxed);
 }
 
+/// Under `-M`: locks the entries of service slots `from..to`, which came
+/// into use (see `sys::lock_grown`).
+#[cold]
+pub fn lock_running(from: usize, to: usize) {
+    sys::lock_grown(running(), from, to);
+}
+
 fn running() -> &'static [Running] {
     let p = RUNNING.load(Relaxed);
     if p.is_null() {

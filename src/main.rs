@@ -230,7 +230,8 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         let recv0 = res.take(RECV_BUF)?;
         // Beside the first controller's input, which every mode touches:
         // the first services' entries share its page.
-        exit::set_running_table(res.take(svc_count)?);
+        // Locked by -M as the service slots come into use (event_loop).
+        exit::set_running_table(res.take_lazy(svc_count)?);
         let ctl1 = Controller::new(res.take(RECV_BUF)?, res.take(SEND_BUF)?);
         let signals = Signals::new(res)?;
         let services = ServiceTable::new(res, svc_count, svc_bytes, svc_arena);
@@ -444,7 +445,7 @@ fn startup(sup: &mut Supervisor, opts: &Options<'static>) {
     }
     // 14, 15
     if opts.mlockall
-        && let Some(e) = opts.mlock_error.or_else(|| sys::lock_future().err())
+        && let Some(e) = opts.mlock_error
     {
         sup.log(Level::Error, &[cold!(b"mlockall: "), sys::strerror(e)]);
     }

@@ -23,10 +23,10 @@ pub struct Options<'a> {
     pub config: Option<&'a [u8]>,
     /// `-S PATH`
     pub socket: Option<&'a [u8]>,
-    /// `--socket-uid UID`: a uid admitted to the control socket besides 0
-    /// and the daemon's own.
+    /// `--socket-admit UID`: a uid admitted to the control socket besides
+    /// 0 and the daemon's own.
     pub socket_uid: Option<u32>,
-    /// `--socket-gid GID`: a group whose members are admitted too.
+    /// `--socket-admit :GID`: a group whose members are admitted too.
     pub socket_gid: Option<u32>,
     /// `-D`
     pub daemonize: bool,
@@ -88,8 +88,7 @@ enum Opt {
     Config,
     Interactive,
     Socket,
-    SocketUid,
-    SocketGid,
+    SocketAdmit,
     Daemonize,
     ExitGuard,
     ExitExec,
@@ -103,12 +102,11 @@ enum Opt {
     Check,
 }
 
-const OPTS: [Opt; 16] = [
+const OPTS: [Opt; 15] = [
     Opt::Config,
     Opt::Interactive,
     Opt::Socket,
-    Opt::SocketUid,
-    Opt::SocketGid,
+    Opt::SocketAdmit,
     Opt::Daemonize,
     Opt::ExitGuard,
     Opt::ExitExec,
@@ -125,12 +123,12 @@ const OPTS: [Opt; 16] = [
 /// Long names, then the short letters (`-` for none) and whether an
 /// argument follows, in the same order.
 static LONG_NAMES: &[u8] = cold!(
-    b"config interactive socket socket-uid socket-gid daemonize exit-guard exit-exec fd-pool service-pool mlockall verbose quiet help version check"
+    b"config interactive socket socket-admit daemonize exit-guard exit-exec fd-pool service-pool mlockall verbose quiet help version check"
 );
-static SHORT_NAMES: &[u8] = cold!(b"ciS--D-E--Mvqh--");
-const TAKES_ARG: [bool; 16] = [
-    true, false, true, true, true, false, true, true, true, true, false, false, false, false,
-    false, false,
+static SHORT_NAMES: &[u8] = cold!(b"ciS-D-E--Mvqh--");
+const TAKES_ARG: [bool; 15] = [
+    true, false, true, true, false, true, true, true, true, false, false, false, false, false,
+    false,
 ];
 
 /// `--help` (§1.3).
@@ -143,8 +141,7 @@ options:
   -c --config       FILENAME  Read command stream from FILENAME at startup
   -i --interactive            Use STDIN+STDOUT as a controller communication pipe
   -S --socket       PATH      Listen on PATH for controller connections
-     --socket-uid   UID       Also admit this uid to the control socket
-     --socket-gid   GID       Also admit this group to the control socket
+     --socket-admit UID|:GID  Admit this uid (or :group) to the control socket
   -D --daemonize              Fork into the background
      --exit-guard   INTEGER   Guard against accidental termination
   -E --exit-exec    TSV_ARGS  exec() args in any trappable exit scenario
@@ -315,17 +312,21 @@ fn apply(
         }
         Opt::Interactive => opts.interactive = true,
         Opt::Socket => opts.socket = Some(v),
-        Opt::SocketUid | Opt::SocketGid => {
-            let id = crate::proto::parse_int(v)
+        Opt::SocketAdmit => {
+            let (group, n) = match v.strip_prefix(b":") {
+                Some(n) => (true, n),
+                None => (false, v),
+            };
+            let id = crate::proto::parse_int(n)
                 .and_then(|n| u32::try_from(n).ok())
                 .filter(|&n| n != u32::MAX);
             match id {
-                Some(_) if matches!(o, Opt::SocketUid) => opts.socket_uid = id,
-                Some(_) => opts.socket_gid = id,
+                Some(_) if group => opts.socket_gid = id,
+                Some(_) => opts.socket_uid = id,
                 None => early_fatal(
                     log,
                     2,
-                    &[spelled, cold!(b" takes a numeric uid or gid")],
+                    &[cold!(b"--socket-admit takes a uid or :gid")],
                 ),
             }
         }

@@ -105,18 +105,18 @@ impl<T: sys::Zeroable + Named> Table<T> {
 
     /// Under `-M`, locks what the table grew into since the last call:
     /// cells and free list entries up to the highest slot handed out (the
-    /// free list holds at most those), and the dense bucket heads.
+    /// free list holds at most those), and the dense bucket heads. Returns
+    /// the slots locked before, so that `from..high()` are the new ones.
     #[cold]
-    pub fn lock_grown(&mut self) {
-        if self.high > self.locked {
-            sys::lock_grown(self.cells, self.locked, self.high);
-            sys::lock_grown(self.free, self.locked, self.high);
-            self.locked = self.high;
+    pub fn lock_grown(&mut self) -> usize {
+        let from = core::mem::replace(&mut self.locked, self.high);
+        sys::lock_grown(self.cells, from, self.high);
+        sys::lock_grown(self.free, from, self.high);
+        if self.buckets > DENSE_FROM {
+            let dense_from = core::mem::replace(&mut self.locked_dense, self.buckets);
+            sys::lock_grown(self.dense, dense_from, self.buckets);
         }
-        if self.buckets > DENSE_FROM && self.buckets > self.locked_dense {
-            sys::lock_grown(self.dense, self.locked_dense, self.buckets);
-            self.locked_dense = self.buckets;
-        }
+        from
     }
 
     /// Returns a slot to the free list.
@@ -371,10 +371,10 @@ impl Arena {
     /// Under `-M`, locks what the arena grew into since the last call.
     #[cold]
     pub fn lock_grown(&mut self) {
-        if self.used > self.locked {
-            sys::lock_grown(self.buf, self.locked, self.used);
-            self.locked = self.used;
-        }
+        // After a compaction `used` may be lower: nothing new is in use.
+        let from = self.locked;
+        self.locked = from.max(self.used);
+        sys::lock_grown(self.buf, from, self.used);
     }
 
     /// The value at `span`.

@@ -35,7 +35,7 @@ pub struct Supervisor {
     /// Path of the control socket.
     pub ctl_socket_path: Buf<108>,
     /// A uid and a group admitted to the control socket besides uid 0 and
-    /// the daemon's own (`--socket-uid`, `--socket-gid`).
+    /// the daemon's own (`--socket-admit`).
     pub admit_uid: Option<u32>,
     pub admit_gid: Option<u32>,
     /// Read end of the signal self-pipe.

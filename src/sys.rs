@@ -482,32 +482,37 @@ impl Reservation {
         })
     }
 
-    #[cold]
-    fn carve<T>(&mut self, n: usize) -> Option<*mut T> {
-        let p = self.carve_lazy::<T>(n)?;
-        lock_in_use(p.cast::<u8>(), 0, n * core::mem::size_of::<T>());
-        Some(p)
+    /// `n` values of `T`, aligned; locked now under `-M` when `lock`.
+    fn carve<T>(&mut self, n: usize, lock: bool) -> Option<*mut T> {
+        let bytes = n.checked_mul(core::mem::size_of::<T>())?;
+        self.carve_bytes(bytes, core::mem::align_of::<T>(), lock)
+            .map(|p| p.cast())
     }
 
+    /// One copy for every type: `bytes` at `align`.
     #[cold]
-    fn carve_lazy<T>(&mut self, n: usize) -> Option<*mut T> {
-        let pad = self.next.align_offset(core::mem::align_of::<T>());
-        let bytes = n.checked_mul(core::mem::size_of::<T>())?.checked_add(pad)?;
-        if bytes > self.left {
+    #[inline(never)]
+    fn carve_bytes(&mut self, bytes: usize, align: usize, lock: bool) -> Option<*mut u8> {
+        let pad = self.next.align_offset(align);
+        let all = bytes.checked_add(pad)?;
+        if all > self.left {
             return None;
         }
         // SAFETY: stays within the mapping (checked above).
         let p = unsafe { self.next.add(pad) };
         // SAFETY: as above.
-        self.next = unsafe { self.next.add(bytes) };
-        self.left -= bytes;
-        Some(p.cast())
+        self.next = unsafe { self.next.add(all) };
+        self.left -= all;
+        if lock {
+            lock_in_use(p, 0, bytes);
+        }
+        Some(p)
     }
 
     /// The next `n` values of `T`, still zero (so untouched).
     #[cold]
     pub fn take<T: Zeroable>(&mut self, n: usize) -> Option<&'static mut [T]> {
-        let p = self.carve::<T>(n)?;
+        let p = self.carve::<T>(n, true)?;
         // SAFETY: aligned, in bounds, handed out once, never unmapped; zeroed
         // memory is a valid [T] because T: Zeroable.
         Some(unsafe { core::slice::from_raw_parts_mut(p, n) })
@@ -517,7 +522,7 @@ impl Reservation {
     /// pages are locked as they come into use (`lock_grown`), not now.
     #[cold]
     pub fn take_lazy<T: Zeroable>(&mut self, n: usize) -> Option<&'static mut [T]> {
-        let p = self.carve_lazy::<T>(n)?;
+        let p = self.carve::<T>(n, false)?;
         // SAFETY: as in take.
         Some(unsafe { core::slice::from_raw_parts_mut(p, n) })
     }
@@ -525,7 +530,7 @@ impl Reservation {
     /// Room for one `T`, to be written later.
     #[cold]
     pub fn uninit<T>(&mut self) -> Option<&'static mut MaybeUninit<T>> {
-        let p = self.carve::<MaybeUninit<T>>(1)?;
+        let p = self.carve::<MaybeUninit<T>>(1, true)?;
         // SAFETY: aligned, in bounds, handed out once, never unmapped; any
         // bytes are a valid MaybeUninit.
         Some(unsafe { &mut *p })
@@ -615,24 +620,18 @@ pub fn page_size() -> usize {
     }
 }
 
-/// `-M` in two steps, so that what the pools reserve is locked only as it
-/// comes into use (the default pools reserve megabytes, which locking
-/// would make resident). First, before the reservation: mlockall
-/// (MCL_CURRENT), and from then on the reservation locks what it hands out
-/// (`Reservation::take`) and the pools what they grow into (`lock_grown`).
+/// `-M`, so that what the pools reserve is locked only as it comes into
+/// use (the default pools reserve megabytes, which locking would make
+/// resident): mlockall(MCL_CURRENT) before the reservation, and from then
+/// on the reservation locks what it hands out (`Reservation::take`) and
+/// the pools what they grow into (`lock_grown`). No MCL_FUTURE: it would
+/// lock all of the reservation, and the daemon maps nothing after startup
+/// (the stack grows within its locked mapping).
 #[cold]
 pub fn lock_current() -> Res<()> {
     rustix::mm::mlockall(rustix::mm::MlockAllFlags::CURRENT)?;
     LOCK_IN_USE.store(true, Relaxed);
     Ok(())
-}
-
-/// `-M`'s second step, at the end of startup: mlockall(MCL_FUTURE), so
-/// that mappings made from then on are locked too. It leaves what is
-/// mapped now as it is.
-#[cold]
-pub fn lock_future() -> Res<()> {
-    rustix::mm::mlockall(rustix::mm::MlockAllFlags::FUTURE)
 }
 
 /// Set by `lock_current`: memory coming into use is to be locked.

@@ -11,8 +11,7 @@ options:
   -c --config       FILENAME  Read command stream from FILENAME at startup
   -i --interactive            Use STDIN+STDOUT as a controller communication pipe
   -S --socket       PATH      Listen on PATH for controller connections
-     --socket-uid   UID       Also admit this uid to the control socket
-     --socket-gid   GID       Also admit this group to the control socket
+     --socket-admit UID|:GID  Admit this uid (or :group) to the control socket
   -D --daemonize              Fork into the background
      --exit-guard   INTEGER   Guard against accidental termination
   -E --exit-exec    TSV_ARGS  exec() args in any trappable exit scenario

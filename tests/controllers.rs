@@ -617,19 +617,26 @@ fn control_socket_refuses_other_users() {
     assert_eq!(c.cmd("echo\tstill"), ["still"]);
 }
 
-/// `--socket-uid` admits one more uid, `--socket-gid` the peers whose group
-/// it is.
+/// `--socket-admit UID` admits one more uid, `--socket-admit :GID` the
+/// peers whose group it is.
 #[test]
-fn socket_uid_and_gid_admit_more_peers() {
+fn socket_admit_admits_a_uid_and_a_group() {
     if !is_root() {
         eprintln!("skipped: connecting as another user needs root");
         return;
     }
     let dir = TempDir::new();
     let sock = dir.join("ctl.sock");
-    let _d = Spawn::new(&["-S", &sock, "--socket-uid", "65534", "--socket-gid", "4242"])
-        .dir(dir)
-        .start();
+    let _d = Spawn::new(&[
+        "-S",
+        &sock,
+        "--socket-admit",
+        "65534",
+        "--socket-admit",
+        ":4242",
+    ])
+    .dir(dir)
+    .start();
     Client::connect(&sock).sync();
     open_to_all(&sock);
     assert_eq!(echo_as(&sock, 65534, 65534), Peer::Answered);
@@ -638,13 +645,13 @@ fn socket_uid_and_gid_admit_more_peers() {
 }
 
 #[test]
-fn socket_uid_must_be_a_number() {
-    for bad in ["nobody", "-1", "4294967295", ""] {
-        let r = run(&["-S", "x.sock", "--socket-uid", bad]);
+fn socket_admit_takes_a_uid_or_gid() {
+    for bad in ["nobody", "-1", "4294967295", "", ":", ":staff", "::1"] {
+        let r = run(&["-S", "x.sock", "--socket-admit", bad]);
         r.assert_code(2);
         assert!(
             r.stderr
-                .contains("fatal: --socket-uid takes a numeric uid or gid\n"),
+                .contains("fatal: --socket-admit takes a uid or :gid\n"),
             "{}",
             r.stderr
         );
