@@ -20,7 +20,7 @@ IMAGE    = build/qemu/$(ARCH)/initramfs.cpio
 # mtime come from the last commit.
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
-.PHONY: all build dpctl install initramfs-tool initramfs qemu demo vmtest test unit integration lint deps bench help clean
+.PHONY: all build dpctl install initramfs-tool initramfs qemu demo vmtest test unit integration lint deps bench fuzz help clean
 
 all: build dpctl
 
@@ -139,6 +139,17 @@ bench: build
 clean:
 	$(CARGO) clean
 
+## fuzz: the command dispatcher under cargo-fuzz (nightly) for FUZZ_TIME
+## seconds, from the seed corpus fuzz/corpus/dispatcher (new inputs go to
+## build/fuzz/corpus, crashes to fuzz/artifacts). `make test` runs a short
+## fixed-seed pass of the same harness (src/fuzz.rs) with the unit tests.
+FUZZ_TIME ?= 300
+FUZZ_TOOLCHAIN ?= nightly
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	@mkdir -p build/fuzz/corpus
+	cd fuzz && $(CARGO) +$(FUZZ_TOOLCHAIN) fuzz run dispatcher ../build/fuzz/corpus corpus/dispatcher -- -max_total_time=$(FUZZ_TIME)
+
 help:
 	@echo "make        build the static daemon ($(BIN)) and dpctl"
 	@echo "make install [DESTDIR=...] [PREFIX=/usr/local]  binaries, man pages, dp.sh, examples"
@@ -149,4 +160,5 @@ help:
 	@echo "make vmtest  the VM suites on x86_64 and aarch64"
 	@echo "make lint   rustfmt and clippy"
 	@echo "make bench  the daemon against the machine's limits (COMPARE=other binary)"
+	@echo "make fuzz   fuzz the command dispatcher (cargo-fuzz, nightly; FUZZ_TIME=seconds)"
 	@echo "make initramfs-tool  build the image builder ($(MKINITRAMFS))"

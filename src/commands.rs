@@ -436,7 +436,7 @@ impl Supervisor {
         let Some(cmd) = proto::command(name) else {
             #[cfg(feature = "fault-injection")]
             crate::exit::inject_fault(name, args);
-            self.unknown_command(i, name);
+            self.unknown_command(i, line, name);
             return;
         };
         if let Err(e) = self.run(i, cmd, args) {
@@ -453,11 +453,17 @@ impl Supervisor {
     }
 
     /// Replies `error\tUnknown command: NAME` and logs it. Cold, as
-    /// failures are (see command_failed).
+    /// failures are (see command_failed). The original reads a line as a
+    /// C string and sees nothing past a NUL: a line that is blank up to
+    /// one is ignored (a `#` there would have made it a comment).
     #[cold]
     #[inline(never)]
-    fn unknown_command(&mut self, i: usize, name: &[u8]) {
+    fn unknown_command(&mut self, i: usize, line: &[u8], name: &[u8]) {
         sys::cold_ran();
+        let mut seen = line.iter().take_while(|&&b| b != 0);
+        if seen.all(|&b| matches!(b, b' ' | b'\t' | b'\r')) {
+            return;
+        }
         self.reply_parts(i, &[b"error\tUnknown command: ", name]);
         if self.ctl[i].kind == CtlKind::Config {
             // With no TAB, the whole line is the "name".
@@ -872,10 +878,11 @@ impl Supervisor {
         self.publish_fd(rs);
         self.publish_fd(ws);
         // With one name for both ends the write end replaced the read end,
-        // and a replacement sends no `deleted` (§7.5): both lines show the
-        // name as it is now.
-        let first = if rname == wname { ws } else { rs };
-        self.broadcast_fd(first);
+        // and a replacement sends no `deleted` (§7.5): only the write end is
+        // left to announce.
+        if rname != wname {
+            self.broadcast_fd(rs);
+        }
         self.broadcast_fd(ws);
         Ok(())
     }
@@ -997,22 +1004,67 @@ impl Supervisor {
     }
 
     /// Stops the control socket: close it and remove its path.
+    #[cold]
     pub fn delete_control_socket(&mut self) {
+        sys::cold_ran();
         if self.ctl_socket >= 0 {
             sys::close(self.ctl_socket);
             self.ctl_socket = -1;
-            let _ = sys::unlink(self.ctl_socket_path.as_bytes());
-            self.ctl_socket_path.clear();
+            let path = core::mem::take(&mut self.ctl_socket_path);
+            let _ = self.remove_socket(path.as_bytes());
         }
     }
 
-    /// Listens on a unix socket at `path` for controllers (§8.6); failures
-    /// are logged.
+    /// Removes a socket of ours at `path`, logging it (§8.6). Err(uid) when
+    /// the socket there belongs to another user: not ours to remove.
+    #[cold]
+    fn remove_socket(&mut self, path: &[u8]) -> core::result::Result<(), u32> {
+        let Ok((true, uid)) = sys::lstat_socket_owner(path) else {
+            return Ok(());
+        };
+        if uid != sys::geteuid() {
+            return Err(uid);
+        }
+        match sys::unlink(path) {
+            Ok(()) => self.log(Level::Info, &[b"Unlinked control socket ", path]),
+            Err(e) => self.log(
+                Level::Error,
+                &[b"Can't unlink control socket: ", sys::strerror(e)],
+            ),
+        }
+        Ok(())
+    }
+
+    /// Listens on a unix socket at `path` for controllers (§8.6), in place
+    /// of the current one; failures are logged. A path that cannot be bound
+    /// leaves the current socket working.
     #[cold]
     pub fn create_control_socket(&mut self, path: &[u8]) -> bool {
         sys::cold_ran();
-        self.delete_control_socket();
-        match self.listen_control(path) {
+        let r = match path.len() {
+            0 => Err((CONTROL_BIND, Errno::INVAL)),
+            108.. => Err((CONTROL_BIND, Errno::NAMETOOLONG)),
+            _ => {
+                self.delete_control_socket();
+                if let Err(uid) = self.remove_socket(path) {
+                    let mut n = [0u8; 20];
+                    let n = crate::fmt::fmt_u64(uid as u64, &mut n);
+                    self.log(
+                        Level::Error,
+                        &[
+                            b"control socket ",
+                            path,
+                            b" belongs to uid ",
+                            n,
+                            b", not replacing it",
+                        ],
+                    );
+                    return false;
+                }
+                listen_control(path)
+            }
+        };
+        match r {
             Ok(fd) => {
                 self.ctl_socket = fd;
                 self.ctl_socket_path.clear();
@@ -1029,41 +1081,6 @@ impl Supervisor {
                 false
             }
         }
-    }
-
-    /// The control socket's steps; Err names the failed one.
-    fn listen_control(
-        &mut self,
-        path: &[u8],
-    ) -> core::result::Result<sys::Fd, (&'static [u8], Errno)> {
-        match path.len() {
-            0 => return Err((CONTROL_BIND, Errno::INVAL)),
-            108.. => return Err((CONTROL_BIND, Errno::NAMETOOLONG)),
-            _ => {}
-        }
-        if let Ok((true, uid)) = sys::lstat_socket_owner(path)
-            && uid == sys::geteuid()
-        {
-            match sys::unlink(path) {
-                Ok(()) => self.log(Level::Info, &[b"Unlinked control socket ", path]),
-                Err(e) => self.log(
-                    Level::Error,
-                    &[b"Can't unlink control socket: ", sys::strerror(e)],
-                ),
-            }
-        }
-        let fd = sys::socket(Domain::Unix, SockType::Stream).map_err(|e| (&b"socket: "[..], e))?;
-        let r = sys::bind_unix(fd, path)
-            .map_err(|e| (CONTROL_BIND, e))
-            .and_then(|_| sys::listen(fd, 2).map_err(|e| (&b"listen(control_socket): "[..], e)))
-            .and_then(|_| {
-                sys::set_nonblock(fd, true)
-                    .map_err(|e| (&b"fcntl(control_socket, O_NONBLOCK): "[..], e))
-            });
-        if r.is_err() {
-            sys::close(fd);
-        }
-        r.map(|_| fd)
     }
 
     fn cmd_log_filter<'a>(&mut self, i: usize, args: Option<&'a [u8]>) -> Result<'a> {
@@ -1139,6 +1156,23 @@ impl Supervisor {
         }
         Ok(())
     }
+}
+
+/// The control socket's steps; Err names the failed one.
+#[cold]
+fn listen_control(path: &[u8]) -> core::result::Result<sys::Fd, (&'static [u8], Errno)> {
+    let fd = sys::socket(Domain::Unix, SockType::Stream).map_err(|e| (&b"socket: "[..], e))?;
+    let r = sys::bind_unix(fd, path)
+        .map_err(|e| (CONTROL_BIND, e))
+        .and_then(|_| sys::listen(fd, 2).map_err(|e| (&b"listen(control_socket): "[..], e)))
+        .and_then(|_| {
+            sys::set_nonblock(fd, true)
+                .map_err(|e| (&b"fcntl(control_socket, O_NONBLOCK): "[..], e))
+        });
+    if r.is_err() {
+        sys::close(fd);
+    }
+    r.map(|_| fd)
 }
 
 fn cmd_chdir(args: Option<&[u8]>, check: bool) -> Result<'_> {

@@ -98,6 +98,10 @@ pub struct Controller {
     pub line_overflow: bool,
     /// Output lines were dropped; `overflow` is owed once drained.
     pub overflow: bool,
+    /// The overflow flag was set because the output stayed blocked past the
+    /// reset timeout with the input full (§8.4): the peer is not reading,
+    /// so even an `echo` runs with its reply dropped.
+    pub abandoned: bool,
     /// Received bytes (RECV_BUF of them, reserved at startup).
     pub recv: &'static mut [u8],
     /// Bytes in `recv`.
@@ -143,6 +147,7 @@ impl Controller {
             in_eof: false,
             line_overflow: false,
             overflow: false,
+            abandoned: false,
             recv,
             recv_len: 0,
             recv_at: 0,
@@ -231,6 +236,33 @@ impl Controller {
         crate::proto::find_inline(&self.recv[self.recv_at..self.recv_len], b'\n')
     }
 
+    /// Commands wait for the output to drain: too much of it is pending
+    /// (§8.4), or lines are being dropped and the next command is an
+    /// `echo`. The barrier's reply is not dropped: it waits for the
+    /// `overflow` line, unless the output was abandoned (a peer that does
+    /// not read would otherwise stall until the close timeout). A dump in
+    /// progress is not a command; it runs on.
+    pub fn must_wait(&self) -> bool {
+        if !self.has_output() {
+            return false;
+        }
+        if !self.overflow {
+            return self.send_len > SEND_HIGH;
+        }
+        self.dump.is_none() && !self.abandoned && self.echo_next()
+    }
+
+    /// Does the next line (complete or not) start an `echo`?
+    #[cold]
+    #[inline(never)]
+    fn echo_next(&self) -> bool {
+        sys::cold_ran();
+        let at = self.recv_at;
+        self.recv_len > at + 4
+            && self.recv[at..at + 4] == *b"echo"
+            && matches!(self.recv[at + 4], b'\t' | b'\n')
+    }
+
     /// Marks the next `n` received bytes as run.
     pub fn consume(&mut self, n: usize) {
         self.recv_at += n;
@@ -251,7 +283,9 @@ impl Controller {
             0 if ran_terminate => PASS_STEPS,
             r => r,
         };
-        self.pass_end = self.pass_steps - used + PASS_STEPS;
+        // `used` is at most one pass: no underflow, even at step 0 (a
+        // `--check` run counts no steps).
+        self.pass_end = self.pass_steps + PASS_STEPS - used;
     }
 
     /// In the last pass: is there room in it to run another line (to find
@@ -298,6 +332,7 @@ impl Controller {
                     self.blocked_since = 0;
                     if self.send_len == 0 && self.overflow {
                         self.overflow = false;
+                        self.abandoned = false;
                         self.push_line(b"overflow");
                     }
                 }
@@ -326,6 +361,7 @@ impl Controller {
         self.out_fd = -1;
         self.send_len = 0;
         self.overflow = false;
+        self.abandoned = false;
         self.blocked_since = 0;
     }
 

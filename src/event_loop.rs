@@ -60,9 +60,10 @@ impl Supervisor {
             if ready.log {
                 self.log.writable(self.now);
             }
-            if ready.wake {
+            if ready.wake || self.wake_r < 0 {
                 // SIGCHLD is among what woke us: a child can only need
                 // reaping after its signal's byte reached the wake pipe.
+                // Without the pipe (see open_wake_pipe), every pass reaps.
                 self.drain_signals();
                 self.reap();
             }
@@ -80,9 +81,23 @@ impl Supervisor {
                 self.finish(code);
             }
             self.run_log();
+            if sys::locking() {
+                self.lock_grown();
+            }
             sys::release_cold_if_ran();
             ready = self.wait(accept_retry_at);
         }
+    }
+
+    /// `-M`: what the pools grew into this pass is locked before the loop
+    /// sleeps.
+    #[cold]
+    #[inline(never)]
+    fn lock_grown(&mut self) {
+        self.fds.lock_grown();
+        let from = self.services.lock_grown();
+        // The fatal handler's copy of the running services, per slot.
+        exit::lock_running(from, self.services.high());
     }
 
     /// `--check`: runs the config file's commands (with no effects, see
@@ -147,7 +162,23 @@ impl Supervisor {
         exit::set_log_fd(self.log.fd());
     }
 
+    /// Makes the signal self-pipe. Startup failing to (out of descriptors)
+    /// is fatal, but with the terminate guard the daemon runs on: the loop
+    /// then wakes every second, reaps, and tries again, so signals become
+    /// events once descriptors are free.
+    #[cold]
+    pub fn open_wake_pipe(&mut self) -> Result<(), Errno> {
+        let (r, w) = sys::pipe(true)?;
+        self.wake_r = r;
+        exit::set_wake_fds(r, w);
+        Ok(())
+    }
+
     fn drain_signals(&mut self) {
+        if self.wake_r < 0 {
+            let _ = self.open_wake_pipe();
+            return;
+        }
         let mut buf = [0u8; 64];
         while let Ok(n) = sys::read(self.wake_r, &mut buf) {
             if n == 0 {
@@ -218,6 +249,7 @@ impl Supervisor {
             return self.now.wrapping_add(ACCEPT_RETRY);
         };
         match sys::accept(self.ctl_socket) {
+            Ok(fd) if !self.admitted(fd) => sys::close(fd),
             Ok(fd) => {
                 self.ctl[i].open(CtlKind::Socket, fd, fd);
                 self.ctl[i].is_socket = true;
@@ -236,6 +268,34 @@ impl Supervisor {
             }
         }
         0
+    }
+
+    /// May the peer of an accepted connection control the daemon? A
+    /// controller can do anything root can, so by default only uid 0 and
+    /// the daemon's own uid may; `--socket-admit` admits
+    /// one more uid and the members of a group (by the peer's gid). A
+    /// refused peer is logged. Cold, as connections are rare.
+    #[cold]
+    #[inline(never)]
+    fn admitted(&mut self, fd: sys::Fd) -> bool {
+        sys::cold_ran();
+        // Unknown credentials are nobody's: refused, as uid 4294967295.
+        let (pid, uid, gid) = sys::peer_cred(fd).unwrap_or((0, u32::MAX, u32::MAX));
+        if uid == 0
+            || uid == sys::geteuid()
+            || Some(uid) == self.admit_uid
+            || Some(gid) == self.admit_gid
+        {
+            return true;
+        }
+        let mut n = [0u8; 20];
+        self.log_numbered(
+            Level::Warning,
+            b"control socket: refused a connection from pid ",
+            pid as usize,
+            &[b", uid ", num(uid as u64, &mut n)],
+        );
+        false
     }
 
     fn run_controller(&mut self, i: usize, readable: bool, writable: bool, hangup: bool) {
@@ -321,9 +381,9 @@ impl Supervisor {
                 return;
             }
             let c = &mut self.ctl[i];
-            if c.send_len > controller::SEND_HIGH && c.has_output() && !c.overflow {
+            if c.must_wait() {
                 let _ = c.flush(now);
-                if c.send_len > controller::SEND_HIGH && c.has_output() && !c.overflow {
+                if c.must_wait() {
                     // The original's pass ends at blocked output too.
                     c.pass_steps = 0;
                     return;
@@ -483,6 +543,7 @@ impl Supervisor {
                 c.warn_at = now.wrapping_add((c.reset_timeout.max(1) as u64) << 32);
                 if c.recv_len == controller::RECV_BUF {
                     c.overflow = true;
+                    c.abandoned = true;
                 }
             }
             let (level, end): (_, &[u8]) = if closing {
@@ -545,8 +606,7 @@ impl Supervisor {
             if !c.active() {
                 continue;
             }
-            let paused = c.send_len > controller::SEND_HIGH && c.has_output() && !c.overflow;
-            if !paused && (c.dump.is_some() || c.line_len().is_some() || c.in_eof) {
+            if !c.must_wait() && (c.dump.is_some() || c.line_len().is_some() || c.in_eof) {
                 self.busy = true;
             }
             if c.in_fd >= 0 && !c.in_eof && c.recv_len < controller::RECV_BUF {
@@ -566,6 +626,9 @@ impl Supervisor {
         }
         if self.ctl_socket >= 0 && hold {
             earlier(accept_retry_at);
+        }
+        if self.wake_r < 0 {
+            earlier(now.wrapping_add(1 << 32));
         }
         if self.pending_starts > 0 {
             for slot in 0..self.services.high() {

@@ -18,12 +18,15 @@ use crate::sys::{self, Errno};
 
 /// Exec-on-exit text is limited to 255 bytes.
 pub const EXEC_ARGS_MAX: usize = 255;
-const MAX_ENV: usize = 1024;
 
 /// The exec-on-exit text, in memory reserved at startup (not in .bss, where
 /// it would push the data segment over a page boundary).
 static EXEC_BUF: AtomicPtr<AtomicU8> = AtomicPtr::new(ptr::null_mut());
 static EXEC_LEN: AtomicUsize = AtomicUsize::new(0);
+/// The exec-on-exit program's environment array, reserved at startup
+/// (`env_slots` pointers) and filled only on the way out.
+static ENVP: AtomicPtr<*const c_char> = AtomicPtr::new(ptr::null_mut());
+static ENVP_LEN: AtomicUsize = AtomicUsize::new(0);
 static GUARD: AtomicI64 = AtomicI64::new(0);
 static LOG_FD: AtomicI32 = AtomicI32::new(2);
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
@@ -53,6 +56,13 @@ unsafe impl sys::Zeroable for Running {}
 pub fn set_running_table(t: &'static mut [Running]) {
     RUNNING_LEN.store(t.len(), Relaxed);
     RUNNING.store(t.as_mut_ptr(), Relaxed);
+}
+
+/// Under `-M`: locks the entries of service slots `from..to`, which came
+/// into use (see `sys::lock_grown`).
+#[cold]
+pub fn lock_running(from: usize, to: usize) {
+    sys::lock_grown(running(), from, to);
 }
 
 fn running() -> &'static [Running] {
@@ -118,6 +128,27 @@ pub fn set_exec_buf(buf: &'static mut [AtomicU8]) {
     }
 }
 
+/// Pointers the exec-on-exit program's environment needs: one per entry of
+/// the daemon's environment (which nothing changes after startup), the two
+/// variables and the terminating null.
+#[cold]
+pub fn env_slots() -> usize {
+    let env = sys::environ();
+    let mut n = 0;
+    while !env.is_null() && !sys::env_entry(env, n).is_null() {
+        n += 1;
+    }
+    n + 3
+}
+
+/// Where the exec-on-exit program's environment will be built
+/// (`env_slots()` pointers).
+#[cold]
+pub fn set_env_buf(buf: &'static mut [*const c_char]) {
+    ENVP_LEN.store(buf.len(), Relaxed);
+    ENVP.store(buf.as_mut_ptr(), Relaxed);
+}
+
 /// The exec-on-exit text's storage; empty before startup set it.
 fn exec_args() -> &'static [AtomicU8] {
     let p = EXEC_BUF.load(Relaxed);
@@ -127,6 +158,17 @@ fn exec_args() -> &'static [AtomicU8] {
     // SAFETY: set_exec_buf stored a 'static slice of this length, and
     // atomics may be shared.
     unsafe { core::slice::from_raw_parts(p, EXEC_ARGS_MAX + 1) }
+}
+
+/// The environment array's storage, if startup reserved it.
+fn env_buf() -> Option<&'static mut [*const c_char]> {
+    let p = ENVP.load(Relaxed);
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: set_env_buf stored a 'static slice of this length; only the
+    // exit paths use it, and each of them ends in the exec or exit.
+    Some(unsafe { core::slice::from_raw_parts_mut(p, ENVP_LEN.load(Relaxed)) })
 }
 
 /// Sets the exec-on-exit argv from TSV text; Err when 256 bytes or more.
@@ -228,11 +270,16 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
     let mut var_error = [0u8; 1200];
     store(&mut var_code, &[EXITCODE_VAR, code_text]);
     store(&mut var_error, &[ERROR_VAR, msg]);
-    let mut envp = [ptr::null::<c_char>(); MAX_ENV + 3];
+    let mut own = [ptr::null::<c_char>(); 3];
+    let envp: &mut [*const c_char] = match env_buf() {
+        Some(buf) if buf.len() >= own.len() => buf,
+        _ => &mut own,
+    };
+    let room = envp.len() - 3;
     let env = sys::environ();
     let mut n = 0;
     let mut i = 0;
-    while !env.is_null() && n < MAX_ENV {
+    while !env.is_null() && n < room {
         let p = sys::env_entry(env, i);
         if p.is_null() {
             break;
@@ -247,6 +294,8 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
     }
     envp[n] = var_code.as_ptr().cast();
     envp[n + 1] = var_error.as_ptr().cast();
+    envp[n + 2] = ptr::null();
+    let envp = &envp[..n + 3];
     let argv0 = sys::cstr_bytes(argv[0]);
     reset_handlers();
     if announce {
@@ -258,7 +307,7 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
         log_running_direct();
     }
     inherit_all();
-    let e = sys::execvpe(&argv, &envp);
+    let e = sys::execvpe(&argv, envp);
     let _ = install_handlers();
     log_direct(&[
         cold!(b"error: Unable to exec \""),

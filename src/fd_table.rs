@@ -138,6 +138,13 @@ pub struct FdTable {
 }
 
 impl FdTable {
+    /// Under `-M`, locks what the table grew into since the last call.
+    #[cold]
+    pub fn lock_grown(&mut self) {
+        self.obj.lock_grown();
+        self.desc.lock_grown();
+    }
+
     /// Bytes `new` takes from a reservation.
     pub const fn size(count: usize, desc_bytes: usize) -> usize {
         Table::<FdObj>::size(count) + Arena::size(desc_bytes, count)

@@ -11,20 +11,8 @@
 // Under `cargo test` the C entry point is not built, so startup code looks unused.
 #![cfg_attr(test, allow(dead_code))]
 
-/// A byte string only startup and the exit paths use, kept with the cold
-/// code (link.ld gathers `.text.unlikely.*`), so the running daemon's
-/// resident pages do not hold it.
-macro_rules! cold {
-    ($s:expr) => {{
-        const BYTES: &[u8] = $s;
-        #[unsafe(link_section = ".text.unlikely.strings")]
-        static TEXT: [u8; BYTES.len()] = match BYTES.first_chunk() {
-            Some(bytes) => *bytes,
-            None => unreachable!(),
-        };
-        &TEXT
-    }};
-}
+#[macro_use]
+mod macros;
 
 mod arch;
 mod commands;
@@ -33,6 +21,8 @@ mod event_loop;
 mod exit;
 mod fd_table;
 mod fmt;
+#[cfg(test)]
+mod fuzz;
 mod log;
 mod name;
 mod options;
@@ -156,12 +146,21 @@ fn service_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
 /// Options and pools (§1, §2 steps 1–6): the supervisor, and the options
 /// for the remaining startup steps.
 #[cold]
+#[inline(never)]
 fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
     // The log is needed before the options size everything else.
     // The exec-on-exit text shares its page (it is written only when set).
-    let early = Reservation::new(log::LOG_BUF + exit::EXEC_ARGS_MAX + 1).and_then(|mut r| {
+    // So does the room for the exec-on-exit program's environment, which
+    // is written only on the way out.
+    let env_slots = exit::env_slots();
+    let early_size = log::LOG_BUF
+        + exit::EXEC_ARGS_MAX
+        + 1
+        + Reservation::size_of::<*const core::ffi::c_char>(env_slots);
+    let early = Reservation::new(early_size).and_then(|mut r| {
         let log_buf = r.take(log::LOG_BUF)?;
         exit::set_exec_buf(r.take(exit::EXEC_ARGS_MAX + 1)?);
+        exit::set_env_buf(r.take(env_slots)?);
         Some(log_buf)
     });
     let Some(log_buf) = early else { sys::exit(3) };
@@ -189,6 +188,11 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         opts.config = None;
     }
 
+    // -M locks what is mapped now, and what the reservation below comes to
+    // use as it does (sys::lock_current).
+    if opts.mlockall {
+        opts.mlock_error = sys::lock_current().err();
+    }
     let (fd_count, fd_desc, fd_obj_size) = match opts.fd_pool {
         Some(p) => {
             let (n, m) = fd_pool_size(&mut log, p);
@@ -226,12 +230,14 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         let recv0 = res.take(RECV_BUF)?;
         // Beside the first controller's input, which every mode touches:
         // the first services' entries share its page.
-        exit::set_running_table(res.take(svc_count)?);
+        // Locked by -M as the service slots come into use (event_loop).
+        exit::set_running_table(res.take_lazy(svc_count)?);
         let ctl1 = Controller::new(res.take(RECV_BUF)?, res.take(SEND_BUF)?);
         let signals = Signals::new(res)?;
         let services = ServiceTable::new(res, svc_count, svc_bytes, svc_arena);
-        // Last: untouched unless a fault's handler runs on it.
-        let alt_stack = res.take(sys::ALT_STACK)?;
+        // Last: untouched unless a fault's handler runs on it (so not
+        // locked by -M either).
+        let alt_stack = res.take_lazy(sys::ALT_STACK)?;
         Some((
             sup,
             [Controller::new(recv0, send0), ctl1],
@@ -275,6 +281,8 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         terminate: None,
         ctl_socket: -1,
         ctl_socket_path: Buf::new(),
+        admit_uid: opts.socket_uid,
+        admit_gid: opts.socket_gid,
         wake_r: -1,
         pending_starts: 0,
         busy: false,
@@ -407,14 +415,11 @@ fn startup(sup: &mut Supervisor, opts: &Options<'static>) {
         return;
     }
     // 9: the self-pipe and signal handlers.
-    match sys::pipe(true) {
-        Ok((r, w)) => {
-            sup.wake_r = r;
-            exit::set_wake_fds(r, w);
-        }
-        Err(e) => {
-            fatal_errno(sup, 5, cold!(b"signal pipe setup: "), e);
-        }
+    // Should fatal() return (the terminate guard), the loop makes the pipe
+    // once it can; the handlers must know the daemon meanwhile.
+    exit::set_daemon_pid();
+    if let Err(e) = sup.open_wake_pipe() {
+        fatal_errno(sup, 5, cold!(b"signal pipe setup: "), e);
     }
     if let Err(e) = exit::install_handlers() {
         fatal_errno(sup, 5, cold!(b"signal handler setup: "), e);
@@ -440,7 +445,7 @@ fn startup(sup: &mut Supervisor, opts: &Options<'static>) {
     }
     // 14, 15
     if opts.mlockall
-        && let Err(e) = sys::mlockall()
+        && let Some(e) = opts.mlock_error
     {
         sup.log(Level::Error, &[cold!(b"mlockall: "), sys::strerror(e)]);
     }

@@ -23,10 +23,17 @@ pub struct Options<'a> {
     pub config: Option<&'a [u8]>,
     /// `-S PATH`
     pub socket: Option<&'a [u8]>,
+    /// `--socket-admit UID`: a uid admitted to the control socket besides
+    /// 0 and the daemon's own.
+    pub socket_uid: Option<u32>,
+    /// `--socket-admit :GID`: a group whose members are admitted too.
+    pub socket_gid: Option<u32>,
     /// `-D`
     pub daemonize: bool,
     /// `-M`
     pub mlockall: bool,
+    /// Why `-M`'s first step failed (set by startup, logged at its end).
+    pub mlock_error: Option<sys::Errno>,
     /// `--fd-pool N[xM]`
     pub fd_pool: Option<(i64, Option<i64>)>,
     /// `--service-pool N[xM]`
@@ -81,6 +88,7 @@ enum Opt {
     Config,
     Interactive,
     Socket,
+    SocketAdmit,
     Daemonize,
     ExitGuard,
     ExitExec,
@@ -94,10 +102,11 @@ enum Opt {
     Check,
 }
 
-const OPTS: [Opt; 14] = [
+const OPTS: [Opt; 15] = [
     Opt::Config,
     Opt::Interactive,
     Opt::Socket,
+    Opt::SocketAdmit,
     Opt::Daemonize,
     Opt::ExitGuard,
     Opt::ExitExec,
@@ -114,11 +123,12 @@ const OPTS: [Opt; 14] = [
 /// Long names, then the short letters (`-` for none) and whether an
 /// argument follows, in the same order.
 static LONG_NAMES: &[u8] = cold!(
-    b"config interactive socket daemonize exit-guard exit-exec fd-pool service-pool mlockall verbose quiet help version check"
+    b"config interactive socket socket-admit daemonize exit-guard exit-exec fd-pool service-pool mlockall verbose quiet help version check"
 );
-static SHORT_NAMES: &[u8] = cold!(b"ciSD-E--Mvqh--");
-const TAKES_ARG: [bool; 14] = [
-    true, false, true, false, true, true, true, true, false, false, false, false, false, false,
+static SHORT_NAMES: &[u8] = cold!(b"ciS-D-E--Mvqh--");
+const TAKES_ARG: [bool; 15] = [
+    true, false, true, true, false, true, true, true, true, false, false, false, false, false,
+    false,
 ];
 
 /// `--help` (§1.3).
@@ -131,6 +141,7 @@ options:
   -c --config       FILENAME  Read command stream from FILENAME at startup
   -i --interactive            Use STDIN+STDOUT as a controller communication pipe
   -S --socket       PATH      Listen on PATH for controller connections
+     --socket-admit UID|:GID  Admit this uid (or :group) to the control socket
   -D --daemonize              Fork into the background
      --exit-guard   INTEGER   Guard against accidental termination
   -E --exit-exec    TSV_ARGS  exec() args in any trappable exit scenario
@@ -301,6 +312,24 @@ fn apply(
         }
         Opt::Interactive => opts.interactive = true,
         Opt::Socket => opts.socket = Some(v),
+        Opt::SocketAdmit => {
+            let (group, n) = match v.strip_prefix(b":") {
+                Some(n) => (true, n),
+                None => (false, v),
+            };
+            let id = crate::proto::parse_int(n)
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|&n| n != u32::MAX);
+            match id {
+                Some(_) if group => opts.socket_gid = id,
+                Some(_) => opts.socket_uid = id,
+                None => early_fatal(
+                    log,
+                    2,
+                    &[cold!(b"--socket-admit takes a uid or :gid")],
+                ),
+            }
+        }
         Opt::Daemonize => opts.daemonize = true,
         Opt::ExitGuard => match parse_strtol(v) {
             Some(g) => exit::set_guard(g),

@@ -54,6 +54,9 @@ pub struct Table<T: 'static> {
     /// tables only): spread over the cells, each head would then be a cache
     /// miss of its own, while this array stays in cache.
     dense: &'static mut [u16],
+    /// Slots and dense heads locked so far (`-M`, see `lock_grown`).
+    locked: usize,
+    locked_dense: usize,
 }
 
 /// Bucket counts above this keep their heads in `Table::dense`; below it
@@ -75,13 +78,15 @@ impl<T: sys::Zeroable + Named> Table<T> {
     #[cold]
     pub fn new(res: &mut Reservation, cap: usize) -> Option<Table<T>> {
         Some(Table {
-            cells: res.take(cap)?,
+            cells: res.take_lazy(cap)?,
             named: 0,
-            free: res.take(cap)?,
+            free: res.take_lazy(cap)?,
             nfree: 0,
             high: 0,
             buckets: 0,
-            dense: res.take(Self::dense(cap))?,
+            dense: res.take_lazy(Self::dense(cap))?,
+            locked: 0,
+            locked_dense: 0,
         })
     }
 
@@ -96,6 +101,22 @@ impl<T: sys::Zeroable + Named> Table<T> {
             return Some(self.high - 1);
         }
         None
+    }
+
+    /// Under `-M`, locks what the table grew into since the last call:
+    /// cells and free list entries up to the highest slot handed out (the
+    /// free list holds at most those), and the dense bucket heads. Returns
+    /// the slots locked before, so that `from..high()` are the new ones.
+    #[cold]
+    pub fn lock_grown(&mut self) -> usize {
+        let from = core::mem::replace(&mut self.locked, self.high);
+        sys::lock_grown(self.cells, from, self.high);
+        sys::lock_grown(self.free, from, self.high);
+        if self.buckets > DENSE_FROM {
+            let dense_from = core::mem::replace(&mut self.locked_dense, self.buckets);
+            sys::lock_grown(self.dense, dense_from, self.buckets);
+        }
+        from
     }
 
     /// Returns a slot to the free list.
@@ -325,6 +346,8 @@ pub struct Arena {
     buf: &'static mut [u8],
     used: usize,
     garbage: usize,
+    /// Bytes locked so far (`-M`, see `lock_grown`).
+    locked: usize,
 }
 
 impl Arena {
@@ -338,10 +361,20 @@ impl Arena {
     #[cold]
     pub fn new(res: &mut Reservation, bytes: usize, owners: usize) -> Option<Arena> {
         Some(Arena {
-            buf: res.take(bytes + owners * HDR)?,
+            buf: res.take_lazy(bytes + owners * HDR)?,
             used: 0,
             garbage: 0,
+            locked: 0,
         })
+    }
+
+    /// Under `-M`, locks what the arena grew into since the last call.
+    #[cold]
+    pub fn lock_grown(&mut self) {
+        // After a compaction `used` may be lower: nothing new is in use.
+        let from = self.locked;
+        self.locked = from.max(self.used);
+        sys::lock_grown(self.buf, from, self.used);
     }
 
     /// The value at `span`.

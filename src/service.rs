@@ -251,6 +251,14 @@ pub struct ServiceTable {
 }
 
 impl ServiceTable {
+    /// Under `-M`, locks what the table grew into since the last call;
+    /// returns the slots locked before (see `Table::lock_grown`).
+    #[cold]
+    pub fn lock_grown(&mut self) -> usize {
+        self.strings.lock_grown();
+        self.svc.lock_grown()
+    }
+
     /// Bytes `new` takes from a reservation.
     pub const fn size(count: usize, arena: usize) -> usize {
         Table::<Service>::size(count) + Arena::size(arena, count * 4)

@@ -34,6 +34,10 @@ pub struct Supervisor {
     pub ctl_socket: Fd,
     /// Path of the control socket.
     pub ctl_socket_path: Buf<108>,
+    /// A uid and a group admitted to the control socket besides uid 0 and
+    /// the daemon's own (`--socket-admit`).
+    pub admit_uid: Option<u32>,
+    pub admit_gid: Option<u32>,
     /// Read end of the signal self-pipe.
     pub wake_r: Fd,
     /// Number of services waiting for their start time.

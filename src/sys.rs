@@ -482,32 +482,55 @@ impl Reservation {
         })
     }
 
-    fn carve<T>(&mut self, n: usize) -> Option<*mut T> {
-        let pad = self.next.align_offset(core::mem::align_of::<T>());
-        let bytes = n.checked_mul(core::mem::size_of::<T>())?.checked_add(pad)?;
-        if bytes > self.left {
+    /// `n` values of `T`, aligned; locked now under `-M` when `lock`.
+    fn carve<T>(&mut self, n: usize, lock: bool) -> Option<*mut T> {
+        let bytes = n.checked_mul(core::mem::size_of::<T>())?;
+        self.carve_bytes(bytes, core::mem::align_of::<T>(), lock)
+            .map(|p| p.cast())
+    }
+
+    /// One copy for every type: `bytes` at `align`.
+    #[cold]
+    #[inline(never)]
+    fn carve_bytes(&mut self, bytes: usize, align: usize, lock: bool) -> Option<*mut u8> {
+        let pad = self.next.align_offset(align);
+        let all = bytes.checked_add(pad)?;
+        if all > self.left {
             return None;
         }
         // SAFETY: stays within the mapping (checked above).
         let p = unsafe { self.next.add(pad) };
         // SAFETY: as above.
-        self.next = unsafe { self.next.add(bytes) };
-        self.left -= bytes;
-        Some(p.cast())
+        self.next = unsafe { self.next.add(all) };
+        self.left -= all;
+        if lock {
+            lock_in_use(p, 0, bytes);
+        }
+        Some(p)
     }
 
     /// The next `n` values of `T`, still zero (so untouched).
     #[cold]
     pub fn take<T: Zeroable>(&mut self, n: usize) -> Option<&'static mut [T]> {
-        let p = self.carve::<T>(n)?;
+        let p = self.carve::<T>(n, true)?;
         // SAFETY: aligned, in bounds, handed out once, never unmapped; zeroed
         // memory is a valid [T] because T: Zeroable.
         Some(unsafe { core::slice::from_raw_parts_mut(p, n) })
     }
 
+    /// Like `take`, for a pool that grows into its room: under `-M` its
+    /// pages are locked as they come into use (`lock_grown`), not now.
+    #[cold]
+    pub fn take_lazy<T: Zeroable>(&mut self, n: usize) -> Option<&'static mut [T]> {
+        let p = self.carve::<T>(n, false)?;
+        // SAFETY: as in take.
+        Some(unsafe { core::slice::from_raw_parts_mut(p, n) })
+    }
+
     /// Room for one `T`, to be written later.
+    #[cold]
     pub fn uninit<T>(&mut self) -> Option<&'static mut MaybeUninit<T>> {
-        let p = self.carve::<MaybeUninit<T>>(1)?;
+        let p = self.carve::<MaybeUninit<T>>(1, true)?;
         // SAFETY: aligned, in bounds, handed out once, never unmapped; any
         // bytes are a valid MaybeUninit.
         Some(unsafe { &mut *p })
@@ -520,6 +543,8 @@ unsafe impl Zeroable for u32 {}
 unsafe impl Zeroable for u64 {}
 unsafe impl Zeroable for AtomicU8 {}
 unsafe impl<T: Zeroable, const N: usize> Zeroable for [T; N] {}
+// SAFETY: all-zero is the null pointer.
+unsafe impl<T> Zeroable for *const T {}
 
 /// Drops the pages of the cold text segment from this process's page
 /// tables once startup is over (see link.ld): code only startup, the exit
@@ -595,10 +620,61 @@ pub fn page_size() -> usize {
     }
 }
 
-/// mlockall(MCL_CURRENT|MCL_FUTURE).
+/// `-M`, so that what the pools reserve is locked only as it comes into
+/// use (the default pools reserve megabytes, which locking would make
+/// resident): mlockall(MCL_CURRENT) before the reservation, and from then
+/// on the reservation locks what it hands out (`Reservation::take`) and
+/// the pools what they grow into (`lock_grown`). No MCL_FUTURE: it would
+/// lock all of the reservation, and the daemon maps nothing after startup
+/// (the stack grows within its locked mapping).
 #[cold]
-pub fn mlockall() -> Res<()> {
-    rustix::mm::mlockall(rustix::mm::MlockAllFlags::CURRENT | rustix::mm::MlockAllFlags::FUTURE)
+pub fn lock_current() -> Res<()> {
+    rustix::mm::mlockall(rustix::mm::MlockAllFlags::CURRENT)?;
+    LOCK_IN_USE.store(true, Relaxed);
+    Ok(())
+}
+
+/// Set by `lock_current`: memory coming into use is to be locked.
+static LOCK_IN_USE: AtomicBool = AtomicBool::new(false);
+
+/// Is memory coming into use to be locked (`-M`)?
+#[inline(always)]
+pub fn locking() -> bool {
+    LOCK_IN_USE.load(Relaxed)
+}
+
+/// A pool grew from `from` to `to` of its `items`: locks the pages that
+/// brings into use (`-M`; callers check `locking()`).
+pub fn lock_grown<T>(items: &[T], from: usize, to: usize) {
+    let size = core::mem::size_of::<T>();
+    lock_bytes(items.as_ptr() as usize, from * size, to * size);
+}
+
+/// Under `-M`, locks bytes `from..to` after `base`; the bytes before `from`
+/// are in use, so their pages are locked already.
+#[cold]
+fn lock_in_use(base: *const u8, from: usize, to: usize) {
+    if locking() {
+        lock_bytes(base as usize, from, to);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn lock_bytes(base: usize, from: usize, to: usize) {
+    if to <= from {
+        return;
+    }
+    // A page size no larger than the kernel's: at worst a call too many.
+    const PAGE: usize = 4096;
+    let (first, end) = (base + from, base + to);
+    if from > 0 && (first - 1) / PAGE == (end - 1) / PAGE {
+        return;
+    }
+    // SAFETY: the range lies in the reservation's mapping; mlock only pins
+    // its pages (rounding out to whole pages) and cannot change contents.
+    // Failure (RLIMIT_MEMLOCK) leaves the pages unlocked but usable.
+    let _ = unsafe { rustix::mm::mlock(first as *mut core::ffi::c_void, end - first) };
 }
 
 // ------------------------------------------------------------ processes ---
@@ -1225,6 +1301,34 @@ pub fn reboot(action: crate::pid1::Action) {
         crate::pid1::Action::Reboot => RebootCommand::Restart,
     };
     let _ = rustix::system::reboot(cmd);
+}
+
+// ------------------------------------------------ control socket peers ---
+
+/// getsockopt(SO_PEERCRED): the (pid, uid, gid) of a unix socket's peer
+/// when it connected. Through libc: rustix's Pid cannot hold the 0 a peer
+/// in another pid namespace shows as.
+pub fn peer_cred(fd: Fd) -> Res<(i32, u32, u32)> {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = core::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: cred and len are valid out-pointers of the sizes given.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(Errno::from_raw_os_error(errno()));
+    }
+    Ok((cred.pid, cred.uid, cred.gid))
 }
 
 #[cfg(test)]

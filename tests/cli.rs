@@ -11,6 +11,7 @@ options:
   -c --config       FILENAME  Read command stream from FILENAME at startup
   -i --interactive            Use STDIN+STDOUT as a controller communication pipe
   -S --socket       PATH      Listen on PATH for controller connections
+     --socket-admit UID|:GID  Admit this uid (or :group) to the control socket
   -D --daemonize              Fork into the background
      --exit-guard   INTEGER   Guard against accidental termination
   -E --exit-exec    TSV_ARGS  exec() args in any trappable exit scenario
@@ -486,6 +487,51 @@ fn mlockall_failure_is_not_fatal() {
     assert!(
         locked || err.contains("error: mlockall: "),
         "neither locked nor an error logged: {err}"
+    );
+}
+
+/// (VmLck, VmRSS) of a process, in kB.
+fn locked_and_resident(pid: i32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb = |key: &str| {
+        let v = status.lines().find_map(|l| l.strip_prefix(key)).unwrap();
+        v.trim().trim_end_matches(" kB").parse::<u64>().unwrap()
+    };
+    (kb("VmLck:"), kb("VmRSS:"))
+}
+
+/// `-M` locks what is in use, not what the default pools reserve (several
+/// megabytes): everything resident is locked, and the pools' pages are
+/// locked as they come into use.
+#[test]
+fn mlockall_locks_what_is_in_use() {
+    let mut d = Daemon::interactive(&["-M"]);
+    d.sync();
+    if d.stderr_text().contains("error: mlockall: ") {
+        eprintln!("skipped: mlockall is not permitted here");
+        return;
+    }
+    let (locked, resident) = locked_and_resident(d.pid());
+    assert!(locked < 1024, "{locked} kB locked at startup");
+    assert!(
+        resident - locked <= 64,
+        "{resident} kB resident, {locked} kB locked"
+    );
+    let mut batch = String::new();
+    for n in 0..2000 {
+        batch += &format!("service.args\ts{n}\t/bin/true\t{}\n", "a".repeat(300));
+        batch += &format!("fd.open\tf{}\tread\t/dev/null\n", n % 500);
+    }
+    d.write_raw(batch.as_bytes()).unwrap();
+    d.sync();
+    let (grown, resident) = locked_and_resident(d.pid());
+    assert!(
+        grown > locked + 400,
+        "{grown} kB locked after 2000 services"
+    );
+    assert!(
+        resident - grown <= 64,
+        "{resident} kB resident, {grown} kB locked"
     );
 }
 

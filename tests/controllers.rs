@@ -96,12 +96,14 @@ fn socket_create_and_delete() {
     // Replacing: the old socket is closed and its path removed.
     d.cmd_quiet(&format!("socket.create\t\t{p2}"));
     assert!(!Path::new(&p1).exists());
+    d.stderr_contains(&format!("info: Unlinked control socket {p1}\n"));
     {
         let mut c = Client::connect(&p2);
         assert_eq!(c.cmd("echo\tvia-two"), ["via-two"]);
     }
     d.cmd_quiet("socket.delete");
     assert!(!Path::new(&p2).exists());
+    d.stderr_contains(&format!("info: Unlinked control socket {p2}\n"));
     assert!(UnixStream::connect(&p2).is_err());
     // Without a socket it does nothing.
     d.cmd_quiet("socket.delete");
@@ -126,6 +128,52 @@ fn socket_create_errors() {
         "Failed to create control socket",
     );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+}
+
+/// A path that cannot be bound is refused before the working socket is
+/// let go (§8.6).
+#[test]
+fn socket_create_bad_path_keeps_the_socket() {
+    let mut d = Daemon::interactive(&[]);
+    let p = d.path("keep.sock");
+    d.cmd_quiet(&format!("socket.create\t-\t{p}"));
+    let long = format!("/tmp/{}", "x".repeat(103));
+    assert_eq!(long.len(), 108);
+    for bad in ["", long.as_str()] {
+        d.cmd_err(
+            &format!("socket.create\t-\t{bad}"),
+            "Failed to create control socket",
+        );
+        assert!(Path::new(&p).exists(), "socket path removed for {bad:?}");
+        let mut c = Client::connect(&p);
+        assert_eq!(c.cmd("echo\tstill-here"), ["still-here"]);
+    }
+    assert!(!d.stderr_text().contains("Unlinked control socket"));
+}
+
+/// Another user's socket at the path is not ours to replace: startup
+/// refuses it, naming the owner.
+#[test]
+fn another_users_socket_is_refused() {
+    // SAFETY: plain syscall.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: giving a socket to another user needs root");
+        return;
+    }
+    let dir = TempDir::new();
+    let sock = dir.join("theirs.sock");
+    let _theirs = UnixListener::bind(&sock).unwrap();
+    std::os::unix::fs::lchown(&sock, Some(65534), Some(65534)).unwrap();
+    let r = run_in(dir, &["-S", &sock]);
+    r.assert_code(3);
+    assert!(
+        r.stderr.contains(&format!(
+            "error: control socket {sock} belongs to uid 65534, not replacing it\n"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(Path::new(&sock).exists());
 }
 
 #[test]
@@ -334,6 +382,33 @@ fn overflow_when_not_reading() {
     assert!(d.running());
 }
 
+/// A peer that sends commands and reads nothing is given up on after the
+/// reset timeout (§8.4): its commands run on with their output dropped, an
+/// `echo` among them too, rather than wait for a reader that is not there.
+#[test]
+fn echo_from_a_peer_that_does_not_read_does_not_stall() {
+    let mut d = Spawn::new(&["-i"]).paused_stdout().start();
+    d.send("conn.event_timeout\t1\t60");
+    let marker = d.path("after-echo");
+    let line = flood_line();
+    let mut batch = String::new();
+    for k in 0..1000 {
+        batch.push_str(&line);
+        batch.push('\n');
+        if k == 300 {
+            batch.push_str("echo\tmid-flood\n");
+        }
+    }
+    batch.push_str(&format!("fd.open\tmarker\twrite,create\t{marker}\n"));
+    d.write_raw(batch.as_bytes()).unwrap();
+    wait_for("the commands after the echo to run", || {
+        Path::new(&marker).exists()
+    });
+    d.resume_stdout();
+    d.recv_ok("overflow");
+    assert!(d.sync().is_empty());
+}
+
 #[test]
 fn close_timeout_on_blocked_interactive_controller() {
     let mut d = Spawn::new(&["-i"]).paused_stdout().start();
@@ -373,8 +448,8 @@ fn client_overflow_does_not_affect_others() {
         }
         seen += 1;
     }
-    // A reply queued while the flag is set is dropped (§8.4), so ask once
-    // the flood is over.
+    // Let the flood finish, so that nothing follows the client's overflow
+    // line.
     sleep(Duration::from_millis(1500));
     d.send("echo\tfine");
     d.recv_ok("fine");
@@ -446,4 +521,139 @@ fn accept_failure_does_not_spin() {
     d.cmd("fd.delete\tf1");
     c.send("echo\tserved");
     c.recv_ok("served");
+}
+
+/// `echo` is the protocol's barrier: its reply arrives even when the
+/// controller's output overflowed while a statedump was paused (§8.4).
+/// Client B starts a dump over a small receive buffer and does not read;
+/// client A's changes overflow B's output; B's `echo` must still be
+/// answered, after the `overflow` line.
+#[test]
+fn echo_after_overflowed_dump_is_answered() {
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let d = Spawn::new(&["-S", &sock]).dir(dir).start();
+    let mut a = Client::connect(&sock);
+    let args: String = (0..20)
+        .map(|k| format!("\targument-number-{k:02}-padding"))
+        .collect();
+    let tags: String = (0..40).map(|k| format!("\ttag{k:02}x")).collect();
+    let mut batch = String::new();
+    for n in 0..400 {
+        batch += &format!("service.args\ts{n:03}\t/bin/true{args}\n");
+        batch += &format!("service.tags\ts{n:03}{tags}\n");
+    }
+    a.write_raw(batch.as_bytes()).unwrap();
+    a.sync();
+    let mut b = Client::connect_paused(&sock);
+    let size: libc::c_int = 4096;
+    // SAFETY: setsockopt on a socket we own, with a valid int.
+    let rc = unsafe {
+        libc::setsockopt(
+            b.fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0);
+    b.send("statedump");
+    sleep(Duration::from_millis(500));
+    let mut batch = String::new();
+    for n in (0..400).step_by(3) {
+        batch += &format!("service.delete\ts{n:03}\n");
+    }
+    for n in 0..50 {
+        batch += &format!("service.args\tnew{n:02}\t/bin/true{args}\n");
+    }
+    a.write_raw(batch.as_bytes()).unwrap();
+    a.sync();
+    b.send("echo\tX1");
+    // The echo runs while B's output is still blocked.
+    sleep(Duration::from_millis(500));
+    b.resume();
+    b.recv_ok("X1");
+    let seen = b.out.seen();
+    let overflow = seen.iter().position(|l| l == "overflow");
+    assert!(
+        overflow.is_some_and(|o| o < seen.len() - 1),
+        "no overflow line before the reply"
+    );
+    drop(d);
+}
+
+/// Lets anyone connect to the socket file; peers are then told apart only
+/// by their credentials.
+fn open_to_all(sock: &str) {
+    std::fs::set_permissions(sock, std::fs::Permissions::from_mode(0o777)).unwrap();
+}
+
+fn is_root() -> bool {
+    // SAFETY: plain syscall.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A controller can do anything root can: by default only uid 0 and the
+/// daemon's own uid are served, whatever the socket file allows. A refused
+/// peer is logged with its pid and uid, and closed.
+#[test]
+fn control_socket_refuses_other_users() {
+    if !is_root() {
+        eprintln!("skipped: connecting as another user needs root");
+        return;
+    }
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let d = Spawn::new(&["-S", &sock]).dir(dir).start();
+    Client::connect(&sock).sync();
+    open_to_all(&sock);
+    assert_eq!(echo_as(&sock, 65534, 65534), Peer::Closed);
+    let err = d.stderr_contains("warning: control socket: refused a connection from pid ");
+    assert!(err.contains(", uid 65534\n"), "{err}");
+    // Root is served, and so is the daemon's own uid.
+    assert_eq!(echo_as(&sock, 0, 0), Peer::Answered);
+    let mut c = Client::connect(&sock);
+    assert_eq!(c.cmd("echo\tstill"), ["still"]);
+}
+
+/// `--socket-admit UID` admits one more uid, `--socket-admit :GID` the
+/// peers whose group it is.
+#[test]
+fn socket_admit_admits_a_uid_and_a_group() {
+    if !is_root() {
+        eprintln!("skipped: connecting as another user needs root");
+        return;
+    }
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let _d = Spawn::new(&[
+        "-S",
+        &sock,
+        "--socket-admit",
+        "65534",
+        "--socket-admit",
+        ":4242",
+    ])
+    .dir(dir)
+    .start();
+    Client::connect(&sock).sync();
+    open_to_all(&sock);
+    assert_eq!(echo_as(&sock, 65534, 65534), Peer::Answered);
+    assert_eq!(echo_as(&sock, 4000, 4242), Peer::Answered);
+    assert_eq!(echo_as(&sock, 4000, 4000), Peer::Closed);
+}
+
+#[test]
+fn socket_admit_takes_a_uid_or_gid() {
+    for bad in ["nobody", "-1", "4294967295", "", ":", ":staff", "::1"] {
+        let r = run(&["-S", "x.sock", "--socket-admit", bad]);
+        r.assert_code(2);
+        assert!(
+            r.stderr
+                .contains("fatal: --socket-admit takes a uid or :gid\n"),
+            "{}",
+            r.stderr
+        );
+    }
 }

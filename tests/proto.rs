@@ -66,6 +66,17 @@ fn comments_and_blank_lines_are_ignored() {
     }
 }
 
+/// The original reads a line as a C string: what follows a NUL is not
+/// seen, so a line that is blank up to its first NUL is ignored.
+#[test]
+fn line_blank_up_to_a_nul_is_ignored() {
+    let mut d = Daemon::interactive(&[]);
+    for line in ["\0", "\0echo\tx", " \t\0bogus", "#\0"] {
+        assert!(d.cmd(line).is_empty(), "{line:?} should be ignored");
+    }
+    assert!(!d.stderr_text().contains("unknown command"));
+}
+
 #[test]
 fn leading_whitespace_makes_an_unknown_command() {
     let mut d = Daemon::interactive(&[]);

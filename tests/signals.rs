@@ -278,3 +278,27 @@ fn signal_during_a_paused_dump_comes_after_it() {
         "{signals:?} {last_object}"
     );
 }
+
+/// A startup failure takes the fatal path (§11.3): with the terminate guard
+/// set (as PID 1 has it), a signal pipe that cannot be made for want of
+/// descriptors is logged and the daemon runs on without it, instead of
+/// reading descriptor -1 and aborting. Once descriptors are free the pipe
+/// is made, and signals are events again.
+#[test]
+fn signal_pipe_failure_under_the_guard_is_survived() {
+    // 0-2 are the test's pipes, 3-5 inherited, 6 the daemon's /dev/null:
+    // none left for the pipe (and poll's 7 entries are within the limit).
+    let mut d = Spawn::new(&["-i", "--exit-guard", "9"])
+        .crowded(3, 7)
+        .start();
+    d.sync();
+    d.stderr_contains("fatal: (attempting to continue) signal pipe setup: Too many open files\n");
+    assert!(d.running());
+    // Closing two descriptors makes room: the loop makes the pipe.
+    d.cmd("fd.delete\tfd_3");
+    d.cmd("fd.delete\tfd_4");
+    std::thread::sleep(Duration::from_millis(1500));
+    d.signal(libc::SIGUSR1);
+    recv_signal(&mut d, "SIGUSR1");
+    assert!(d.running());
+}

@@ -192,19 +192,25 @@ fn exec_on_exit_code_keeps_its_sign() {
 /// one too, plus the two variables (§11.3 step 1.1).
 #[test]
 fn exec_on_exit_keeps_a_large_environment() {
-    let mut spawn = Spawn::new(&["-i"]);
-    for k in 0..600 {
-        spawn = spawn.env(&format!("ZV{k}"), "x");
+    for count in [600, 2_000, 20_000] {
+        let mut spawn = Spawn::new(&["-i"]);
+        for k in 0..count {
+            spawn = spawn.env(&format!("ZV{k}"), "x");
+        }
+        let mut d = spawn.start();
+        d.sync();
+        let out = d.path("env.out");
+        d.cmd_quiet(&format!(
+            "terminate.exec_args\t/bin/sh\t-c\tenv | grep -c ^ZV >{out}; \
+             env | grep -c ^DAEMONPROXY_EXITCODE=7$ >>{out}; exit 42"
+        ));
+        d.send("terminate\t7");
+        d.exit_is(42);
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            format!("{count}\n1\n")
+        );
     }
-    let mut d = spawn.start();
-    d.sync();
-    let out = d.path("env.out");
-    d.cmd_quiet(&format!(
-        "terminate.exec_args\t/bin/sh\t-c\tenv | grep -c ^ZV >{out}; exit 42"
-    ));
-    d.send("terminate\t0");
-    d.exit_is(42);
-    assert_eq!(std::fs::read_to_string(&out).unwrap(), "600\n");
 }
 
 /// The exec-on-exit program inherits the named descriptors, whether a

@@ -616,6 +616,22 @@ impl Spawn {
         self
     }
 
+    /// Runs the daemon (through sh) with descriptors 3 to `3 + extra - 1`
+    /// open on /dev/null and RLIMIT_NOFILE at `nofile`: a crowded
+    /// descriptor table from the start.
+    pub fn crowded(mut self, extra: usize, nofile: u64) -> Spawn {
+        let opens: String = (3..3 + extra)
+            .map(|fd| format!("exec {fd}</dev/null; "))
+            .collect();
+        self.pre_args = vec![
+            OsString::from("-c"),
+            OsString::from(format!("{opens}ulimit -n {nofile}; exec \"$0\" \"$@\"")),
+            self.program.clone().into_os_string(),
+        ];
+        self.program = PathBuf::from("/bin/sh");
+        self
+    }
+
     /// Sets an environment variable for the daemon.
     pub fn env(mut self, key: &str, value: &str) -> Spawn {
         self.env.push((key.into(), value.into()));
@@ -1262,4 +1278,71 @@ pub fn exit_exec_recorder(out: &str) -> String {
     format!(
         "/bin/sh\t-c\tprintf '%s:%s|' \"$DAEMONPROXY_EXITCODE\" \"$DAEMONPROXY_ERROR\" >{out}; exit 42"
     )
+}
+
+/// What became of a connection made as another user ([`echo_as`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Peer {
+    /// The `echo` was answered.
+    Answered,
+    /// The daemon closed the connection unanswered.
+    Closed,
+    /// connect() failed.
+    NoConnect,
+    /// Something else (no answer in time, setuid failed, another reply).
+    Other(i32),
+}
+
+/// Connects to the control socket at `path` as `uid`/`gid` (a forked
+/// child that drops root) and sends an `echo`.
+pub fn echo_as(path: &str, uid: u32, gid: u32) -> Peer {
+    // SAFETY: sockaddr_un is plain data; all-zero is valid.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, s) in addr.sun_path.iter_mut().zip(path.as_bytes()) {
+        *d = *s as libc::c_char;
+    }
+    // SAFETY: the child makes only async-signal-safe syscalls on memory
+    // prepared before the fork, then _exits.
+    unsafe {
+        let pid = libc::fork();
+        if pid == 0 {
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setresgid(gid, gid, gid) != 0
+                || libc::setresuid(uid, uid, uid) != 0
+            {
+                libc::_exit(10);
+            }
+            let s = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0);
+            let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+            if libc::connect(s, (&addr as *const libc::sockaddr_un).cast(), len) != 0 {
+                libc::_exit(2);
+            }
+            let msg = b"echo\tpeer-ok\n";
+            libc::write(s, msg.as_ptr().cast(), msg.len());
+            let mut pfd = libc::pollfd {
+                fd: s,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            if libc::poll(&mut pfd, 1, 10_000) != 1 {
+                libc::_exit(11);
+            }
+            let mut buf = [0u8; 64];
+            let n = libc::read(s, buf.as_mut_ptr().cast(), buf.len());
+            if n <= 0 {
+                libc::_exit(1);
+            }
+            libc::_exit(if buf.starts_with(b"peer-ok\n") { 0 } else { 12 });
+        }
+        assert!(pid > 0, "fork failed");
+        let mut status = 0;
+        assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
+        match libc::WEXITSTATUS(status) {
+            0 => Peer::Answered,
+            1 => Peer::Closed,
+            2 => Peer::NoConnect,
+            c => Peer::Other(c),
+        }
+    }
 }

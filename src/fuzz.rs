@@ -1,0 +1,243 @@
+//! A fuzz harness over the command dispatcher: a stream of lines in, the
+//! replies and events out, against real (small) pools. The unit tests run
+//! it over the seed corpus (`fuzz/corpus/dispatcher`) and a fixed-seed
+//! series of mutations of it (`make test`); cargo-fuzz runs it for as long
+//! as asked (`make fuzz`, see fuzz/).
+//!
+//! Lines that would act on the machine rather than on the daemon's tables
+//! are not run (see `allowed`): a path to open, bind, unlink or change to,
+//! the log's destination, the exec-on-exit program. Services are started
+//! only as far as the tables go: launching is the loop's work, which the
+//! harness does not run.
+
+use crate::controller::{Controller, Kind, RECV_BUF, SEND_BUF};
+use crate::fd_table::{self, FdObj, FdTable};
+use crate::fmt::Buf;
+use crate::log::{self, Level, Log};
+use crate::name::Name;
+use crate::proto;
+use crate::service::ServiceTable;
+use crate::signal::Signals;
+use crate::supervisor::Supervisor;
+use crate::{exit, sys};
+
+const FDS: usize = 24;
+const FD_DESC: usize = FDS * 160;
+const SERVICES: usize = 16;
+const SERVICE_BYTES: usize = 512;
+
+/// Runs every line of `data` as controller 0's commands, checking what
+/// comes out, and frees what the run made. Returns the bytes of output.
+pub fn run(data: &[u8]) -> usize {
+    exit::set_guard(0);
+    let size = sys::Reservation::size_of::<Supervisor>(1)
+        + 2 * sys::Reservation::size_of::<u8>(SEND_BUF + RECV_BUF)
+        + log::LOG_BUF
+        + FdTable::size(FDS, FD_DESC)
+        + Signals::size()
+        + ServiceTable::size(SERVICES, SERVICES * SERVICE_BYTES)
+        + 64;
+    let mut res = sys::Reservation::new(size).expect("mmap");
+    let sup = res.uninit::<Supervisor>().expect("room");
+    let base = sup.as_mut_ptr();
+    let mut take = |n| res.take::<u8>(n).expect("room");
+    let (send0, recv0, send1, recv1) = (
+        take(SEND_BUF),
+        take(RECV_BUF),
+        take(SEND_BUF),
+        take(RECV_BUF),
+    );
+    let mut log = Log::new(take(log::LOG_BUF));
+    log.filter = Level::Fatal;
+    let fds = FdTable::new(&mut res, FDS, FD_DESC, Some(96)).expect("fd table");
+    let signals = Signals::new(&mut res).expect("signals");
+    let services = ServiceTable::new(&mut res, SERVICES, SERVICE_BYTES, SERVICES * SERVICE_BYTES)
+        .expect("service table");
+    let sup = sup.write(Supervisor {
+        now: 1 << 40,
+        log,
+        services,
+        fds,
+        ctl: [Controller::new(recv0, send0), Controller::new(recv1, send1)],
+        signals,
+        terminate: None,
+        ctl_socket: -1,
+        ctl_socket_path: Buf::new(),
+        admit_uid: None,
+        admit_gid: None,
+        wake_r: -1,
+        pending_starts: 0,
+        busy: false,
+        loop_due: false,
+        accept_backoff: false,
+        pid1: false,
+        check: false,
+        config_path: b"",
+        config_line: 0,
+        config_errors: 0,
+    });
+    for (name, flags, _) in fd_table::SPECIALS {
+        let obj = FdObj {
+            name: Name::new(name),
+            kind: fd_table::Kind::Special,
+            domain: 0,
+            stype: 0,
+            flags,
+            listen: 0,
+            peer: 0,
+            inherited: false,
+            fd: -1,
+            desc: Default::default(),
+        };
+        let slot = sup.fds.alloc(obj, b"").expect("room for the constants");
+        sup.fds.publish(slot);
+    }
+    let out = sys::open_dev_null().expect("/dev/null");
+    let mut output = 0;
+    sup.ctl[0].open(Kind::Interactive, -1, out);
+    for line in data.split(|&b| b == b'\n') {
+        let line = &line[..line.len().min(RECV_BUF - 1)];
+        if allowed(line) {
+            // As the loop counts a line's steps before running it.
+            sup.ctl[0].step(3);
+            sup.execute(0, line);
+            sup.loop_due = false;
+        }
+        while sup.ctl[0].dump.is_some() {
+            sup.continue_dump(0);
+            output += drain(&mut sup.ctl[0]);
+        }
+        output += drain(&mut sup.ctl[0]);
+    }
+    let mut pos = 0;
+    while let Some(slot) = sup.fds.sorted(pos) {
+        pos += 1;
+        let fd = sup.fds.get(slot).fd;
+        if fd >= 0 {
+            sys::close(fd);
+        }
+    }
+    sys::close(out);
+    // SAFETY: the reservation starts with the supervisor, and nothing made
+    // from it outlives this call.
+    unsafe { libc::munmap(base.cast(), size) };
+    output
+}
+
+/// Takes what a reader would from the send buffer, checking that only
+/// whole lines were queued; returns how much.
+fn drain(c: &mut Controller) -> usize {
+    let pending = &c.send[..c.send_len];
+    assert!(
+        pending.is_empty() || pending.ends_with(b"\n"),
+        "a partial line was queued: {:?}",
+        String::from_utf8_lossy(pending)
+    );
+    c.overflow = false;
+    core::mem::take(&mut c.send_len)
+}
+
+/// Is the line safe to run here? Commands acting on paths, the log's
+/// destination or the exec-on-exit program are left out; `fd.open` runs
+/// on /dev/null only, and `fd.socket` without an address.
+pub fn allowed(line: &[u8]) -> bool {
+    let (name, args) = proto::split_command(line);
+    let args = args.unwrap_or_default();
+    let has = |w: &[u8]| args.windows(w.len()).any(|x| x == w);
+    match name {
+        b"chdir"
+        | b"socket.create"
+        | b"socket.delete"
+        | b"log.dest"
+        | b"log.filter"
+        | b"terminate.exec_args" => false,
+        b"fd.open" => args.ends_with(b"\t/dev/null"),
+        b"fd.socket" => {
+            args.iter().filter(|&&b| b == b'\t').count() < 2
+                && !has(b"bind")
+                && !has(b"listen")
+                && !has(b"mkdir")
+        }
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus() -> Vec<Vec<u8>> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/dispatcher");
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .expect("the seed corpus")
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files.iter().map(|p| std::fs::read(p).unwrap()).collect()
+    }
+
+    /// The seeds name every command.
+    #[test]
+    fn corpus_covers_every_command() {
+        let all: Vec<u8> = corpus().join(&b'\n');
+        let names = "echo statedump chdir exit service.args service.tags service.fds \
+            service.auto_up service.start service.signal service.delete fd.open fd.pipe \
+            fd.socket fd.take fd.delete socket.create socket.delete log.filter log.dest \
+            conn.event_timeout signal.clear terminate terminate.exec_args terminate.guard";
+        for name in names.split_whitespace().map(str::as_bytes) {
+            assert!(proto::command(name).is_some());
+            let seen = all
+                .split(|&b| b == b'\n')
+                .any(|l| proto::split_command(l).0 == name);
+            assert!(seen, "no seed runs {}", String::from_utf8_lossy(name));
+        }
+    }
+
+    /// The harness runs commands: replies and dumps come out.
+    #[test]
+    fn harness_sees_output() {
+        assert_eq!(run(b"echo\thi\n"), 3);
+        assert!(run(b"service.args\ta\t/bin/true\nstatedump\n") > 200);
+        assert_eq!(run(b"chdir\t/\n"), 0, "chdir is not run");
+    }
+
+    /// A short deterministic pass: every seed, then mutated and spliced
+    /// streams from a fixed seed.
+    #[test]
+    fn dispatcher_survives_a_fixed_seed_pass() {
+        let seeds = corpus();
+        for s in &seeds {
+            run(s);
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let bytes = b"\t\n\0-,=x1 #/";
+        for _ in 0..3000 {
+            let mut stream = Vec::new();
+            for _ in 0..1 + next() % 6 {
+                let s = &seeds[next() as usize % seeds.len()];
+                let lines: Vec<&[u8]> = s.split(|&b| b == b'\n').collect();
+                let mut l = lines[next() as usize % lines.len()].to_vec();
+                for _ in 0..next() % 4 {
+                    let at = next() as usize % (l.len() + 1);
+                    match next() % 3 {
+                        0 if at < l.len() => {
+                            l.remove(at);
+                        }
+                        1 => l.insert(at, bytes[next() as usize % bytes.len()]),
+                        _ if at < l.len() => l[at] = next() as u8,
+                        _ => {}
+                    }
+                }
+                stream.extend_from_slice(&l);
+                stream.push(b'\n');
+            }
+            run(&stream);
+        }
+    }
+}
