@@ -58,14 +58,35 @@ fn main() {
         rev.get(..8).unwrap_or(&rev),
         if dirty { "+" } else { "" }
     );
-    // The daemon's own additions to the linker script (see link.ld); rust-lld
-    // (aarch64) is called directly, cc (x86_64) needs -Wl.
+    // The daemon's own additions to the linker script (see link.ld). The
+    // argument's form depends on the linker, not the target: an ld-style
+    // linker (rust-lld, ld.lld, ld) takes -T itself, a compiler driver (cc,
+    // the default) needs it passed on with -Wl.
     let script = format!("{}/link.ld", env!("CARGO_MANIFEST_DIR"));
-    if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("aarch64") {
+    let linker = std::env::var("RUSTC_LINKER").unwrap_or_default();
+    let linker_name = std::path::Path::new(&linker)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    if linker_name == "rust-lld" || linker_name == "ld" || linker_name.ends_with("ld.lld") {
         println!("cargo:rustc-link-arg-bins=-T{script}");
     } else {
         println!("cargo:rustc-link-arg-bins=-Wl,-T,{script}");
     }
+    // Targets without musl in rustup's rust-std (armv7, riscv64, mipsel)
+    // link against musl from build/sysroot/TRIPLE (ci/sysroot.sh; the target
+    // sets -C link-self-contained=no in .cargo/config.toml). DP_SYSROOT
+    // names another directory holding libc.a and crt1.o.
+    let target = std::env::var("TARGET").unwrap_or_default();
+    let sysroot = std::env::var("DP_SYSROOT")
+        .unwrap_or_else(|_| format!("{}/build/sysroot/{target}", env!("CARGO_MANIFEST_DIR")));
+    if std::path::Path::new(&sysroot).join("crt1.o").exists() {
+        println!("cargo:rustc-link-search=native={sysroot}");
+        println!("cargo:rustc-link-arg={sysroot}/crt1.o");
+        println!("cargo:rerun-if-changed={sysroot}/crt1.o");
+    }
+    println!("cargo:rerun-if-env-changed=DP_SYSROOT");
+    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
     println!("cargo:rerun-if-changed=link.ld");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/index");
