@@ -47,7 +47,7 @@ CARGO_T   := $(if $(BUILD_STD),RUSTC_BOOTSTRAP=1 )$(CARGO)
 # component (rust-toolchain.toml).
 OBJCOPY ?= $(shell rustc --print sysroot)/lib/rustlib/$(shell rustc -vV | sed -n 's/^host: //p')/bin/llvm-objcopy
 
-.PHONY: all build initramfs-tool initramfs qemu demo vmtest test test-arch unit integration lint deps bench help clean
+.PHONY: clippy-one all build initramfs-tool initramfs qemu demo vmtest test test-arch unit integration lint deps bench help clean
 
 all: build
 
@@ -115,12 +115,21 @@ test: deps
 ## tests emulation cannot pass and why.
 test-arch: deps
 	$(MAKE) --no-print-directory build ARCH=$(ARCH)
+	$(CARGO_T) build --release --target $(TARGET) $(BUILD_STD) --bin daemonproxy --features fault-injection --target-dir target/fault
 	sh ci/binfmt.sh $(ARCH)
-	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) $(CARGO) test --release --target $(HOST_TARGET) --test tests -- $(TESTS)
+	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) DAEMONPROXY_FAULT_BIN=$(CURDIR)/$(FAULT_BIN) \
+		$(CARGO) test --release --target $(HOST_TARGET) --test tests -- $(TESTS)
 
+## lint: rustfmt, clippy on the workspace, and clippy on the daemon for every
+## other architecture in ARCHES (their cfg'd ABI code)
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --target $(TARGET) --workspace --all-targets -- -D warnings
+	@set -e; for a in $(filter-out $(ARCH),$(ARCHES)); do \
+	  $(MAKE) --no-print-directory clippy-one ARCH=$$a; done
+
+clippy-one:
+	$(CARGO_T) clippy --release --target $(TARGET) $(BUILD_STD) --bin daemonproxy --example serve -- -D warnings
 
 ## deps: install what a fresh Debian machine lacks (QEMU, strace, cpio, the
 ## toolchain's components and targets)
