@@ -1,6 +1,7 @@
 # Thin wrappers around cargo and the scripts in ci/, qemu/ and initramfs/.
-# `make` builds the static daemon at $(BIN). It never installs system
-# packages: `make deps` (and `make test`, `make demo`) do.
+# `make` builds the static daemon at $(BIN) and dpctl beside it; it never
+# installs system packages (`make deps` does, and `make test` and
+# `make demo` call it).
 
 # ARCH names an architecture, TARGET its Rust target; give either.
 ARCHES_ALL := x86_64 aarch64 armv7 riscv64 mipsel
@@ -42,14 +43,20 @@ export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 
 RUSTUP_TARGETS := x86_64-unknown-linux-musl aarch64-unknown-linux-musl
 BUILD_STD := $(if $(filter $(TARGET),$(RUSTUP_TARGETS)),,-Zbuild-std=core)
 CARGO_T   := $(if $(BUILD_STD),RUSTC_BOOTSTRAP=1 )$(CARGO)
+# Their links take crt1.o and libc.a from there (the targets set
+# -C link-self-contained=no in .cargo/config.toml).
+SYSROOT   := $(CURDIR)/build/sysroot/$(TARGET)
+comma     := ,
+SYSROOT_FLAGS := ["-L"$(comma)"native=$(SYSROOT)"$(comma)"-C"$(comma)"link-arg=$(SYSROOT)/crt1.o"]
+BUILD_STD += $(if $(BUILD_STD),--config 'target.$(TARGET).rustflags=$(SYSROOT_FLAGS)')
 
 # One objcopy for every target: LLVM's, from the toolchain's llvm-tools
 # component (rust-toolchain.toml).
 OBJCOPY ?= $(shell rustc --print sysroot)/lib/rustlib/$(shell rustc -vV | sed -n 's/^host: //p')/bin/llvm-objcopy
 
-.PHONY: clippy-one all build initramfs-tool initramfs qemu demo vmtest test test-arch unit integration lint deps bench help clean
+.PHONY: clippy-one all build dpctl install initramfs-tool initramfs qemu demo vmtest test test-arch unit integration lint deps bench help clean
 
-all: build
+all: build dpctl
 
 # The unwind tables are dead weight in a panic=abort binary: link.ld drops
 # them at link time except crtbegin.o's own entry, which goes here, with
@@ -62,6 +69,17 @@ build:
 	sh ci/sstrip.sh $(BIN)
 	@ls -l $(BIN)
 
+## dpctl: the control client, stripped like the daemon, at $(DPCTL)
+DPCTL_CARGO_BIN := target/$(TARGET)/release/dpctl
+DPCTL   := build/$(TARGET)/dpctl
+dpctl:
+	@sh ci/sysroot.sh $(TARGET)
+	$(CARGO_T) build --release --target $(TARGET) $(BUILD_STD) -p dpctl
+	@mkdir -p $(dir $(DPCTL))
+	$(OBJCOPY) -R .eh_frame -R .eh_frame_hdr -R .comment $(DPCTL_CARGO_BIN) $(DPCTL)
+	sh ci/sstrip.sh $(DPCTL)
+	@ls -l $(DPCTL)
+
 ## initramfs-tool: the image builder, at $(MKINITRAMFS)
 initramfs-tool:
 	$(CARGO) build --release --target $(HOST_TARGET) -p mkinitramfs
@@ -69,6 +87,7 @@ initramfs-tool:
 ## initramfs: the PID 1 image for ARCH at build/qemu/ARCH/initramfs.cpio
 initramfs: initramfs-tool
 	$(MAKE) --no-print-directory build ARCH=$(ARCH)
+	$(MAKE) --no-print-directory dpctl ARCH=$(ARCH)
 	$(CARGO_T) build --release --target $(TARGET) $(BUILD_STD) --example serve
 	MKINITRAMFS=$(CURDIR)/$(MKINITRAMFS) sh initramfs/build-image.sh $(ARCH) $(IMAGE)
 
@@ -101,12 +120,15 @@ vmtest:
 # CPU fault (the fault-injection feature, never in a release build).
 FAULT_BIN := target/fault/$(TARGET)/release/daemonproxy
 test: deps
-	$(MAKE) --no-print-directory build
+	$(MAKE) --no-print-directory build dpctl
 	$(CARGO) build --release --target $(TARGET) --bin daemonproxy --features fault-injection --target-dir target/fault
 	$(CARGO) test --release --target $(TARGET) --bins
+	$(CARGO) test --release --target $(TARGET) -p dpctl
+	sh ci/check-man.sh
 	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) $(CARGO) test --release --target $(TARGET) -p bench
 	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) DAEMONPROXY_FAULT_BIN=$(CURDIR)/$(FAULT_BIN) \
-		$(CARGO) test --release --target $(TARGET) --test tests
+		DPCTL_BIN=$(CURDIR)/$(DPCTL) $(CARGO) test --release --target $(TARGET) --test tests
+	sh ci/install-test.sh
 	$(CARGO) test --release --target $(HOST_TARGET) -p mkinitramfs
 	$(MAKE) --no-print-directory vmtest
 
@@ -114,11 +136,11 @@ test: deps
 ## qemu-user (binfmt_misc; needs root to register). docs/ports.md lists the
 ## tests emulation cannot pass and why.
 test-arch: deps
-	$(MAKE) --no-print-directory build ARCH=$(ARCH)
+	$(MAKE) --no-print-directory build dpctl ARCH=$(ARCH)
 	$(CARGO_T) build --release --target $(TARGET) $(BUILD_STD) --bin daemonproxy --features fault-injection --target-dir target/fault
 	sh ci/binfmt.sh $(ARCH)
 	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) DAEMONPROXY_FAULT_BIN=$(CURDIR)/$(FAULT_BIN) \
-		$(CARGO) test --release --target $(HOST_TARGET) --test tests -- $(TESTS)
+		DPCTL_BIN=$(CURDIR)/$(DPCTL) $(CARGO) test --release --target $(HOST_TARGET) --test tests -- $(TESTS)
 
 ## lint: rustfmt, clippy on the workspace, and clippy on the daemon for every
 ## other architecture in ARCHES (their cfg'd ABI code)
@@ -130,6 +152,26 @@ lint:
 
 clippy-one:
 	$(CARGO_T) clippy --release --target $(TARGET) $(BUILD_STD) --bin daemonproxy --example serve -- -D warnings
+	$(CARGO_T) clippy --release --target $(TARGET) $(BUILD_STD) -p dpctl -- -D warnings
+
+## install: the binaries, man pages, dp.sh and the example config and
+## controller under $(DESTDIR)$(PREFIX), as distribution packages call it
+## (make install DESTDIR=$$PKG PREFIX=/usr)
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/daemonproxy
+INSTALL ?= install
+MANPAGES = $(wildcard man/daemonproxy.8 man/dpctl.8)
+EXAMPLES = initramfs/rootfs/etc/daemonproxy.conf initramfs/rootfs/etc/dp/controller \
+	initramfs/rootfs/etc/dp/on-exit initramfs/rootfs/lib/dp/boot.sh initramfs/rootfs/lib/dp/logger
+install: build dpctl
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)/examples
+	$(INSTALL) -m 0755 $(BIN) $(DPCTL) $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 initramfs/rootfs/lib/dp/dp.sh $(DESTDIR)$(DATADIR)/
+	$(INSTALL) -m 0644 $(EXAMPLES) $(DESTDIR)$(DATADIR)/examples/
 
 ## deps: install what a fresh Debian machine lacks (QEMU, strace, cpio, the
 ## toolchain's components and targets)
@@ -153,7 +195,8 @@ clean:
 	$(CARGO) clean
 
 help:
-	@echo "make        build the static daemon ($(BIN))"
+	@echo "make        build the static daemon ($(BIN)) and dpctl"
+	@echo "make install [DESTDIR=...] [PREFIX=/usr/local]  binaries, man pages, dp.sh, examples"
 	@echo "make demo   boot the demo image with daemonproxy as PID 1 in QEMU"
 	@echo "make test   unit, integration and VM tests (installs prerequisites)"
 	@echo "make ARCH=armv7   the daemon for ARCH ($(ARCHES_ALL)), or TARGET=triple"

@@ -73,19 +73,6 @@ fn main() {
     } else {
         println!("cargo:rustc-link-arg-bins=-Wl,-T,{script}");
     }
-    // Targets without musl in rustup's rust-std (armv7, riscv64, mipsel)
-    // link against musl from build/sysroot/TRIPLE (ci/sysroot.sh; the target
-    // sets -C link-self-contained=no in .cargo/config.toml). DP_SYSROOT
-    // names another directory holding libc.a and crt1.o.
-    let target = std::env::var("TARGET").unwrap_or_default();
-    let sysroot = std::env::var("DP_SYSROOT")
-        .unwrap_or_else(|_| format!("{}/build/sysroot/{target}", env!("CARGO_MANIFEST_DIR")));
-    if std::path::Path::new(&sysroot).join("crt1.o").exists() {
-        println!("cargo:rustc-link-search=native={sysroot}");
-        println!("cargo:rustc-link-arg={sysroot}/crt1.o");
-        println!("cargo:rerun-if-changed={sysroot}/crt1.o");
-    }
-    println!("cargo:rerun-if-env-changed=DP_SYSROOT");
     println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
     println!("cargo:rerun-if-changed=link.ld");
     println!("cargo:rerun-if-changed=.git/HEAD");

@@ -4,7 +4,7 @@
 #  - the pinned toolchain with its components and musl targets
 #    (rust-toolchain.toml: rust-src for -Zbuild-std, llvm-tools for objcopy);
 #  - strace, GNU cpio (the image builder's tests read archives back with it),
-#    xz (trixie's kernel modules), man-db (`man -l` checks the man pages);
+#    xz (trixie's kernel modules), man-db and groff (ci/check-man.sh);
 #  - QEMU for the VM suites on every architecture (kernels, busybox and musl
 #    itself are fetched by qemu/debfetch.sh with apt-get download, no root
 #    needed) and qemu-user for `make test-arch`.
@@ -15,7 +15,9 @@ need() { command -v "$1" >/dev/null 2>&1 || need_apt="$need_apt $2"; }
 need strace strace
 need cpio cpio
 need xz xz-utils
+# ci/check-man.sh renders the man pages with groff and man -l.
 need man man-db
+need groff groff-base
 need qemu-system-x86_64 qemu-system-x86
 need qemu-system-aarch64 qemu-system-arm # and qemu-system-arm
 need qemu-system-riscv64 qemu-system-misc

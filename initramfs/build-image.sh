@@ -34,14 +34,15 @@ mkdir -p "$work"
 sh "$repo/qemu/debfetch.sh" "$debarch" "$deb" busybox-static
 
 DP_BIN=$repo/build/$target/daemonproxy
+DPCTL=${DPCTL:-$repo/build/$target/dpctl}
 SERVE=$repo/target/$target/release/examples/serve
 # /bin in bookworm, /usr/bin in trixie (riscv64).
 BUSYBOX=$deb/busybox-static/bin/busybox
 [ -f "$BUSYBOX" ] || BUSYBOX=$deb/busybox-static/usr/bin/busybox
 ROOTFS=$repo/initramfs/rootfs
 VMTESTS=$repo/tests/vm
-export DP_BIN SERVE BUSYBOX ROOTFS VMTESTS
-for f in "$DP_BIN" "$SERVE" "$BUSYBOX"; do
+export DP_BIN DPCTL SERVE BUSYBOX ROOTFS VMTESTS
+for f in "$DP_BIN" "$DPCTL" "$SERVE" "$BUSYBOX"; do
     [ -f "$f" ] || { echo "build-image: missing $f (run make first)" >&2; exit 1; }
 done
 

@@ -17,6 +17,7 @@ boots=(
     "segv|dp.test=segv|reboot: Power down"
     "abrt|dp.test=abrt|reboot: Power down"
     "reboot|dp.test=reboot|reboot: Restarting system"
+    "dpctl|dp.drive=dpctl|reboot: Power down"
 )
 echo "1..${#boots[@]}"
 failed=0 i=0 total_start=$SECONDS

@@ -1,6 +1,6 @@
 //! The 25 commands (§4): argument checks, effects and their output.
 
-use crate::controller::Dump;
+use crate::controller::{Dump, Kind as CtlKind};
 use crate::exit;
 use crate::fd_table::{self, FdObj, FdTable, Kind, fl};
 use crate::fmt::Bytes;
@@ -254,6 +254,11 @@ fn assignable_fd_name(f: Option<&[u8]>) -> Result<'_, &[u8]> {
     Ok(n)
 }
 
+#[cold]
+fn has_space(s: &[u8]) -> bool {
+    proto::find_inline(s, b' ').is_some()
+}
+
 fn new_obj(name: &[u8], kind: Kind, flags: u16, fd: sys::Fd) -> FdObj {
     FdObj {
         name: Name::new(name),
@@ -317,9 +322,11 @@ const INET: u8 = 1;
 const INET6: u8 = 2;
 const DGRAM: u8 = 4;
 const SEQPACKET: u8 = 8;
-/// What each socket word sets and then clears; later words win.
+/// What each socket word sets and then clears; later words win, as in the
+/// original: `unix` clears `inet` (so `inet,unix` is a unix socket) but
+/// not `inet6`, which only `inet` outranks.
 const SOCKET_EFFECTS: [(u8, u8); SOCKET_WORDS] = [
-    (0, 0),                 // unix
+    (0, INET),              // unix
     (INET, 0),              // inet
     (INET6, 0),             // inet6
     (INET, DGRAM),          // tcp
@@ -420,9 +427,8 @@ impl Supervisor {
     /// Runs one command line from controller `i` (§3.4).
     #[inline(never)]
     pub fn execute(&mut self, i: usize, line: &[u8]) {
-        if self.log.enabled(Level::Debug) {
-            self.log_controller(Level::Debug, i, &[b"] command: \"", line, b"\""]);
-        }
+        self.log_command_line(i, line);
+        self.count_line(i);
         if proto::is_ignored(line) {
             return;
         }
@@ -430,12 +436,35 @@ impl Supervisor {
         let Some(cmd) = proto::command(name) else {
             #[cfg(feature = "fault-injection")]
             crate::exit::inject_fault(name, args);
-            self.reply_parts(i, &[b"error\tUnknown command: ", name]);
-            self.log_controller(Level::Error, i, &[b"] sent unknown command ", name]);
+            self.unknown_command(i, name);
             return;
         };
         if let Err(e) = self.run(i, cmd, args) {
             self.command_failed(i, line, e);
+        }
+    }
+
+    /// Debug-logs a line from controller `i` as the command it is.
+    #[inline(always)]
+    pub fn log_command_line(&mut self, i: usize, line: &[u8]) {
+        if self.log.enabled(Level::Debug) {
+            self.log_controller(Level::Debug, i, &[b"] command: \"", line, b"\""]);
+        }
+    }
+
+    /// Replies `error\tUnknown command: NAME` and logs it. Cold, as
+    /// failures are (see command_failed).
+    #[cold]
+    #[inline(never)]
+    fn unknown_command(&mut self, i: usize, name: &[u8]) {
+        sys::cold_ran();
+        self.reply_parts(i, &[b"error\tUnknown command: ", name]);
+        if self.ctl[i].kind == CtlKind::Config {
+            // With no TAB, the whole line is the "name".
+            let spaces = has_space(name);
+            self.config_error(spaces, [b"Unknown command: ", name, b""]);
+        } else {
+            self.log_controller(Level::Error, i, &[b"] sent unknown command ", name]);
         }
     }
 
@@ -457,6 +486,22 @@ impl Supervisor {
         }
         b.c(b'"');
         self.reply(i, b.as_bytes());
+        if self.ctl[i].kind == CtlKind::Config {
+            let text = &b.as_bytes()[message];
+            let text = text.strip_suffix(b"\n").unwrap_or(text);
+            let spaces = has_space(line)
+                && matches!(
+                    e,
+                    Error::Text(
+                        Msg::InvalidServiceName
+                            | Msg::InvalidFileDescriptorName
+                            | Msg::InvalidFdName
+                            | Msg::ExpectedInteger
+                    )
+                );
+            self.config_error(spaces, [proto::split_command(line).0, b": ", text]);
+            return;
+        }
         let shown = &line[..line.len().min(90)];
         let more: &[u8] = if line.len() >= 90 { b"..." } else { b"" };
         self.log_controller(
@@ -477,10 +522,12 @@ impl Supervisor {
                 Ok(())
             }
             Cmd::Statedump => {
+                // Three more steps of the original's pass (§11.1).
+                self.ctl[i].step(3);
                 self.ctl[i].dump = Some(Dump::new());
                 Ok(())
             }
-            Cmd::Chdir => cmd_chdir(args),
+            Cmd::Chdir => cmd_chdir(args, self.check),
             Cmd::Exit => {
                 self.ctl[i].in_eof = true;
                 self.ctl[i].recv_at = self.ctl[i].recv_len;
@@ -513,7 +560,7 @@ impl Supervisor {
                 self.signals.clear(sig, by);
                 Ok(())
             }
-            Cmd::Terminate => self.cmd_terminate(args),
+            Cmd::Terminate => self.cmd_terminate(i, args),
             Cmd::TerminateExecArgs => {
                 exit::set_exec_args(args.unwrap_or(b"")).or(fail(Msg::ExecArgumentsTooLong))
             }
@@ -552,8 +599,15 @@ impl Supervisor {
         let slot = self.created_service(f.next())?;
         let val = f.rest().unwrap_or(b"");
         let list = Fields::new(f.rest());
-        if list.clone().any(|n| !n.is_empty() && !proto::valid_name(n)) {
-            return fail(Msg::InvalidFdName);
+        // Each name in turn is checked, then looked up: the warnings for
+        // the names before an invalid one still come, as in the original.
+        for n in list {
+            if !n.is_empty() && !proto::valid_name(n) {
+                return fail(Msg::InvalidFdName);
+            }
+            if self.fds.find(n).is_none() {
+                self.reply_parts(i, &[b"warning: fd \"", n, b"\" is not yet defined"]);
+            }
         }
         let is_default = val == b"null\tnull\tnull";
         let stored: &[u8] = if is_default { b"" } else { val };
@@ -566,11 +620,6 @@ impl Supervisor {
         let svc = self.services.get_mut(slot);
         svc.fds_default = is_default;
         svc.control = control;
-        for n in list {
-            if self.fds.find(n).is_none() {
-                self.reply_parts(i, &[b"warning: fd \"", n, b"\" is not yet defined"]);
-            }
-        }
         self.broadcast_var(slot, Var::Fds);
         Ok(())
     }
@@ -680,6 +729,9 @@ impl Supervisor {
             return Err(Error::UnknownOption(bad));
         }
         let group = options.is_some();
+        if self.check {
+            return Ok(());
+        }
         let svc = self.services.get(slot);
         if svc.state != State::Up {
             return fail(Msg::ServiceIsNotRunning);
@@ -750,11 +802,14 @@ impl Supervisor {
             let (k, _) = flag.map_err(Error::UnknownFlag)?;
             bits |= 1 << k;
         }
-        if bits & fl::MKDIR != 0 {
-            make_parents(path);
-        }
-        let fd =
-            sys::open(path, open_flags(bits), 0o600).map_err(|e| Error::Sys(Msg::OpenFailed, e))?;
+        let fd = if self.check {
+            -1
+        } else {
+            if bits & fl::MKDIR != 0 {
+                make_parents(path);
+            }
+            sys::open(path, open_flags(bits), 0o600).map_err(|e| Error::Sys(Msg::OpenFailed, e))?
+        };
         self.add_fd(new_obj(name, Kind::File, bits, fd), path)
     }
 
@@ -770,7 +825,9 @@ impl Supervisor {
                 (k, _) => sock.apply(k), // `-` (no flags) is no socket word
             }
         }
-        let (r, w) = if sock.any {
+        let (r, w) = if self.check {
+            (-1, -1)
+        } else if sock.any {
             sys::socketpair(sock.domain(), sock.stype())
                 .map_err(|e| Error::Sys(Msg::SocketpairFailed, e))?
         } else {
@@ -780,7 +837,7 @@ impl Supervisor {
             sys::close(r);
             sys::close(w);
         };
-        if bits != 0 {
+        if bits != 0 && !self.check {
             for fd in [r, w] {
                 if let Err(e) = sys::set_nonblock(fd, true) {
                     close_both();
@@ -849,10 +906,9 @@ impl Supervisor {
                 }
             }
         }
+        // The address is checked before anything after it, as the original
+        // does: an empty address with more fields is an invalid address.
         let addr = f.next();
-        if f.next().is_some() {
-            return fail(Msg::UnexpectedArgumentAfterAddress);
-        }
         let domain = sock.domain();
         let mut inet = None;
         match addr {
@@ -873,15 +929,23 @@ impl Supervisor {
             None if bits & fl::BIND != 0 => return fail(Msg::ExpectedAddressArgument),
             None => {}
         }
+        if f.next().is_some() {
+            return fail(Msg::UnexpectedArgumentAfterAddress);
+        }
         let addr = addr.unwrap_or(b"");
-        if bits & fl::MKDIR != 0 && domain == Domain::Unix {
-            make_parents(addr);
-        }
-        let fd = sys::socket(domain, sock.stype()).map_err(|e| Error::Sys(Msg::Socket, e))?;
-        if let Err(e) = set_up_socket(fd, bits, listen, addr, inet) {
-            sys::close(fd);
-            return Err(e);
-        }
+        let fd = if self.check {
+            -1
+        } else {
+            if bits & fl::MKDIR != 0 && domain == Domain::Unix {
+                make_parents(addr);
+            }
+            let fd = sys::socket(domain, sock.stype()).map_err(|e| Error::Sys(Msg::Socket, e))?;
+            if let Err(e) = set_up_socket(fd, bits, listen, addr, inet) {
+                sys::close(fd);
+                return Err(e);
+            }
+            fd
+        };
         let mut o = new_obj(name, Kind::Socket, bits, fd);
         o.domain = fd_table::domain_code(domain);
         o.stype = fd_table::type_code(sock.stype());
@@ -926,7 +990,7 @@ impl Supervisor {
         if !opts.is_empty() && opts != b"-" {
             return fail(Msg::InvalidOptions);
         }
-        if !self.create_control_socket(path) {
+        if !self.check && !self.create_control_socket(path) {
             return fail(Msg::FailedToCreateControlSocket);
         }
         Ok(())
@@ -1005,11 +1069,15 @@ impl Supervisor {
     fn cmd_log_filter<'a>(&mut self, i: usize, args: Option<&'a [u8]>) -> Result<'a> {
         // The first field: later ones are ignored (§3.5).
         if let Some(a) = Fields::new(args).next() {
-            self.log.filter = match a {
+            let filter = match a {
                 b"+" => self.log.filter.step(1),
                 b"-" => self.log.filter.step(-1),
                 _ => Level::by_name(a).ok_or(Error::Text(Msg::InvalidLoglevelArgument))?,
             };
+            // A check reports at the level it started with.
+            if !self.check {
+                self.log.filter = filter;
+            }
         }
         self.reply_parts(i, &[b"log.filter\t", self.log.filter.name()]);
         Ok(())
@@ -1026,8 +1094,10 @@ impl Supervisor {
         if self.fds.find(name).is_none() {
             self.reply_parts(i, &[b"warning\tfd \"", name, b"\" does not exist"]);
         }
-        self.log.set_dest(Name::new(name));
-        self.run_log();
+        if !self.check {
+            self.log.set_dest(Name::new(name));
+            self.run_log();
+        }
         Ok(())
     }
 
@@ -1047,7 +1117,7 @@ impl Supervisor {
         Ok(())
     }
 
-    fn cmd_terminate<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
+    fn cmd_terminate<'a>(&mut self, i: usize, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
         let code = int(f.next())?;
         let guard = exit::guard();
@@ -1063,17 +1133,24 @@ impl Supervisor {
             }
         }
         self.terminate = Some(code);
+        // The loop ends after this pass: where it ends for each controller.
+        for (k, c) in self.ctl.iter_mut().enumerate() {
+            c.last_pass(k == i);
+        }
         Ok(())
     }
 }
 
-fn cmd_chdir(args: Option<&[u8]>) -> Result<'_> {
+fn cmd_chdir(args: Option<&[u8]>, check: bool) -> Result<'_> {
     let mut f = Fields::new(args);
     let Some(path) = f.next() else {
         return fail(Msg::MissingPathArgument);
     };
     if f.next().is_some() {
         return fail(Msg::UnexpectedArgumentAfterPath);
+    }
+    if check {
+        return Ok(());
     }
     sys::chdir(path).map_err(|e| Error::Sys(Msg::ChdirFailed, e))
 }
@@ -1143,6 +1220,14 @@ mod tests {
         assert_eq!(sock(&[b"stream", b"udp"]), (Domain::Inet, SockType::Dgram));
         assert_eq!(sock(&[b"dgram", b"tcp"]), (Domain::Inet, SockType::Stream));
         assert_eq!(sock(&[b"seqpacket"]), (Domain::Unix, SockType::Seqpacket));
+        assert_eq!(sock(&[b"inet", b"unix"]), (Domain::Unix, SockType::Stream));
+        assert_eq!(sock(&[b"tcp", b"unix"]), (Domain::Unix, SockType::Stream));
+        assert_eq!(sock(&[b"udp", b"unix"]), (Domain::Unix, SockType::Dgram));
+        assert_eq!(
+            sock(&[b"inet6", b"unix"]),
+            (Domain::Inet6, SockType::Stream)
+        );
+        assert_eq!(sock(&[b"inet6", b"inet"]), (Domain::Inet, SockType::Stream));
         assert_eq!(
             sock(&[b"inet6", b"dgram"]),
             (Domain::Inet6, SockType::Dgram)

@@ -1,6 +1,8 @@
 //! Controllers (§8): command streams with a receive buffer, a send buffer
 //! of complete lines, overflow and blocked-output tracking.
 
+use arrayvec::ArrayVec;
+
 use crate::name::Name;
 use crate::sys::{self, Errno, Fd};
 
@@ -14,6 +16,9 @@ pub const SEND_BUF: usize = 2048;
 pub const SEND_HIGH: usize = 1024;
 /// Ancillary descriptors kept per controller.
 pub const ANC_MAX: usize = 2;
+/// State-machine steps the original gives a controller per pass of its
+/// loop (§8.7): a line takes 3 (find, run, drop it), a statedump 3 more.
+pub const PASS_STEPS: u64 = 9;
 
 /// What a controller is.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -66,8 +71,7 @@ pub enum ReadResult {
     /// numbers, already closed); `full` when they filled the buffer, so
     /// more are likely waiting.
     Data {
-        dropped: [Fd; 8],
-        ndropped: usize,
+        dropped: ArrayVec<Fd, 8>,
         full: bool,
     },
     /// Nothing to read now.
@@ -116,11 +120,15 @@ pub struct Controller {
     /// Last-arrival time of the newest signal sent to this controller.
     pub last_signal: u64,
     /// Received descriptors, oldest first.
-    pub anc: [Fd; ANC_MAX],
-    /// Number of received descriptors.
-    pub anc_len: usize,
+    pub anc: ArrayVec<Fd, ANC_MAX>,
     /// A statedump in progress.
     pub dump: Option<Dump>,
+    /// Steps of the original's passes this controller has used since it
+    /// last ran out of lines (a pass ends there): where a `terminate` falls
+    /// in its pass decides which of the lines after it still run (§11.1).
+    pub pass_steps: u64,
+    /// After `terminate`: the step at which the last pass ends.
+    pub pass_end: u64,
 }
 
 impl Controller {
@@ -145,9 +153,10 @@ impl Controller {
             reset_timeout: 15,
             close_timeout: 30,
             last_signal: 0,
-            anc: [-1; ANC_MAX],
-            anc_len: 0,
+            anc: ArrayVec::new_const(),
             dump: None,
+            pass_steps: 0,
+            pass_end: 0,
         }
     }
 
@@ -183,8 +192,7 @@ impl Controller {
 
     /// Reads once into the receive buffer.
     pub fn read(&mut self) -> ReadResult {
-        let mut dropped = [-1; 8];
-        let mut ndropped = 0;
+        let mut dropped = ArrayVec::new();
         let space = &mut self.recv[self.recv_len..];
         if space.is_empty() {
             return ReadResult::Again;
@@ -193,13 +201,9 @@ impl Controller {
             let mut fds = [-1; 8];
             sys::recv_with_fds(self.in_fd, space, &mut fds).map(|(n, nfds)| {
                 for &fd in &fds[..nfds] {
-                    if self.anc_len < ANC_MAX {
-                        self.anc[self.anc_len] = fd;
-                        self.anc_len += 1;
-                    } else {
+                    if let Err(full) = self.anc.try_push(fd) {
                         sys::close(fd);
-                        dropped[ndropped] = fd;
-                        ndropped += 1;
+                        dropped.push(full.element());
                     }
                 }
                 n
@@ -208,12 +212,11 @@ impl Controller {
             sys::read(self.in_fd, space)
         };
         match r {
-            Ok(0) if ndropped == 0 => ReadResult::Eof(None),
+            Ok(0) if dropped.is_empty() => ReadResult::Eof(None),
             Ok(n) => {
                 self.recv_len += n;
                 ReadResult::Data {
                     dropped,
-                    ndropped,
                     full: self.recv_len == RECV_BUF,
                 }
             }
@@ -231,6 +234,30 @@ impl Controller {
     /// Marks the next `n` received bytes as run.
     pub fn consume(&mut self, n: usize) {
         self.recv_at += n;
+    }
+
+    /// Counts `steps` of the original's passes.
+    #[inline(always)]
+    pub fn step(&mut self, steps: u64) {
+        self.pass_steps = self.pass_steps.wrapping_add(steps);
+    }
+
+    /// `terminate` succeeded: the original finishes the pass under way and
+    /// no more. The one that ran it is in its pass (a pass it used up
+    /// exactly is over); another one's turn in it is still to come.
+    #[cold]
+    pub fn last_pass(&mut self, ran_terminate: bool) {
+        let used = match self.pass_steps % PASS_STEPS {
+            0 if ran_terminate => PASS_STEPS,
+            r => r,
+        };
+        self.pass_end = self.pass_steps - used + PASS_STEPS;
+    }
+
+    /// In the last pass: is there room in it to run another line (to find
+    /// it, then run it)?
+    pub fn pass_has_room(&self) -> bool {
+        self.pass_steps + 2 <= self.pass_end
     }
 
     /// Drops the bytes marked as run, moving the rest to the front.
@@ -304,9 +331,9 @@ impl Controller {
 
     /// Closes everything and frees the slot; returns leftover ancillary
     /// descriptors (already closed) for the caller to log.
-    pub fn close(&mut self) -> ([Fd; ANC_MAX], usize) {
-        let left = (self.anc, self.anc_len);
-        for &fd in &self.anc[..self.anc_len] {
+    pub fn close(&mut self) -> ArrayVec<Fd, ANC_MAX> {
+        let left = core::mem::take(&mut self.anc);
+        for &fd in &left {
             sys::close(fd);
         }
         if self.out_fd >= 0 && self.out_fd != self.in_fd {
@@ -321,13 +348,7 @@ impl Controller {
 
     /// Takes the oldest received descriptor.
     pub fn take_anc(&mut self) -> Option<Fd> {
-        if self.anc_len == 0 {
-            return None;
-        }
-        let fd = self.anc[0];
-        self.anc.copy_within(1.., 0);
-        self.anc_len -= 1;
-        Some(fd)
+        self.anc.pop_at(0)
     }
 }
 

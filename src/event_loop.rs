@@ -85,6 +85,50 @@ impl Supervisor {
         }
     }
 
+    /// `--check`: runs the config file's commands (with no effects, see
+    /// `Supervisor::check`) to its end, then exits 1 if any failed, else 0.
+    #[cold]
+    pub fn check_config(&mut self) -> ! {
+        if !self.ctl.iter().any(|c| c.active()) {
+            // The file could not be opened (and a terminate guard let
+            // startup go on).
+            sys::exit(3);
+        }
+        while let Some(i) = self.ctl.iter().position(|c| c.active()) {
+            self.now = sys::now();
+            // Lines after a `terminate` or a start are checked too.
+            self.terminate = None;
+            self.loop_due = false;
+            // `-c -` may be a pipe that has nothing yet.
+            let mut p = [PollEntry::new(self.ctl[i].in_fd, true, false)];
+            sys::poll(&mut p, -1);
+            self.read_input(i);
+            // The steps of run_lines that a file needs, without its turn
+            // limits (and without a second caller, which would move the
+            // loop's copy out of line).
+            while self.ctl[i].active() {
+                if self.ctl[i].dump.is_some() {
+                    self.continue_dump(i);
+                } else if let Some(n) = self.ctl[i].line_len() {
+                    self.run_line(i, n);
+                } else {
+                    let c = &mut self.ctl[i];
+                    c.compact();
+                    if c.recv_len == controller::RECV_BUF {
+                        c.recv_len = 1;
+                        c.line_overflow = true;
+                    } else {
+                        if c.in_eof {
+                            self.end_of_input(i);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        sys::exit((self.config_errors != 0) as i32)
+    }
+
     /// The listener waits for the retry time instead of poll: no slot is
     /// free, or accept failed for want of descriptors.
     fn accept_held(&self) -> bool {
@@ -230,12 +274,8 @@ impl Supervisor {
         }
         let mut tmp = [0u8; 20];
         match self.ctl[i].read() {
-            ReadResult::Data {
-                dropped,
-                ndropped,
-                full,
-            } => {
-                for &fd in &dropped[..ndropped] {
+            ReadResult::Data { dropped, full } => {
+                for &fd in &dropped {
                     self.log(
                         Level::Error,
                         &[
@@ -250,6 +290,8 @@ impl Supervisor {
             ReadResult::Eof(err) => {
                 self.ctl[i].in_eof = true;
                 if let Some(e) = err {
+                    // A check that could not read its file did not pass.
+                    self.config_errors += self.check as u32;
                     self.log_numbered(
                         Level::Error,
                         b"read(client[",
@@ -272,18 +314,24 @@ impl Supervisor {
     fn run_lines(&mut self, i: usize) {
         let now = self.now;
         for _ in 0..COMMANDS_PER_TURN {
-            if !self.ctl[i].active() || self.terminate.is_some() || self.loop_due {
+            if !self.ctl[i].active() {
+                return;
+            }
+            if (self.terminate.is_some() || self.loop_due) && !self.finishing_pass(i) {
                 return;
             }
             let c = &mut self.ctl[i];
             if c.send_len > controller::SEND_HIGH && c.has_output() && !c.overflow {
                 let _ = c.flush(now);
                 if c.send_len > controller::SEND_HIGH && c.has_output() && !c.overflow {
+                    // The original's pass ends at blocked output too.
+                    c.pass_steps = 0;
                     return;
                 }
             }
             if self.ctl[i].dump.is_some() {
                 if !self.continue_dump(i) {
+                    self.ctl[i].pass_steps = 0;
                     return;
                 }
                 continue;
@@ -292,6 +340,7 @@ impl Supervisor {
             // been sent come first (§8.3), never inside a dump.
             self.deliver_signals(i);
             if let Some(n) = self.ctl[i].line_len() {
+                self.ctl[i].step(3);
                 self.run_line(i, n);
                 continue;
             }
@@ -300,6 +349,7 @@ impl Supervisor {
             if c.recv_len == controller::RECV_BUF {
                 c.recv_len = 1;
                 c.line_overflow = true;
+                c.step(1);
                 self.log_controller(
                     Level::Debug,
                     i,
@@ -307,11 +357,24 @@ impl Supervisor {
                 );
                 continue;
             }
+            // No complete line: the original's pass for it ends here.
+            c.pass_steps = 0;
             if c.in_eof {
                 self.end_of_input(i);
             }
             return;
         }
+    }
+
+    /// After `terminate` the loop ends with this pass, which runs the lines
+    /// the original's pass would still run (§11.1), and no more, though a
+    /// statedump begun in it is finished; work left for the loop's earlier
+    /// steps (`loop_due`) is then moot. Otherwise `loop_due` ends the pass.
+    /// True when controller `i` may go on.
+    #[cold]
+    fn finishing_pass(&self, i: usize) -> bool {
+        let c = &self.ctl[i];
+        self.terminate.is_some() && (c.dump.is_some() || c.pass_has_room())
     }
 
     /// Takes the `n`-byte line (and its LF) out of controller `i`'s buffer
@@ -322,12 +385,30 @@ impl Supervisor {
         self.ctl[i].consume(n + 1);
         if self.ctl[i].line_overflow {
             self.ctl[i].line_overflow = false;
-            if self.ctl[i].recv[at] != b'#' {
-                self.reply(i, b"error\tline too long");
-                self.log_controller(Level::Error, i, &[b"] command exceeds buffer size"]);
-            }
+            // What is left of the line (its first byte and the part after
+            // the discarded ones) is shown as any command is.
+            self.log_command(i, at, n);
+            self.line_too_long(i, at);
         } else {
             self.execute_at(i, at, n);
+        }
+    }
+
+    /// The rest of a line that overflowed the receive buffer arrived
+    /// (§3.3): it is refused, unless it started with `#`.
+    #[cold]
+    #[inline(never)]
+    fn line_too_long(&mut self, i: usize, at: usize) {
+        sys::cold_ran();
+        self.count_line(i);
+        if self.ctl[i].recv[at] == b'#' {
+            return;
+        }
+        self.reply(i, b"error\tline too long");
+        if self.ctl[i].kind == CtlKind::Config {
+            self.config_error(false, [b"line too long", b"", b""]);
+        } else {
+            self.log_controller(Level::Error, i, &[b"] command exceeds buffer size"]);
         }
     }
 
@@ -338,6 +419,15 @@ impl Supervisor {
     fn execute_at(&mut self, i: usize, at: usize, n: usize) {
         let recv = core::mem::take(&mut self.ctl[i].recv);
         self.execute(i, &recv[at..at + n]);
+        self.ctl[i].recv = recv;
+    }
+
+    /// Debug-logs the `n` received bytes at `at` of controller `i` as the
+    /// command they are.
+    #[cold]
+    fn log_command(&mut self, i: usize, at: usize, n: usize) {
+        let recv = core::mem::take(&mut self.ctl[i].recv);
+        self.log_command_line(i, &recv[at..at + n]);
         self.ctl[i].recv = recv;
     }
 
@@ -365,7 +455,8 @@ impl Supervisor {
             }
         }
         if self.close_controller(i) {
-            self.finish(0);
+            // An `exit` after `terminate` in the same pass keeps its code.
+            self.finish(self.terminate.unwrap_or(0));
         }
     }
 
@@ -414,6 +505,8 @@ impl Supervisor {
     }
 
     /// Ends the process after `terminate` or the interactive EOF (§11).
+    /// With exec-on-exit this is fatal(): a failed exec logs `fatal:
+    /// terminated normally` and exits there, unless the guard is set.
     #[cold]
     pub fn finish(&mut self, code: i64) -> ! {
         let now = self.now;
@@ -421,7 +514,7 @@ impl Supervisor {
             let _ = c.flush(now);
         }
         if exit::exec_configured() {
-            self.fatal_exec(code as i32, cold!(b"terminated normally"));
+            self.fatal(code as i32, cold!(b"terminated normally"));
         }
         self.log(Level::Info, &[cold!(b"daemonproxy exiting")]);
         self.log_running();

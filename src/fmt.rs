@@ -36,7 +36,8 @@ impl<const N: usize> Default for Buf<N> {
 }
 
 // Every fixed-size buffer is used as the one unsized `Bytes`, so its methods
-// exist once rather than once per capacity.
+// exist once rather than once per capacity (`ArrayVec<u8, N>` has them per
+// capacity: docs/size-crates.md).
 impl<const N: usize> Deref for Buf<N> {
     type Target = Bytes;
     fn deref(&self) -> &Bytes {

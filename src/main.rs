@@ -2,6 +2,9 @@
 //!
 //! `main` only parses options, sizes the pools and enters the loop; see
 //! `supervisor` for the state and `event_loop` for the loop.
+//!
+//! Section numbers in comments (§4.5, §11.3, …) are those of
+//! docs/protocol.md, the protocol reference.
 
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
@@ -90,6 +93,9 @@ pub extern "C" fn main(
     // Each step's frame is gone before the next one's stack grows below
     // it, so the daemon's stack stays as shallow as its deepest step.
     startup(sup, &opts);
+    if opts.check {
+        sup.check_config()
+    }
     run(sup, opts.mlockall)
 }
 
@@ -275,6 +281,10 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         loop_due: false,
         accept_backoff: false,
         pid1,
+        check: opts.check,
+        config_path: b"",
+        config_line: 0,
+        config_errors: 0,
     });
     // The fault handlers run on a stack of their own, so that they also
     // run when the fault is a stack overflow (§11.3).
@@ -315,7 +325,7 @@ fn special(name: &[u8], flags: u16, fd: sys::Fd) -> FdObj {
 /// Startup steps 7–15 (§2).
 #[cold]
 #[inline(never)]
-fn startup(sup: &mut Supervisor, opts: &Options) {
+fn startup(sup: &mut Supervisor, opts: &Options<'static>) {
     // 7: /dev/null and the constant handles.
     let null = match sys::open_dev_null() {
         Ok(fd) => fd,
@@ -368,8 +378,10 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
             _ => name.s(b"fd_").u(fd as u64),
         };
         // A closed standard number gets a dup of /dev/null, so that nothing
-        // the daemon opens later lands on it.
-        let usable = open || (null >= 0 && sys::dup2_inheritable(null, fd).is_ok());
+        // the daemon opens later lands on it. A check only names them: its
+        // commands must not close the stderr it reports on.
+        let usable =
+            !opts.check && (open || (null >= 0 && sys::dup2_inheritable(null, fd).is_ok()));
         let mut obj = fd_table::introspect(name.as_bytes(), fd);
         if !usable {
             obj.fd = -1;
@@ -385,6 +397,14 @@ fn startup(sup: &mut Supervisor, opts: &Options) {
                 break;
             }
         }
+    }
+    if opts.check {
+        // Only the config file: no signals, sockets, or services.
+        match opts.config {
+            Some(path) => setup_config(sup, path, false),
+            None => sup.fatal(2, cold!(b"--check needs a config file (-c FILE)")),
+        }
+        return;
     }
     // 9: the self-pipe and signal handlers.
     match sys::pipe(true) {
@@ -480,9 +500,10 @@ static DEFAULT_CONFIG_TEXT: [u8; 21] = *b"/etc/daemonproxy.conf";
 static DEFAULT_CONFIG: &[u8] = &DEFAULT_CONFIG_TEXT;
 
 #[cold]
-fn setup_config(sup: &mut Supervisor, path: &[u8], default: bool) {
+fn setup_config(sup: &mut Supervisor, path: &'static [u8], default: bool) {
+    sup.config_path = path;
     let fd = if path == b"-" {
-        if sup.fds.fd_of(b"stdin") != Some(0) {
+        if sup.fds.fd_of(b"stdin") != Some(0) && !sup.check {
             sup.log(Level::Error, &[cold!(b"stdin not available")]);
             sup.fatal(3, cold!(b"Unable to process config file"));
             return;

@@ -31,6 +31,8 @@ pub struct Options<'a> {
     pub fd_pool: Option<(i64, Option<i64>)>,
     /// `--service-pool N[xM]`
     pub service_pool: Option<(i64, Option<i64>)>,
+    /// `--check`: run the config file's commands without effects, then exit.
+    pub check: bool,
     /// `--halt`, `--poweroff`, `--reboot` (or invoked under that name).
     pub final_stage: Option<crate::pid1::Action>,
 }
@@ -89,9 +91,10 @@ enum Opt {
     Quiet,
     Help,
     Version,
+    Check,
 }
 
-const OPTS: [Opt; 13] = [
+const OPTS: [Opt; 14] = [
     Opt::Config,
     Opt::Interactive,
     Opt::Socket,
@@ -105,16 +108,17 @@ const OPTS: [Opt; 13] = [
     Opt::Quiet,
     Opt::Help,
     Opt::Version,
+    Opt::Check,
 ];
 
 /// Long names, then the short letters (`-` for none) and whether an
 /// argument follows, in the same order.
 static LONG_NAMES: &[u8] = cold!(
-    b"config interactive socket daemonize exit-guard exit-exec fd-pool service-pool mlockall verbose quiet help version"
+    b"config interactive socket daemonize exit-guard exit-exec fd-pool service-pool mlockall verbose quiet help version check"
 );
-static SHORT_NAMES: &[u8] = cold!(b"ciSD-E--Mvqh-");
-const TAKES_ARG: [bool; 13] = [
-    true, false, true, false, true, true, true, true, false, false, false, false, false,
+static SHORT_NAMES: &[u8] = cold!(b"ciSD-E--Mvqh--");
+const TAKES_ARG: [bool; 14] = [
+    true, false, true, false, true, true, true, true, false, false, false, false, false, false,
 ];
 
 /// `--help` (§1.3).
@@ -137,6 +141,7 @@ options:
   -q --quiet                  Suppress another level of logging output
   -h --help                   Quick usage synopsis
      --version                Print complete version information
+     --check                  Check the -c file's commands, run nothing, exit
 
 "
     )
@@ -316,6 +321,7 @@ fn apply(
             ),
         },
         Opt::Mlockall => opts.mlockall = true,
+        Opt::Check => opts.check = true,
         Opt::Verbose => log.filter = log.filter.step(-1),
         Opt::Quiet => log.filter = log.filter.step(1),
         Opt::Help => {

@@ -50,6 +50,15 @@ pub struct Supervisor {
     pub accept_backoff: bool,
     /// Are we PID 1?
     pub pid1: bool,
+    /// `--check`: commands run without effects (nothing opened, bound or
+    /// started) and errors are counted.
+    pub check: bool,
+    /// The `-c` file, for `FILE:LINE` in its errors.
+    pub config_path: &'static [u8],
+    /// Lines of the config file read so far.
+    pub config_line: u32,
+    /// Config lines that failed.
+    pub config_errors: u32,
 }
 
 impl Supervisor {
@@ -112,6 +121,34 @@ impl Supervisor {
         if !c.push_line(line) {
             c.overflow = true;
         }
+    }
+
+    /// Counts a line the config controller `i` takes; others are not counted.
+    #[inline(always)]
+    pub fn count_line(&mut self, i: usize) {
+        if self.ctl[i].kind == CtlKind::Config {
+            self.config_line += 1;
+        }
+    }
+
+    /// Logs a failed line of the config file as `FILE:LINE: ` and `parts`
+    /// (instead of the `controller[N]` records), with the hint when the
+    /// caller found spaces where TABs belong.
+    #[cold]
+    #[inline(never)]
+    pub fn config_error(&mut self, spaces: bool, parts: [&[u8]; 3]) {
+        sys::cold_ran();
+        self.config_errors += 1;
+        let mut n = [0u8; 20];
+        let number = crate::fmt::fmt_u64(self.config_line as u64, &mut n);
+        let hint: &[u8] = if spaces {
+            cold!(b" (fields are separated by TABs, not spaces)")
+        } else {
+            b""
+        };
+        let [a, b, c] = parts;
+        let path = self.config_path;
+        self.log(Level::Error, &[path, b":", number, b": ", a, b, c, hint]);
     }
 
     /// Sends a line to the issuing controller only.
@@ -340,8 +377,7 @@ impl Supervisor {
             sys::cold_ran();
         }
         let _ = self.ctl[i].flush(now);
-        let (left, n) = self.ctl[i].close();
-        for &fd in &left[..n] {
+        for fd in self.ctl[i].close() {
             let mut b = [0u8; 20];
             let b = crate::fmt::fmt_u64(fd as u64, &mut b);
             self.log(
@@ -350,7 +386,6 @@ impl Supervisor {
             );
         }
         if kind == CtlKind::Interactive {
-            self.log(Level::Info, &[b"interactive session ended"]);
             if exit::guard() != 0 {
                 self.log(
                     Level::Warning,
@@ -358,6 +393,7 @@ impl Supervisor {
                 );
                 return false;
             }
+            self.log(Level::Info, &[b"interactive session ended"]);
             return true;
         }
         false

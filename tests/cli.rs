@@ -21,6 +21,7 @@ options:
   -q --quiet                  Suppress another level of logging output
   -h --help                   Quick usage synopsis
      --version                Print complete version information
+     --check                  Check the -c file's commands, run nothing, exit
 
 ";
 

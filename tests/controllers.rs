@@ -233,7 +233,8 @@ fn config_file_runs_commands() {
     );
     assert!(d.dir.path().join("cfg.out").exists());
     d.stderr_contains("warning: Command ends with EOF... processing anyway\n");
-    d.stderr_contains("error: controller[1] sent unknown command bogus-command\n");
+    // A config file's errors name the file and line instead of the slot.
+    d.stderr_contains(&format!("error: {cfg}:6: Unknown command: bogus-command\n"));
     // The interactive session goes on after the config EOF.
     assert_eq!(d.cmd("echo\tstill-here"), ["still-here"]);
 }

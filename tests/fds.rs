@@ -326,6 +326,62 @@ fn fd_socket_unix_variants() {
     }
 }
 
+/// The last family word wins, as in the original: `unix` after `inet`,
+/// `tcp` or `udp` gives a unix socket, while `inet6` is undone only by
+/// `inet` (which outranks it), not by `unix`.
+#[test]
+fn later_family_word_wins() {
+    let mut d = Daemon::interactive(&[]);
+    for (flags, shown) in [
+        ("inet,unix", "unix,stream"),
+        ("tcp,unix", "unix,stream"),
+        ("udp,unix", "unix,dgram"),
+        ("unix,inet", "inet,stream"),
+        ("inet6,unix", "inet6,stream"),
+        ("inet6,inet", "inet,stream"),
+    ] {
+        assert_eq!(
+            d.cmd(&format!("fd.socket\ts\t{flags}")),
+            [format!("fd.state\ts\tsocket\t{shown}\t")],
+            "{flags}"
+        );
+    }
+    for flags in ["inet,unix", "tcp,unix"] {
+        assert_eq!(
+            d.cmd(&format!("fd.pipe\ta\tb\t{flags}")),
+            [
+                "fd.state\ta\tpipe\tunix,stream,to\tb",
+                "fd.state\tb\tpipe\tunix,stream,to\ta"
+            ],
+            "{flags}"
+        );
+    }
+    assert_eq!(
+        d.cmd("fd.pipe\ta\tb\tudp,unix"),
+        [
+            "fd.state\ta\tpipe\tunix,dgram,to\tb",
+            "fd.state\tb\tpipe\tunix,dgram,to\ta"
+        ]
+    );
+    d.cmd_err(
+        "fd.pipe\ta\tb\tinet6,unix",
+        "socketpair() failed: Operation not supported",
+    );
+}
+
+/// The address is checked before what follows it: an empty address is
+/// invalid even when more fields come after it.
+#[test]
+fn fd_socket_address_checked_before_extra_fields() {
+    let mut d = Daemon::interactive(&[]);
+    d.cmd_err("fd.socket\tf1\tunix\t\textra", "invalid address");
+    d.cmd_err("fd.socket\tf1\tinet\tnowhere\textra", "invalid address");
+    d.cmd_err(
+        "fd.socket\tf1\tunix\tx.sock\textra",
+        "unexpected argument after address",
+    );
+}
+
 #[test]
 fn fd_socket_unix_listen_is_reachable() {
     let mut d = Daemon::interactive(&[]);

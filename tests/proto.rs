@@ -177,6 +177,32 @@ fn overlong_line_debug_log() {
     d.stderr_contains("debug: controller[0] command length exceeds 1024 bytes, discarding\n");
 }
 
+/// At `-v`, what is left of an over-long line (its first byte, kept in
+/// case it starts a comment, and the bytes after the discarded ones) is
+/// logged as a command, before the error, as the original logs it.
+#[test]
+fn overlong_line_remainder_is_logged_as_a_command() {
+    let mut d = Daemon::interactive(&["-v"]);
+    let line = format!("echo\t{}TAIL", "z".repeat(1500));
+    assert_eq!(d.cmd(&line), ["error\tline too long"]);
+    let err = d.stderr_contains("error: controller[0] command exceeds buffer size\n");
+    let from = err
+        .find("debug: controller[0] command length exceeds")
+        .expect("overflow logged");
+    let to = err.find("error: controller[0] command exceeds").unwrap();
+    // The receive buffer took 1024 bytes of the line; the rest is 481 z
+    // and TAIL.
+    assert_eq!(
+        &err[from..to],
+        format!(
+            "debug: controller[0] command length exceeds 1024 bytes, discarding\n\
+             debug: controller[0] command: \"e{}TAIL\"\n\
+             debug: client[0] event: \"error\tline too long\n\"\n",
+            "z".repeat(481)
+        )
+    );
+}
+
 #[test]
 fn unknown_flag_reply_is_two_lines() {
     let mut d = Daemon::interactive(&[]);
@@ -202,6 +228,35 @@ fn unknown_flag_reply_is_two_lines() {
         [
             "error\tunknown flag \"wat\"",
             ", for command \"fd.socket\ts\tunix,wat\""
+        ]
+    );
+}
+
+/// A `word=value` flag that is not known is named by its word alone, as
+/// the original names it.
+#[test]
+fn unknown_keyed_flag_is_named_by_its_word() {
+    let mut d = Daemon::interactive(&[]);
+    assert_eq!(
+        d.cmd("fd.socket\tf1\tunix,bogus=1\tx.sock"),
+        [
+            "error\tunknown flag \"bogus\"",
+            ", for command \"fd.socket\tf1\tunix,bogus=1\tx.so...\""
+        ]
+    );
+    assert_eq!(
+        d.cmd("fd.socket\ts\t=5"),
+        [
+            "error\tunknown flag \"\"",
+            ", for command \"fd.socket\ts\t=5\""
+        ]
+    );
+    // fd.open and fd.pipe flags take no value: `=` is part of the word.
+    assert_eq!(
+        d.cmd("fd.pipe\tr\tw\tunix=1"),
+        [
+            "error\tunknown flag \"unix=1\"",
+            ", for command \"fd.pipe\tr\tw\tunix=1\""
         ]
     );
 }

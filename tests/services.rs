@@ -85,6 +85,28 @@ fn fds_warn_about_undefined_names() {
     assert_eq!(d.cmd("service.fds\ts\tlater"), ["service.fds\ts\tlater"]);
 }
 
+/// Names are checked one by one: the names before an invalid one are
+/// still warned about, then the command fails, as in the original.
+#[test]
+fn fds_warn_before_an_invalid_name() {
+    let mut d = Daemon::interactive(&[]);
+    let line = "service.fds\ts3\tf2\tsk\ta/b";
+    assert_eq!(
+        d.cmd(line),
+        [
+            "warning: fd \"f2\" is not yet defined".to_string(),
+            "warning: fd \"sk\" is not yet defined".to_string(),
+            err_line(line, "invalid fd name"),
+        ]
+    );
+    // Nothing was stored: the service still has the default list.
+    let dump = d.statedump();
+    assert!(
+        dump.contains(&"service.fds\ts3\tnull\tnull\tnull".to_string()),
+        "{dump:?}"
+    );
+}
+
 #[test]
 fn service_name_validation() {
     let mut d = Daemon::interactive(&[]);

@@ -15,6 +15,67 @@ fn terminate_with_codes() {
     }
 }
 
+/// `terminate` ends the loop after the current pass (§11.1), and the
+/// original's pass runs about 3 lines of a controller (§8.7): the rest of
+/// that short batch still runs, its replies and events sent before the
+/// exit, and nothing after it.
+#[test]
+fn terminate_finishes_the_pass() {
+    let mut d = Daemon::interactive(&[]);
+    d.write_raw(b"terminate\t0\necho\tafter\nservice.args\tq\t/bin/true\necho\tnot-run\n")
+        .unwrap();
+    d.exit_is(0);
+    assert_eq!(
+        d.out.drain_to_eof(),
+        ["after", "service.args\tq\t/bin/true"]
+    );
+    // Second in its pass, one line after it still runs.
+    let mut d = Daemon::interactive(&[]);
+    d.write_raw(b"echo\ta\nterminate\t0\necho\tb\necho\tc\n")
+        .unwrap();
+    d.exit_is(0);
+    assert_eq!(d.out.drain_to_eof(), ["a", "b"]);
+    // Fourth line: the first of the next pass, two lines after it run.
+    let mut d = Daemon::interactive(&[]);
+    d.write_raw(b"echo\ta\necho\tb\necho\tc\nterminate\t0\necho\td\necho\te\necho\tf\n")
+        .unwrap();
+    d.exit_is(0);
+    assert_eq!(d.out.drain_to_eof(), ["a", "b", "c", "d", "e"]);
+    // A statedump takes two lines' worth of a pass.
+    let mut d = Daemon::interactive(&[]);
+    d.write_raw(b"statedump\nterminate\t0\necho\tnot-run\n")
+        .unwrap();
+    d.exit_is(0);
+    let out = d.out.drain_to_eof();
+    assert!(!out.is_empty());
+    assert!(out.iter().all(|l| l.starts_with("fd.state\t")), "{out:?}");
+    // One right after terminate is sent whole, and ends the pass.
+    let mut d = Daemon::interactive(&[]);
+    d.cmd("service.args\ts\t/bin/true");
+    d.write_raw(b"terminate\t0\nstatedump\necho\tnot-run\n")
+        .unwrap();
+    d.exit_is(0);
+    let out = d.out.drain_to_eof();
+    assert!(
+        out.contains(&"service.auto_up\ts\t-".to_string()),
+        "{out:?}"
+    );
+    assert!(!out.contains(&"not-run".to_string()), "{out:?}");
+}
+
+/// An `exit` in the same pass as `terminate` ends the session, and the
+/// daemon still exits with terminate's code.
+#[test]
+fn exit_after_terminate_keeps_its_code() {
+    let mut d = Daemon::interactive(&[]);
+    d.write_raw(b"terminate\t4\nexit\n").unwrap();
+    d.exit_is(4);
+    assert_eq!(
+        d.stderr_text(),
+        "info: interactive session ended\ninfo: daemonproxy exiting\n"
+    );
+}
+
 #[test]
 fn terminate_needs_an_integer() {
     let mut d = Daemon::interactive(&[]);
@@ -223,16 +284,60 @@ fn exec_args_empty_field_form_switches_off() {
     d.exit_is(4);
 }
 
+/// terminate with exec-on-exit is fatal(CODE, "terminated normally"): when
+/// the exec fails, that is logged as fatal and the daemon exits there,
+/// with no `daemonproxy exiting`, as in the original.
 #[test]
 fn failed_exec_still_exits_with_code() {
     let mut d = Daemon::interactive(&[]);
     d.cmd_quiet("terminate.exec_args\t/nonexistent/rescue\targ");
     d.send("terminate\t9");
     d.exit_is(9);
-    let err = d.stderr_contains(
-        "error: Unable to exec \"/nonexistent/rescue\": No such file or directory\n",
+    assert_eq!(
+        d.stderr_text(),
+        "warning: daemonproxy exec_on_exit to '/nonexistent/rescue'\n\
+         error: Unable to exec \"/nonexistent/rescue\": No such file or directory\n\
+         fatal: terminated normally\n"
     );
-    assert!(err.contains("daemonproxy exiting"), "{err}");
+}
+
+/// The same with `-E` naming a missing program, and the running services
+/// listed before the exec and again before the exit.
+#[test]
+fn failed_command_line_exec_logs_fatal() {
+    let mut d = Daemon::interactive(&["-E", "/nonexistent/prog"]);
+    d.cmd("service.args\ts\tsleep\t100");
+    d.send("service.start\ts");
+    let pid = d.recv_state("s", "up")[4].clone();
+    d.send("terminate\t3");
+    d.exit_is(3);
+    let running = format!("warning: service 's' running as pid {pid}\n");
+    assert_eq!(
+        d.stderr_text(),
+        format!(
+            "warning: daemonproxy exec_on_exit to '/nonexistent/prog'\n\
+             {running}\
+             error: Unable to exec \"/nonexistent/prog\": No such file or directory\n\
+             fatal: terminated normally\n\
+             {running}"
+        )
+    );
+}
+
+/// With the guard set, fatal() returns after the failed exec: the message
+/// says so, and the normal end follows.
+#[test]
+fn failed_guarded_exec_continues_to_the_normal_end() {
+    let mut d = Daemon::interactive(&["--exit-guard", "7", "-E", "/nonexistent/prog"]);
+    d.send("terminate\t3\t7");
+    d.exit_is(3);
+    assert_eq!(
+        d.stderr_text(),
+        "warning: daemonproxy exec_on_exit to '/nonexistent/prog'\n\
+         error: Unable to exec \"/nonexistent/prog\": No such file or directory\n\
+         fatal: (attempting to continue) terminated normally\n\
+         info: daemonproxy exiting\n"
+    );
 }
 
 #[test]
@@ -310,6 +415,21 @@ fn interactive_eof_with_exec_on_exit() {
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
         "0:terminated normally|"
+    );
+}
+
+/// A guarded EOF logs only the warning, not `interactive session ended`
+/// as well: the original logs one or the other.
+#[test]
+fn guarded_eof_logs_one_warning() {
+    let mut d = Daemon::interactive(&["--exit-guard", "3"]);
+    d.close_stdin();
+    d.stderr_contains("not exiting due to terminate-guard\n");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(d.running());
+    assert_eq!(
+        d.stderr_text(),
+        "warning: interactive session ended, but not exiting due to terminate-guard\n"
     );
 }
 

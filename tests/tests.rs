@@ -1,5 +1,6 @@
 //! Integration tests for daemonproxy: the real binary, real pipes, sockets,
-//! files and child processes. One module per area of PROTOCOL.md.
+//! files and child processes. One module per area of docs/protocol.md,
+//! whose section numbers (§N.M) the tests cite.
 //!
 //! This is the only test target: Cargo.toml needs `autotests = false` and a
 //! `[[test]] name = "tests", path = "tests/tests.rs"` entry, otherwise cargo
@@ -8,7 +9,9 @@
 mod util;
 
 mod cli;
+mod config;
 mod controllers;
+mod dpctl;
 mod faults;
 mod fds;
 mod logging;

@@ -291,7 +291,9 @@ pub struct Lines {
 }
 
 impl Lines {
-    fn new(reader: Box<dyn Read + Send>, what: &str, paused: bool) -> Lines {
+    /// Lines read from `reader` (`what` names it in messages); with
+    /// `paused`, reading starts at [`Lines::resume`].
+    pub fn new(reader: Box<dyn Read + Send>, what: &str, paused: bool) -> Lines {
         let mut lines = Lines {
             rx: None,
             pending: Some(reader),

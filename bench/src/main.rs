@@ -624,7 +624,7 @@ fn memory(ctx: &Ctx, figs: &mut Vec<Figure>, errors: &mut Vec<String>) -> Res<()
         limit: file_kib(&ctx.bins.pause),
         theirs: ctx.theirs.as_deref().and_then(file_kib),
         bound: None,
-        bar: Bar::AtMost(64.0),
+        bar: Bar::AtMost(72.0),
     });
     if let Some(a) = &ctx.aarch64 {
         figs.push(Figure {
@@ -635,7 +635,7 @@ fn memory(ctx: &Ctx, figs: &mut Vec<Figure>, errors: &mut Vec<String>) -> Res<()
             limit: None,
             theirs: None,
             bound: None,
-            bar: Bar::None,
+            bar: Bar::AtMost(72.0),
         });
     }
     Ok(())

@@ -5,9 +5,11 @@ mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
 mount -t devtmpfs -o nosuid,mode=0755 devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o nosuid,noexec devpts /dev/pts
-mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs /run
+# /run stays the initramfs's own (already in memory): the control socket
+# that /etc/daemonproxy.conf opened there must stay visible.
 mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs /tmp
 mkdir -p /run/dp /run/log
+chmod 0600 /run/daemonproxy.sock
 hostname daemonproxy
 ip link set lo up
 # Kernel modules the image carries (listed in load order), e.g. virtio input

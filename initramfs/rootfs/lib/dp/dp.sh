@@ -30,6 +30,22 @@
 #     dp_fd NAME         looks NAME up in the last dump: DP_FDLINE (the fd.state
 #                        line). Non-zero if unknown.
 #
+# Tags and the stop convention (docs/controllers.md): every line dp_recv
+# reads is also used to keep each service's tags, as last heard, in
+# $DP_TAGS_DIR/NAME.tags (when that directory exists; sourcing this file
+# creates it), so a controller can honour `down` without asking.
+#     dp_tags NAME       DP_TAGS = NAME's tags, TAB-separated.
+#     dp_has_tag NAME TAG  zero if NAME has the tag TAG.
+#     dp_is_down NAME    zero if NAME is held down (tag `down`, set by
+#                        `dpctl stop`): a controller never starts it.
+#     dp_tag_value NAME KEY  DP_VALUE = VALUE of NAME's first tag KEY=VALUE;
+#                        non-zero if there is none.
+#     dp_tag NAME [+TAG | -PATTERN]...  edits NAME's tags and sends them:
+#                        +TAG adds TAG (once), -PATTERN removes the tags
+#                        that match the `case` pattern (-'restarts=*').
+#     dp_start NAME [TS] service.start, unless NAME is held down (then
+#                        non-zero, nothing sent).
+#
 # Hook: define dp_on_event to react to events read by dp_wait and dp_sync
 # (restart crashed services, count signals, ...). It sees the
 # same DP_LINE / DP_EVENT / DP_n variables. `overflow` means events were
@@ -41,6 +57,8 @@
 DP_TAB=$(printf '\t')
 DP_SYNC_N=0
 DP_STATE_FILE=${DP_STATE_FILE:-/run/dp/statedump}
+DP_TAGS_DIR=${DP_TAGS_DIR:-/run/dp/tags}
+mkdir -p "$DP_TAGS_DIR" 2>/dev/null
 
 # dp_send FIELD...: one command line, fields separated by TABs.
 dp_send() {
@@ -72,6 +90,22 @@ dp_split() {
     DP_EVENT=$1 DP_1=$2 DP_2=$3 DP_3=$4 DP_4=$5 DP_5=$6 DP_6=$7 DP_7=$8 DP_8=$9
 }
 
+# Keeps the tags of the service a line is about (no fork: builtins only).
+dp_track() {
+    [ -d "$DP_TAGS_DIR" ] || return 0
+    case $DP_EVENT in
+    service.tags)
+        printf '%s\n' "${DP_LINE#"service.tags$DP_TAB$DP_1$DP_TAB"}" >"$DP_TAGS_DIR/$DP_1.tags"
+        ;;
+    service.state)
+        if [ "$DP_2" = deleted ]; then
+            : >"$DP_TAGS_DIR/$DP_1.tags"
+        fi
+        ;;
+    esac
+    return 0
+}
+
 dp_recv() {
     if [ -n "$1" ]; then
         IFS= read -r -t "$1" DP_LINE || return 1
@@ -79,6 +113,7 @@ dp_recv() {
         IFS= read -r DP_LINE || return 1
     fi
     dp_split
+    dp_track
 }
 
 # Calls dp_on_event if the script defined it.
@@ -116,6 +151,11 @@ dp_sync() {
 dp_statedump() {
     mkdir -p "${DP_STATE_FILE%/*}"
     : >"$DP_STATE_FILE"
+    # The dump lists the tags of every service: forget those of services
+    # deleted while nobody listened.
+    for _dp_f in "$DP_TAGS_DIR"/*.tags; do
+        [ -f "$_dp_f" ] && : >"$_dp_f"
+    done
     DP_SYNC_N=$((DP_SYNC_N + 1))
     _dp_token="dp-dump-$$-$DP_SYNC_N"
     dp_send statedump
@@ -153,4 +193,73 @@ dp_fd() {
         esac
     done <"$DP_STATE_FILE"
     [ -n "$DP_FDLINE" ]
+}
+
+dp_tags() {
+    DP_TAGS=
+    if [ -r "$DP_TAGS_DIR/$1.tags" ]; then
+        IFS= read -r DP_TAGS <"$DP_TAGS_DIR/$1.tags"
+    fi
+    return 0
+}
+
+dp_has_tag() {
+    dp_tags "$1"
+    case "$DP_TAB$DP_TAGS$DP_TAB" in
+    *"$DP_TAB$2$DP_TAB"*) return 0 ;;
+    esac
+    return 1
+}
+
+dp_is_down() {
+    dp_has_tag "$1" down
+}
+
+dp_tag_value() {
+    dp_tags "$1"
+    DP_VALUE=
+    _dp_t="$DP_TAB$DP_TAGS$DP_TAB"
+    case $_dp_t in
+    *"$DP_TAB$2="*)
+        _dp_t=${_dp_t#*"$DP_TAB$2="}
+        DP_VALUE=${_dp_t%%"$DP_TAB"*}
+        return 0
+        ;;
+    esac
+    return 1
+}
+
+dp_tag() {
+    _dp_name=$1
+    shift
+    dp_tags "$_dp_name"
+    _dp_new=
+    _dp_rest=$DP_TAGS$DP_TAB
+    while [ -n "$_dp_rest" ]; do
+        _dp_t=${_dp_rest%%"$DP_TAB"*}
+        _dp_rest=${_dp_rest#*"$DP_TAB"}
+        [ -n "$_dp_t" ] || continue
+        for _dp_op; do
+            case $_dp_op in
+            # shellcheck disable=SC2254 # the pattern is the caller's
+            -*) case $_dp_t in ${_dp_op#-}) continue 2 ;; esac ;;
+            +*) [ "$_dp_t" = "${_dp_op#+}" ] && continue 2 ;;
+            esac
+        done
+        _dp_new=$_dp_new$DP_TAB$_dp_t
+    done
+    for _dp_op; do
+        case $_dp_op in +?*) _dp_new=$_dp_new$DP_TAB${_dp_op#+} ;; esac
+    done
+    _dp_new=${_dp_new#"$DP_TAB"}
+    [ "$_dp_new" = "$DP_TAGS" ] && return 0
+    if [ -d "$DP_TAGS_DIR" ]; then
+        printf '%s\n' "$_dp_new" >"$DP_TAGS_DIR/$_dp_name.tags"
+    fi
+    dp_send service.tags "$_dp_name" "$_dp_new"
+}
+
+dp_start() {
+    dp_is_down "$1" && return 1
+    dp_send service.start "$@"
 }
