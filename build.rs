@@ -58,14 +58,22 @@ fn main() {
         rev.get(..8).unwrap_or(&rev),
         if dirty { "+" } else { "" }
     );
-    // The daemon's own additions to the linker script (see link.ld); rust-lld
-    // (aarch64) is called directly, cc (x86_64) needs -Wl.
+    // The daemon's own additions to the linker script (see link.ld). The
+    // argument's form depends on the linker, not the target: an ld-style
+    // linker (rust-lld, ld.lld, ld) takes -T itself, a compiler driver (cc,
+    // the default) needs it passed on with -Wl.
     let script = format!("{}/link.ld", env!("CARGO_MANIFEST_DIR"));
-    if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("aarch64") {
+    let linker = std::env::var("RUSTC_LINKER").unwrap_or_default();
+    let linker_name = std::path::Path::new(&linker)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    if linker_name == "rust-lld" || linker_name == "ld" || linker_name.ends_with("ld.lld") {
         println!("cargo:rustc-link-arg-bins=-T{script}");
     } else {
         println!("cargo:rustc-link-arg-bins=-Wl,-T,{script}");
     }
+    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
     println!("cargo:rerun-if-changed=link.ld");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/index");

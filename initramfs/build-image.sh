@@ -1,30 +1,44 @@
 #!/bin/sh
-# build-image.sh ARCH OUT: writes the default initramfs for ARCH (x86_64 or
-# aarch64) to OUT, from initramfs/image.list plus busybox applet links and,
-# on aarch64, the virtio input modules (so a keyboard can send
-# Ctrl-Alt-Del). Expects the daemon and the `serve` example already built
-# for ARCH (the Makefile does that); fetches busybox-static (and the
-# kernel's modules) with apt-get download into build/qemu/ARCH.
+# build-image.sh ARCH OUT: writes the default initramfs for ARCH (x86_64,
+# aarch64, armv7, riscv64, mipsel) to OUT, from initramfs/image.list plus
+# busybox applet links and, where the kernel has them as modules, the virtio
+# input drivers (so a keyboard can send Ctrl-Alt-Del). Expects the daemon and
+# the `serve` example already built for ARCH (the Makefile does that);
+# fetches busybox-static (and the kernel's modules) with apt-get download
+# into build/deb/DEBARCH.
 #
 # The image is reproducible: every entry gets the same timestamp
 # (SOURCE_DATE_EPOCH, default 0) and the list fixes owners and modes.
 set -eu
 arch=$1 out=$2
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# Debian architecture, Rust target, kernel package, and the modules (in
+# load order) that the virtio keyboard needs where they are not built in.
 case $arch in
-x86_64) debarch=amd64 ;;
-aarch64) debarch=arm64 ;;
+x86_64) debarch=amd64 target=x86_64-unknown-linux-musl kpkg= modules= ;;
+aarch64)
+    debarch=arm64 target=aarch64-unknown-linux-musl kpkg=linux-image-cloud-arm64
+    modules="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_input" ;;
+armv7)
+    debarch=armhf target=armv7-unknown-linux-musleabihf kpkg=linux-image-armmp
+    modules="virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_input" ;;
+riscv64)
+    debarch=riscv64 target=riscv64gc-unknown-linux-musl kpkg=linux-image-riscv64
+    modules="virtio_input" ;;
+mipsel) debarch=mipsel target=mipsel-unknown-linux-musl kpkg= modules= ;;
 *) echo "build-image: unknown architecture $arch" >&2; exit 2 ;;
 esac
-target=$arch-unknown-linux-musl
 work=$repo/build/qemu/$arch
+deb=$repo/build/deb/$debarch
 mkdir -p "$work"
-sh "$repo/qemu/debfetch.sh" "$debarch" "$work/deb" busybox-static
+sh "$repo/qemu/debfetch.sh" "$debarch" "$deb" busybox-static
 
 DP_BIN=$repo/build/$target/daemonproxy
 DPCTL=${DPCTL:-$repo/build/$target/dpctl}
 SERVE=$repo/target/$target/release/examples/serve
-BUSYBOX=$work/deb/busybox-static/bin/busybox
+# /bin in bookworm, /usr/bin in trixie (riscv64).
+BUSYBOX=$deb/busybox-static/bin/busybox
+[ -f "$BUSYBOX" ] || BUSYBOX=$deb/busybox-static/usr/bin/busybox
 ROOTFS=$repo/initramfs/rootfs
 VMTESTS=$repo/tests/vm
 export DP_BIN DPCTL SERVE BUSYBOX ROOTFS VMTESTS
@@ -43,19 +57,25 @@ cp "$repo/initramfs/image.list" "$list.tmp"
         wget nc httpd setsid cttyhack vi less more clear reset tty; do
         echo "slink /bin/$a busybox 0777 0 0"
     done
-    if [ "$arch" = aarch64 ]; then
-        # Virtio PCI and input drivers are modules in the cloud kernel.
-        kernel_tree=$work/deb/linux-image-cloud-arm64
-        sh "$repo/qemu/debfetch.sh" arm64 "$work/deb" linux-image-cloud-arm64
-        moddir=$(echo "$kernel_tree"/lib/modules/*/kernel/drivers/virtio)
+    if [ -n "$modules" ]; then
+        sh "$repo/qemu/debfetch.sh" "$debarch" "$deb" "$kpkg"
         echo "dir /lib/modules 0755 0 0"
-        for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
-            virtio_pci virtio_input; do
-            echo "file /lib/modules/$m.ko $moddir/$m.ko 0644 0 0"
+        rm -rf "$work/modules"
+        mkdir -p "$work/modules"
+        : >"$work/load.list"
+        for m in $modules; do
+            # Under lib/ or usr/lib/, plain or xz-compressed (trixie):
+            # busybox's insmod wants them plain.
+            ko=$(find "$deb/$kpkg" -path '*/kernel/drivers/*' \( -name "$m.ko" -o -name "$m.ko.xz" \) | head -n 1)
+            [ -n "$ko" ] || { echo "build-image: no module $m in $kpkg" >&2; exit 1; }
+            case $ko in
+            *.xz) xz -dc "$ko" >"$work/modules/$m.ko" ;;
+            *) cp "$ko" "$work/modules/$m.ko" ;;
+            esac
+            echo "file /lib/modules/$m.ko $work/modules/$m.ko 0644 0 0"
+            echo "$m.ko" >>"$work/load.list"
         done
         echo "file /lib/modules/load.list $work/load.list 0644 0 0"
-        printf '%s.ko\n' virtio_ring virtio virtio_pci_legacy_dev \
-            virtio_pci_modern_dev virtio_pci virtio_input >"$work/load.list"
     fi
 } >>"$list.tmp"
 mv "$list.tmp" "$list"

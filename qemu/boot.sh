@@ -16,9 +16,11 @@
 # `dp-host: CMD` makes this script send CMD to the monitor (for example
 # `sendkey ctrl-alt-delete` or `system_powerdown`).
 #
-# The kernel is Debian's cloud kernel for ARCH, fetched into build/qemu/ARCH
-# with apt-get download; KERNEL=/path/to/image overrides it. Acceleration
-# is TCG unless KVM is usable for ARCH on this host (ACCEL=tcg|kvm forces).
+# ARCH is x86_64, aarch64, armv7, riscv64 or mipsel. The kernel is Debian's
+# for ARCH (cloud, armmp, riscv64 from trixie, 4kc-malta), fetched into
+# build/deb/DEBARCH with apt-get download; KERNEL=/path/to/image overrides
+# it. Acceleration is TCG unless KVM is usable for ARCH on this host
+# (ACCEL=tcg|kvm forces).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 interactive=0 append="" timeout=600 log=""
@@ -35,23 +37,40 @@ shift $((OPTIND - 1))
 [ $# -eq 2 ] || { echo "usage: boot.sh [-i] [-a APPEND] [-t SECS] [-l LOG] ARCH INITRD" >&2; exit 2; }
 arch=$1 initrd=$2
 
+# Per architecture: Debian architecture, kernel package, console, machine.
 case $arch in
 x86_64)
-    debarch=amd64 console=ttyS0
+    debarch=amd64 kpkg=linux-image-cloud-amd64 console=ttyS0
     qemu=(qemu-system-x86_64 -M q35 -m 256)
     ;;
 aarch64)
-    debarch=arm64 console=ttyAMA0
+    debarch=arm64 kpkg=linux-image-cloud-arm64 console=ttyAMA0
     # A virtio keyboard, so the monitor can send Ctrl-Alt-Del.
     qemu=(qemu-system-aarch64 -M virt -cpu cortex-a57 -m 256 -device virtio-keyboard-pci)
+    ;;
+armv7)
+    # Debian's multiplatform ARMv7 kernel (LPAE-less, so no memory above
+    # 4 GiB: highmem=off keeps virt's PCI window below it).
+    debarch=armhf kpkg=linux-image-armmp console=ttyAMA0
+    qemu=(qemu-system-arm -M virt,highmem=off -cpu cortex-a15 -m 256 -device virtio-keyboard-pci)
+    ;;
+riscv64)
+    # QEMU's bundled OpenSBI (-bios default) starts the kernel in S-mode.
+    debarch=riscv64 kpkg=linux-image-riscv64 console=ttyS0
+    qemu=(qemu-system-riscv64 -M virt -bios default -m 256 -device virtio-keyboard-pci)
+    ;;
+mipsel)
+    # The Malta board's PS/2 keyboard (i8042) takes Ctrl-Alt-Del.
+    debarch=mipsel kpkg=linux-image-4kc-malta console=ttyS0
+    qemu=(qemu-system-mipsel -M malta -m 256)
     ;;
 *) echo "boot.sh: unknown architecture $arch" >&2; exit 2 ;;
 esac
 
 kernel=${KERNEL:-}
 if [ -z "$kernel" ]; then
-    sh "$repo/qemu/debfetch.sh" "$debarch" "$repo/build/qemu/$arch/deb" "linux-image-cloud-$debarch"
-    kernel=$(ls "$repo/build/qemu/$arch/deb/linux-image-cloud-$debarch"/boot/vmlinuz-* | head -n 1)
+    sh "$repo/qemu/debfetch.sh" "$debarch" "$repo/build/deb/$debarch" "$kpkg"
+    kernel=$(ls "$repo/build/deb/$debarch/$kpkg"/boot/vmlinu[xz]-* | head -n 1)
 fi
 
 accel=${ACCEL:-}

@@ -1,11 +1,15 @@
 #!/bin/sh
 # debfetch.sh DEBARCH DEST PACKAGE...
 #
-# Downloads Debian packages for DEBARCH (amd64, arm64) with `apt-get
-# download` and unpacks each into DEST/PACKAGE (dpkg-deb -x). The host's apt
-# sources are used with a private package index under DEST/apt, so fetching
-# another architecture's packages needs neither root nor a change to the
-# host's dpkg configuration. A PACKAGE that is a metapackage (such as
+# Downloads Debian packages for DEBARCH (amd64, arm64, armhf, mipsel,
+# riscv64) with `apt-get download` and unpacks each into DEST/PACKAGE
+# (dpkg-deb -x). The host's apt sources are used with a private package index
+# under DEST/apt, so fetching another architecture's packages needs neither
+# root nor a change to the host's dpkg configuration. riscv64 is a release
+# architecture from trixie on: its packages come from a private sources list
+# for trixie (DEBFETCH_SUITE overrides the suite, DEBFETCH_MIRROR the
+# mirror), verified with the host's archive keyring, which holds the trixie
+# keys from bookworm on. A PACKAGE that is a metapackage (such as
 # linux-image-cloud-amd64) is followed to the package it depends on.
 # Packages already unpacked are not fetched again.
 set -eu
@@ -17,6 +21,15 @@ apt_opts="-q -o APT::Architecture=$arch -o APT::Architectures::=$arch
  -o Dir::State::Lists=$dest/apt/lists -o Dir::Cache=$dest/apt/cache
  -o Dir::State::status=/dev/null -o Debug::NoLocking=1
  -o APT::Sandbox::User=root"
+suite=${DEBFETCH_SUITE:-}
+[ -z "$suite" ] && [ "$arch" = riscv64 ] && suite=trixie
+if [ -n "$suite" ]; then
+    mkdir -p "$dest/apt/sources.list.d"
+    printf 'deb [signed-by=%s] %s %s main\n' /usr/share/keyrings/debian-archive-keyring.gpg \
+        "${DEBFETCH_MIRROR:-http://deb.debian.org/debian}" "$suite" >"$dest/apt/sources.list"
+    apt_opts="$apt_opts -o Dir::Etc::SourceList=$dest/apt/sources.list
+ -o Dir::Etc::SourceParts=$dest/apt/sources.list.d"
+fi
 need=
 for p in "$@"; do
     [ -e "$dest/$p/.unpacked" ] || need="$need $p"

@@ -23,10 +23,9 @@ fn bfd<'a>(fd: Fd) -> BorrowedFd<'a> {
 /// Milliseconds of CLOCK_MONOTONIC, through musl (whose vDSO lookup is
 /// linked anyway).
 pub fn now_ms() -> i64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    // SAFETY: all-zero is a valid timespec (plain integers, and private
+    // padding where 32-bit musl has a 64-bit time_t).
+    let mut ts: libc::timespec = unsafe { core::mem::zeroed() };
     // SAFETY: a valid out pointer; CLOCK_MONOTONIC cannot fail.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     (ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000) as i64
