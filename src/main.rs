@@ -486,7 +486,7 @@ fn setup_interactive(sup: &mut Supervisor) {
     sup.reply(i, options::BANNER_VERSION);
     // The banner's lines are short: no need for a full Line on the stack.
     let mut b = Buf::<128>::new();
-    let licence = options::VERSION_TEXT.split(|&c| c == b'\n').skip(3);
+    let licence = proto::split(options::VERSION_TEXT, b'\n').skip(3);
     for line in licence.filter(|l| !l.is_empty()) {
         b.clear();
         b.s(b"info\t").s(line);

@@ -952,7 +952,7 @@ pub fn strerror(e: Errno) -> &'static [u8] {
     ERRNO_CODES
         .iter()
         .position(|&k| k == e)
-        .and_then(|i| ERRNO_TEXTS.split(|&b| b == 0).nth(i))
+        .and_then(|i| crate::proto::split(ERRNO_TEXTS, 0).nth(i))
         .unwrap_or(b"Unknown error")
 }
 
@@ -1249,8 +1249,8 @@ pub fn unmount_all() -> Res<()> {
             .iter()
             .rposition(|&b| b == b'\n')
             .map_or(0, |i| i + 1);
-        for line in buf[..whole].split(|&b| b == b'\n').rev() {
-            let mut f = line.split(|&b| b == b' ');
+        for line in crate::proto::split(&buf[..whole], b'\n').rev() {
+            let mut f = crate::proto::split(line, b' ');
             let (_, Some(target)) = (f.next(), f.next()) else {
                 continue;
             };
