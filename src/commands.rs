@@ -144,8 +144,7 @@ impl Msg {
 
     /// The message's text.
     pub fn text(self) -> &'static [u8] {
-        Msg::TEXTS
-            .split(|&b| b == 0)
+        proto::split(Msg::TEXTS, 0)
             .nth(self as usize)
             .unwrap_or_default()
     }
@@ -384,7 +383,7 @@ fn parse_inet(a: &[u8]) -> Option<([u8; 4], u16)> {
         return Some(([0; 4], port));
     }
     let mut ip = [0u8; 4];
-    let mut parts = host.split(|&b| b == b'.');
+    let mut parts = proto::split(host, b'.');
     for octet in &mut ip {
         let part = parts.next()?;
         if part.is_empty() || part.len() > 3 || !part.iter().all(u8::is_ascii_digit) {
@@ -731,7 +730,7 @@ impl Supervisor {
         let slot = self.find_service(name)?;
         let sig = signal_arg(f.next())?;
         let options = f.next();
-        if let Some(bad) = options.and_then(|o| o.split(|&b| b == b',').find(|&o| o != b"group")) {
+        if let Some(bad) = options.and_then(|o| proto::split(o, b',').find(|&o| o != b"group")) {
             return Err(Error::UnknownOption(bad));
         }
         let group = options.is_some();

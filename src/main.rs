@@ -226,7 +226,7 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         let res = res.as_mut()?;
         let sup = res.uninit::<Supervisor>()?;
         let send0 = res.take(SEND_BUF)?;
-        let fds = FdTable::new(res, fd_count, fd_desc, fd_obj_size);
+        let fds = FdTable::new(res, fd_count, fd_desc, fd_obj_size)?;
         let recv0 = res.take(RECV_BUF)?;
         // Beside the first controller's input, which every mode touches:
         // the first services' entries share its page.
@@ -247,15 +247,9 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
             alt_stack,
         ))
     };
+    // A failure before the services' tables (the fd table's, mostly) is
+    // reported as the fd table's.
     let Some((sup, ctl, signals, fds, services, alt_stack)) = carve() else {
-        early_fatal(
-            &mut log,
-            3,
-            &[cold!(b"Unable to preallocate file descriptor objects")],
-        );
-        sys::exit(3)
-    };
-    let Some(fds) = fds else {
         early_fatal(
             &mut log,
             3,
@@ -486,7 +480,7 @@ fn setup_interactive(sup: &mut Supervisor) {
     sup.reply(i, options::BANNER_VERSION);
     // The banner's lines are short: no need for a full Line on the stack.
     let mut b = Buf::<128>::new();
-    let licence = options::VERSION_TEXT.split(|&c| c == b'\n').skip(3);
+    let licence = proto::split(options::VERSION_TEXT, b'\n').skip(3);
     for line in licence.filter(|l| !l.is_empty()) {
         b.clear();
         b.s(b"info\t").s(line);

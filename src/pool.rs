@@ -158,27 +158,9 @@ impl<T: sys::Zeroable + Named> Table<T> {
 
     /// Binary search: Ok(position) when found, Err(insert position).
     pub fn search(&self, name: &[u8]) -> Result<usize, usize> {
-        // Stored names are at most NAME_MAX bytes: a longer one sorts
-        // after the stored name it starts with.
-        let (key, long) = (Name::new(name).words(), name.len() > NAME_MAX);
-        let (mut lo, mut hi) = (0, self.named);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let slot = self.cells[mid].sorted as usize;
-            let w = self.cells[slot].item.name().words();
-            // Most probes are decided by the first eight bytes.
-            let order = match w[0].cmp(&key[0]) {
-                Ordering::Equal => w.cmp(&key),
-                o => o,
-            };
-            match order {
-                Ordering::Less => lo = mid + 1,
-                Ordering::Equal if long => lo = mid + 1,
-                Ordering::Greater => hi = mid,
-                Ordering::Equal => return Ok(mid),
-            }
-        }
-        Err(lo)
+        search_sorted(self.named, name, &|pos| {
+            self.cells[self.cells[pos].sorted as usize].item.name()
+        })
     }
 
     /// The slot named `name`: its hash bucket's chain is searched.
@@ -308,6 +290,37 @@ impl<T: sys::Zeroable + Named> Table<T> {
         }
         self.named -= 1;
     }
+}
+
+/// Binary search over `n` names in order, the one at each position given
+/// by `name_at`: Ok(position) when found, Err(insert position). Out of
+/// `Table`, so that the code exists once, not once per item type.
+#[inline(never)]
+fn search_sorted<'a>(
+    n: usize,
+    name: &[u8],
+    name_at: &dyn Fn(usize) -> &'a Name,
+) -> Result<usize, usize> {
+    // Stored names are at most NAME_MAX bytes: a longer one sorts
+    // after the stored name it starts with.
+    let (key, long) = (Name::new(name).words(), name.len() > NAME_MAX);
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        let w = name_at(mid).words();
+        // Most probes are decided by the first eight bytes.
+        let order = match w[0].cmp(&key[0]) {
+            Ordering::Equal => w.cmp(&key),
+            o => o,
+        };
+        match order {
+            Ordering::Less => lo = mid + 1,
+            Ordering::Equal if long => lo = mid + 1,
+            Ordering::Greater => hi = mid,
+            Ordering::Equal => return Ok(mid),
+        }
+    }
+    Err(lo)
 }
 
 /// Where a value lives in an `Arena`. The value's owner keeps it (in its

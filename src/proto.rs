@@ -160,7 +160,13 @@ pub fn word_index(words: &[u8], word: &[u8]) -> Option<usize> {
 /// The `i`th word of a space-separated list.
 #[inline(never)]
 pub fn nth_word(words: &'static [u8], i: usize) -> Option<&'static [u8]> {
-    words.split(|&b| b == b' ').nth(i)
+    split(words, b' ').nth(i)
+}
+
+/// The parts of `s` between the bytes `sep`: every separator shares one
+/// copy of the splitting code.
+pub fn split(s: &[u8], sep: u8) -> impl DoubleEndedIterator<Item = &[u8]> {
+    s.split(move |&b| b == sep)
 }
 
 /// Position of the first `b` in `s`.

@@ -60,8 +60,9 @@ impl Supervisor {
                 sys::close(service_end);
                 self.services.get_mut(slot).forked(pid, self.now);
                 exit::note_running(slot, pid, self.services.get(slot).name.as_bytes());
-                // The fork ran cold code (musl's fork and the child's
-                // side); let it go again before the loop sleeps.
+                // The fork ran cold code (the child's side, in this
+                // address space until it execs); let it go again before
+                // the loop sleeps.
                 sys::cold_ran();
                 self.pending_starts -= 1;
                 self.broadcast_state(slot);
