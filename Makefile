@@ -89,6 +89,7 @@ initramfs: initramfs-tool
 	$(MAKE) --no-print-directory build ARCH=$(ARCH)
 	$(MAKE) --no-print-directory dpctl ARCH=$(ARCH)
 	$(CARGO_T) build --release --target $(TARGET) $(BUILD_STD) --example serve
+	$(CARGO_T) build --release --target $(TARGET) $(BUILD_STD) --bin daemonproxy --features fault-injection --target-dir target/fault
 	MKINITRAMFS=$(CURDIR)/$(MKINITRAMFS) sh initramfs/build-image.sh $(ARCH) $(IMAGE)
 
 ## qemu: boot the image for ARCH interactively (Ctrl-A X quits)

@@ -35,14 +35,18 @@ sh "$repo/qemu/debfetch.sh" "$debarch" "$deb" busybox-static
 
 DP_BIN=$repo/build/$target/daemonproxy
 DPCTL=${DPCTL:-$repo/build/$target/dpctl}
+# The test build (fault-injection feature) that the VM's fault boot runs as
+# PID 1 (rdinit=/sbin/init-fault): its test.fault command raises a real
+# CPU fault. The release binary has no such command.
+DP_FAULT_BIN=${DP_FAULT_BIN:-$repo/target/fault/$target/release/daemonproxy}
 SERVE=$repo/target/$target/release/examples/serve
 # /bin in bookworm, /usr/bin in trixie (riscv64).
 BUSYBOX=$deb/busybox-static/bin/busybox
 [ -f "$BUSYBOX" ] || BUSYBOX=$deb/busybox-static/usr/bin/busybox
 ROOTFS=$repo/initramfs/rootfs
 VMTESTS=$repo/tests/vm
-export DP_BIN DPCTL SERVE BUSYBOX ROOTFS VMTESTS
-for f in "$DP_BIN" "$DPCTL" "$SERVE" "$BUSYBOX"; do
+export DP_BIN DP_FAULT_BIN DPCTL SERVE BUSYBOX ROOTFS VMTESTS
+for f in "$DP_BIN" "$DP_FAULT_BIN" "$DPCTL" "$SERVE" "$BUSYBOX"; do
     [ -f "$f" ] || { echo "build-image: missing $f (run make first)" >&2; exit 1; }
 done
 

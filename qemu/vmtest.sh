@@ -16,6 +16,7 @@ boots=(
     "cad|dp.test=cad|reboot: Power down"
     "segv|dp.test=segv|reboot: Power down"
     "abrt|dp.test=abrt|reboot: Power down"
+    "fault|rdinit=/sbin/init-fault dp.test=fault|reboot: Power down"
     "reboot|dp.test=reboot|reboot: Restarting system"
     "dpctl|dp.drive=dpctl|reboot: Power down"
 )

@@ -8,7 +8,7 @@
 use core::ffi::c_char;
 use core::ptr;
 use core::sync::atomic::{
-    AtomicI32, AtomicI64, AtomicPtr, AtomicU8, AtomicUsize,
+    AtomicI32, AtomicIsize, AtomicPtr, AtomicU8, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release},
 };
 
@@ -27,7 +27,9 @@ static EXEC_LEN: AtomicUsize = AtomicUsize::new(0);
 /// (`env_slots` pointers) and filled only on the way out.
 static ENVP: AtomicPtr<*const c_char> = AtomicPtr::new(ptr::null_mut());
 static ENVP_LEN: AtomicUsize = AtomicUsize::new(0);
-static GUARD: AtomicI64 = AtomicI64::new(0);
+/// The terminate guard, as wide as a C long (the original's type): MIPS32
+/// has no 64-bit atomics.
+static GUARD: AtomicIsize = AtomicIsize::new(0);
 static LOG_FD: AtomicI32 = AtomicI32::new(2);
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 static WAKE_R: AtomicI32 = AtomicI32::new(-1);
@@ -191,12 +193,12 @@ pub fn exec_configured() -> bool {
 
 /// The terminate guard (0: off).
 pub fn guard() -> i64 {
-    GUARD.load(Relaxed)
+    GUARD.load(Relaxed) as i64
 }
 
 /// Sets the terminate guard.
 pub fn set_guard(v: i64) {
-    GUARD.store(v, Relaxed);
+    GUARD.store(v as isize, Relaxed);
 }
 
 /// Tells the handlers where the log goes.

@@ -1210,7 +1210,7 @@ pub fn errno_set(v: i32) {
 pub fn sleep_ms(ms: u64) {
     let ts = rustix::time::Timespec {
         tv_sec: (ms / 1000) as i64,
-        tv_nsec: ((ms % 1000) * 1_000_000) as i64,
+        tv_nsec: ((ms % 1000) * 1_000_000) as _,
     };
     let _ = rustix::thread::nanosleep(&ts);
 }
