@@ -15,6 +15,8 @@
 #                        DP_1..DP_8 (its TAB-separated fields; TAB is IFS
 #                        whitespace, so empty fields collapse: use DP_LINE when
 #                        they matter). Non-zero on timeout or end of input.
+#                        Lines of a dump still being read (dp_statedump
+#                        timed out) go to $DP_STATE_FILE, not to the caller.
 #     dp_wait GLOB [SECS]  read events until one matches GLOB (a `case`
 #                        pattern on DP_LINE). Every event read is also passed
 #                        to dp_on_event, so nothing is lost while waiting.
@@ -24,9 +26,21 @@
 #     dp_statedump [SECS]  resync after a restart: runs `statedump`, keeps
 #                        its lines in $DP_STATE_FILE, and returns after the dump.
 #                        The dump is state, not news: its lines are not passed
-#                        to dp_on_event (look at them with dp_service, dp_fd).
+#                        to dp_on_event (look at them with dp_service, dp_fd),
+#                        and neither are the events read while waiting for it:
+#                        the dump shows what they changed. So a service that
+#                        ended before the dump is seen in the dump (down, with
+#                        a reason) and not as an event: a controller's startup
+#                        looks there for what ended while nobody listened.
 #     dp_service NAME    looks NAME up in the last dump: DP_STATE (start, up,
-#                        down), DP_PID, DP_TS. Non-zero if unknown.
+#                        down), DP_PID, DP_TS, and NAME's service.state line
+#                        in DP_LINE, DP_EVENT, DP_1..DP_8 as dp_recv sets them
+#                        (so `dp_service NAME && dp_on_event` treats the state
+#                        as news). Non-zero if unknown.
+#     dp_services        DP_SERVICES = the names of the services in the last
+#                        dump, space-separated. A controller that reacts to
+#                        what ends catches up at startup with
+#                        for s in $DP_SERVICES; do dp_service "$s" && dp_on_event; done
 #     dp_fd NAME         looks NAME up in the last dump: DP_FDLINE (the fd.state
 #                        line). Non-zero if unknown.
 #
@@ -51,7 +65,8 @@
 # same DP_LINE / DP_EVENT / DP_n variables. `overflow` means events were
 # dropped because the controller read too slowly: run dp_statedump.
 #
-# `read -t` (timeouts) is needed: busybox ash, bash, zsh and mksh have it.
+# Timeouts need `read -t`: busybox ash, bash, zsh and mksh have it. In a
+# shell without it (dash) SECS are ignored: the reads wait for a line.
 # The library forks nothing on the event path.
 
 DP_TAB=$(printf '\t')
@@ -59,6 +74,17 @@ DP_SYNC_N=0
 DP_STATE_FILE=${DP_STATE_FILE:-/run/dp/statedump}
 DP_TAGS_DIR=${DP_TAGS_DIR:-/run/dp/tags}
 mkdir -p "$DP_TAGS_DIR" 2>/dev/null
+# DP_READ_T=-t if this shell's read has -t (dash's has not: it fails
+# without reading anything).
+DP_READ_T=
+if { IFS= read -r -t 1 _dp_x; } 2>/dev/null <<EOF
+x
+EOF
+then
+    DP_READ_T=-t
+fi
+# The echo that ends a dump not read to its end yet (see dp_recv).
+_dp_dumping=
 
 # dp_send FIELD...: one command line, fields separated by TABs.
 dp_send() {
@@ -106,14 +132,28 @@ dp_track() {
     return 0
 }
 
-dp_recv() {
-    if [ -n "$1" ]; then
+# One line, split and tracked, dump or not.
+dp_read() {
+    if [ -n "$1" ] && [ -n "$DP_READ_T" ]; then
         IFS= read -r -t "$1" DP_LINE || return 1
     else
         IFS= read -r DP_LINE || return 1
     fi
     dp_split
     dp_track
+}
+
+dp_recv() {
+    while dp_read "$1"; do
+        [ -n "$_dp_dumping" ] || return 0
+        # The rest of a dump dp_statedump gave up on: state, not news.
+        if [ "$DP_LINE" = "$_dp_dumping" ]; then
+            _dp_dumping=
+        else
+            printf '%s\n' "$DP_LINE" >>"$DP_STATE_FILE"
+        fi
+    done
+    return 1
 }
 
 # Calls dp_on_event if the script defined it.
@@ -157,32 +197,55 @@ dp_statedump() {
         [ -f "$_dp_f" ] && : >"$_dp_f"
     done
     DP_SYNC_N=$((DP_SYNC_N + 1))
-    _dp_token="dp-dump-$$-$DP_SYNC_N"
+    _dp_dumping="dp-dump-$$-$DP_SYNC_N"
     dp_send statedump
-    dp_send echo "$_dp_token"
+    dp_send echo "$_dp_dumping"
     dp_now
     _dp_deadline=$((DP_NOW + ${1:-30}))
     while :; do
         dp_now
         _dp_left=$((_dp_deadline - DP_NOW))
         [ "$_dp_left" -gt 0 ] || return 1
-        dp_recv "$_dp_left" || return 1
-        [ "$DP_LINE" = "$_dp_token" ] && return 0
+        dp_read "$_dp_left" || return 1
+        if [ "$DP_LINE" = "$_dp_dumping" ]; then
+            _dp_dumping=
+            return 0
+        fi
         printf '%s\n' "$DP_LINE" >>"$DP_STATE_FILE"
     done
 }
 
+# Besides the dump, $DP_STATE_FILE holds the events read while waiting for
+# it, in the order they came (some before the dump, some amid it): the last
+# line about a thing is the one that counts.
 dp_service() {
-    DP_STATE= DP_PID= DP_TS=
+    DP_STATE= DP_PID= DP_TS= _dp_found=
     while IFS= read -r DP_LINE; do
         case $DP_LINE in
-        "service.state$DP_TAB$1$DP_TAB"*)
-            dp_split
-            DP_STATE=$DP_2 DP_TS=$DP_3 DP_PID=$DP_4
+        "service.state$DP_TAB$1$DP_TAB"*) _dp_found=$DP_LINE ;;
+        esac
+    done <"$DP_STATE_FILE"
+    DP_LINE=$_dp_found
+    [ -n "$DP_LINE" ] || return 1
+    dp_split
+    DP_STATE=$DP_2 DP_TS=$DP_3 DP_PID=$DP_4
+}
+
+dp_services() {
+    DP_SERVICES=
+    while IFS= read -r _dp_l; do
+        case $_dp_l in
+        "service.state$DP_TAB"*)
+            _dp_l=${_dp_l#*"$DP_TAB"}
+            _dp_l=${_dp_l%%"$DP_TAB"*}
+            case " $DP_SERVICES " in
+            *" $_dp_l "*) ;;
+            *) DP_SERVICES="$DP_SERVICES $_dp_l" ;;
+            esac
             ;;
         esac
     done <"$DP_STATE_FILE"
-    [ -n "$DP_STATE" ]
+    DP_SERVICES=${DP_SERVICES# }
 }
 
 dp_fd() {
