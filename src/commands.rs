@@ -258,21 +258,6 @@ fn has_space(s: &[u8]) -> bool {
     proto::find_inline(s, b' ').is_some()
 }
 
-fn new_obj(name: &[u8], kind: Kind, flags: u16, fd: sys::Fd) -> FdObj {
-    FdObj {
-        name: Name::new(name),
-        kind,
-        domain: 0,
-        stype: 0,
-        flags,
-        listen: 0,
-        peer: 0,
-        inherited: false,
-        fd,
-        desc: Default::default(),
-    }
-}
-
 /// Creates each missing parent directory of `path` (mode 0700), ignoring
 /// errors.
 fn make_parents(path: &[u8]) {
@@ -815,7 +800,7 @@ impl Supervisor {
             }
             sys::open(path, open_flags(bits), 0o600).map_err(|e| Error::Sys(Msg::OpenFailed, e))?
         };
-        self.add_fd(new_obj(name, Kind::File, bits, fd), path)
+        self.add_fd(FdObj::new(name, Kind::File, bits, fd), path)
     }
 
     fn cmd_fd_pipe<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
@@ -855,8 +840,8 @@ impl Supervisor {
         }
         let from = if sock.any { 0 } else { fl::FROM };
         let mut ends = [
-            new_obj(rname, Kind::Pipe, bits | from, r),
-            new_obj(wname, Kind::Pipe, bits, w),
+            FdObj::new(rname, Kind::Pipe, bits | from, r),
+            FdObj::new(wname, Kind::Pipe, bits, w),
         ];
         for o in &mut ends {
             o.domain = fd_table::domain_code(sock.domain());
@@ -952,7 +937,7 @@ impl Supervisor {
             }
             fd
         };
-        let mut o = new_obj(name, Kind::Socket, bits, fd);
+        let mut o = FdObj::new(name, Kind::Socket, bits, fd);
         o.domain = fd_table::domain_code(domain);
         o.stype = fd_table::type_code(sock.stype());
         o.listen = listen;

@@ -64,6 +64,26 @@ pub struct FdObj {
 // SAFETY: integers, a bool, a Name and an enum whose zero is a variant.
 unsafe impl sys::Zeroable for FdObj {}
 
+impl FdObj {
+    /// A new object: `kind` with `flags`, on `fd` (-1: none), not a
+    /// socket and not inherited; its description is stored by
+    /// `FdTable::alloc`.
+    pub fn new(name: &[u8], kind: Kind, flags: u16, fd: Fd) -> FdObj {
+        FdObj {
+            name: Name::new(name),
+            kind,
+            domain: 0,
+            stype: 0,
+            flags,
+            listen: 0,
+            peer: 0,
+            inherited: false,
+            fd,
+            desc: Default::default(),
+        }
+    }
+}
+
 impl Named for FdObj {
     fn name(&self) -> &Name {
         &self.name
@@ -403,18 +423,7 @@ mod tests {
     use super::*;
 
     fn obj(name: &[u8], kind: Kind, flags: u16) -> FdObj {
-        FdObj {
-            name: Name::new(name),
-            kind,
-            domain: 0,
-            stype: 0,
-            flags,
-            listen: 0,
-            peer: 0,
-            inherited: false,
-            fd: -1,
-            desc: Default::default(),
-        }
+        FdObj::new(name, kind, flags, -1)
     }
 
     fn table(count: usize, desc_bytes: usize, obj_size: Option<usize>) -> FdTable {

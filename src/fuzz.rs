@@ -14,7 +14,6 @@ use crate::controller::{Controller, Kind, RECV_BUF, SEND_BUF};
 use crate::fd_table::{self, FdObj, FdTable};
 use crate::fmt::Buf;
 use crate::log::{self, Level, Log};
-use crate::name::Name;
 use crate::proto;
 use crate::service::ServiceTable;
 use crate::signal::Signals;
@@ -77,18 +76,7 @@ pub fn run(data: &[u8]) -> usize {
         config_errors: 0,
     });
     for (name, flags, _) in fd_table::SPECIALS {
-        let obj = FdObj {
-            name: Name::new(name),
-            kind: fd_table::Kind::Special,
-            domain: 0,
-            stype: 0,
-            flags,
-            listen: 0,
-            peer: 0,
-            inherited: false,
-            fd: -1,
-            desc: Default::default(),
-        };
+        let obj = FdObj::new(name, fd_table::Kind::Special, flags, -1);
         let slot = sup.fds.alloc(obj, b"").expect("room for the constants");
         sup.fds.publish(slot);
     }

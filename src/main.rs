@@ -308,22 +308,6 @@ fn run(sup: &'static mut Supervisor, mlockall: bool) -> ! {
     sup.run_loop()
 }
 
-#[cold]
-fn special(name: &[u8], flags: u16, fd: sys::Fd) -> FdObj {
-    FdObj {
-        name: name::Name::new(name),
-        kind: Kind::Special,
-        domain: 0,
-        stype: 0,
-        flags,
-        listen: 0,
-        peer: 0,
-        inherited: false,
-        fd,
-        desc: Default::default(),
-    }
-}
-
 /// Startup steps 7–15 (§2).
 #[cold]
 #[inline(never)]
@@ -356,7 +340,10 @@ fn startup(sup: &mut Supervisor, opts: &Options<'static>) {
     };
     for (i, &(name, flags, _)) in fd_table::SPECIALS.iter().enumerate() {
         let fd = if i == 0 { null } else { -1 };
-        match sup.fds.alloc(special(name, flags, fd), b"") {
+        match sup
+            .fds
+            .alloc(FdObj::new(name, Kind::Special, flags, fd), b"")
+        {
             Some(slot) => {
                 sup.fds.publish(slot);
             }
