@@ -263,6 +263,19 @@ impl Controller {
             && matches!(self.recv[at + 4], b'\t' | b'\n')
     }
 
+    /// With no complete line left: moves the partial one to the front, and
+    /// if it fills the buffer, keeps its first byte and discards the rest
+    /// up to its LF (§3.3). True when it did.
+    pub fn discard_overlong(&mut self) -> bool {
+        self.compact();
+        if self.recv_len < RECV_BUF {
+            return false;
+        }
+        self.recv_len = 1;
+        self.line_overflow = true;
+        true
+    }
+
     /// Marks the next `n` received bytes as run.
     pub fn consume(&mut self, n: usize) {
         self.recv_at += n;

@@ -126,18 +126,11 @@ impl Supervisor {
                     self.continue_dump(i);
                 } else if let Some(n) = self.ctl[i].line_len() {
                     self.run_line(i, n);
-                } else {
-                    let c = &mut self.ctl[i];
-                    c.compact();
-                    if c.recv_len == controller::RECV_BUF {
-                        c.recv_len = 1;
-                        c.line_overflow = true;
-                    } else {
-                        if c.in_eof {
-                            self.end_of_input(i);
-                        }
-                        break;
+                } else if !self.ctl[i].discard_overlong() {
+                    if self.ctl[i].in_eof {
+                        self.end_of_input(i);
                     }
+                    break;
                 }
             }
         }
@@ -405,10 +398,7 @@ impl Supervisor {
                 continue;
             }
             let c = &mut self.ctl[i];
-            c.compact();
-            if c.recv_len == controller::RECV_BUF {
-                c.recv_len = 1;
-                c.line_overflow = true;
+            if c.discard_overlong() {
                 c.step(1);
                 self.log_controller(
                     Level::Debug,

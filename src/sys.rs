@@ -665,10 +665,10 @@ fn lock_bytes(base: usize, from: usize, to: usize) {
     if to <= from {
         return;
     }
-    // A page size no larger than the kernel's: at worst a call too many.
-    const PAGE: usize = 4096;
+    let page = page_size();
     let (first, end) = (base + from, base + to);
-    if from > 0 && (first - 1) / PAGE == (end - 1) / PAGE {
+    // Within the page that holds the byte before `from`: locked already.
+    if from > 0 && (first - 1) / page == (end - 1) / page {
         return;
     }
     // SAFETY: the range lies in the reservation's mapping; mlock only pins
