@@ -135,12 +135,7 @@ pub fn set_exec_buf(buf: &'static mut [AtomicU8]) {
 /// variables and the terminating null.
 #[cold]
 pub fn env_slots() -> usize {
-    let env = sys::environ();
-    let mut n = 0;
-    while !env.is_null() && !sys::env_entry(env, n).is_null() {
-        n += 1;
-    }
-    n + 3
+    sys::entries(sys::environ()) + 3
 }
 
 /// Where the exec-on-exit program's environment will be built
@@ -439,7 +434,7 @@ fn restart_self() {
     }
     // SAFETY: remember_argv stored the C runtime's argv, NULL-terminated,
     // which lives as long as the process.
-    let argv = unsafe { core::slice::from_raw_parts(argv, count_args(argv) + 1) };
+    let argv = unsafe { core::slice::from_raw_parts(argv, sys::entries(argv) + 1) };
     log_direct(&[
         cold!(b"warning: daemonproxy restarting: "),
         sys::cstr_bytes(argv[0]),
@@ -448,15 +443,6 @@ fn restart_self() {
     sys::sleep_ms(1000);
     let e = sys::exec_self(argv);
     log_direct(&[cold!(b"error: Unable to restart: "), sys::strerror(e)]);
-}
-
-#[cold]
-fn count_args(argv: *const *const c_char) -> usize {
-    let mut n = 0;
-    while !sys::env_entry(argv, n).is_null() {
-        n += 1;
-    }
-    n
 }
 
 /// Test builds only: `test.fault\tsegv|stack|panic` raises a real fault, to

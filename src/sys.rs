@@ -1184,6 +1184,17 @@ pub fn env_entry(env: *const *const c_char, i: usize) -> *const c_char {
     unsafe { *env.add(i) }
 }
 
+/// The number of entries of a NULL-terminated C pointer array (an argv or
+/// an environment; 0 for a NULL array).
+#[cold]
+pub fn entries(list: *const *const c_char) -> usize {
+    let mut n = 0;
+    while !list.is_null() && !env_entry(list, n).is_null() {
+        n += 1;
+    }
+    n
+}
+
 /// The bytes of a C string (empty for NULL).
 #[cold]
 pub fn cstr_bytes<'a>(p: *const c_char) -> &'a [u8] {
