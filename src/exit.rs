@@ -258,7 +258,7 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
         *t = a.load(Relaxed);
     }
     let mut argv = [ptr::null::<c_char>(); EXEC_ARGS_MAX + 2];
-    sys::split_argv(&mut text, len, &mut argv);
+    crate::spawn::split_argv(&mut text, len, &mut argv);
     // In decimal as the C int it is: `terminate -1` gives -1.
     let mut num = Buf::<20>::new();
     num.i(code as i64);

@@ -14,9 +14,9 @@
 #[macro_use]
 mod macros;
 
-mod arch;
 mod commands;
 mod controller;
+mod errtext;
 mod event_loop;
 mod exit;
 mod fd_table;

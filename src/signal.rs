@@ -31,7 +31,7 @@ const NUMBERS: [i32; 35] = [
     libc::SIGPWR,
     libc::SIGQUIT,
     libc::SIGSEGV,
-    crate::arch::SIGSTKFLT,
+    crate::sys::arch::SIGSTKFLT,
     libc::SIGSTOP,
     libc::SIGSYS,
     libc::SIGTERM,

@@ -140,7 +140,7 @@ impl Supervisor {
         plan.argv_text[..n].copy_from_slice(&args[..n]);
         // No args make one empty one: exec("") fails and the child exits
         // 3, as the original.
-        sys::split_argv(&mut plan.argv_text, n, &mut plan.argv);
+        crate::spawn::split_argv(&mut plan.argv_text, n, &mut plan.argv);
         let svc = self.services.get(slot);
         let list: &[u8] = if svc.fds_default {
             b"null\tnull\tnull"
@@ -295,4 +295,25 @@ fn exec_child(plan: &mut Plan, name: &[u8]) -> ! {
         );
     }
     sys::exit_now(3)
+}
+
+/// Splits `text[..len]` at its TABs, in place, into C strings (`text[len]`
+/// ends the last one) and points `argv` at them, at most `argv.len() - 1`
+/// of them, then NULL. Returns their number.
+#[cold]
+pub fn split_argv(text: &mut [u8], len: usize, argv: &mut [*const c_char]) -> usize {
+    let mut argc = 0;
+    let mut start = 0;
+    for i in 0..=len {
+        if i == len || text[i] == b'\t' {
+            text[i] = 0;
+            if argc + 1 < argv.len() {
+                argv[argc] = text[start..].as_ptr().cast();
+                argc += 1;
+            }
+            start = i + 1;
+        }
+    }
+    argv[argc] = core::ptr::null();
+    argc
 }

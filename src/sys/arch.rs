@@ -17,7 +17,7 @@
     target_arch = "mips",
 )))]
 compile_error!(
-    "unsupported architecture: check src/arch.rs's facts for it (signal numbers, \
+    "unsupported architecture: check src/sys/arch.rs's facts for it (signal numbers, \
      struct layouts) and add it to the list"
 );
 
