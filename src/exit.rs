@@ -8,25 +8,24 @@
 use core::ffi::c_char;
 use core::ptr;
 use core::sync::atomic::{
-    AtomicI32, AtomicIsize, AtomicPtr, AtomicU8, AtomicUsize,
+    AtomicI32, AtomicIsize, AtomicU8, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release},
 };
 
 use crate::fmt::Buf;
 use crate::signal;
-use crate::sys::{self, Errno};
+use crate::sys::{self, Errno, StaticSlice, TakeSlice};
 
 /// Exec-on-exit text is limited to 255 bytes.
 pub const EXEC_ARGS_MAX: usize = 255;
 
 /// The exec-on-exit text, in memory reserved at startup (not in .bss, where
 /// it would push the data segment over a page boundary).
-static EXEC_BUF: AtomicPtr<AtomicU8> = AtomicPtr::new(ptr::null_mut());
+static EXEC_BUF: StaticSlice<AtomicU8> = StaticSlice::new();
 static EXEC_LEN: AtomicUsize = AtomicUsize::new(0);
 /// The exec-on-exit program's environment array, reserved at startup
 /// (`env_slots` pointers) and filled only on the way out.
-static ENVP: AtomicPtr<*const c_char> = AtomicPtr::new(ptr::null_mut());
-static ENVP_LEN: AtomicUsize = AtomicUsize::new(0);
+static ENVP: TakeSlice<*const c_char> = TakeSlice::new();
 /// The terminate guard, as wide as a C long (the original's type): MIPS32
 /// has no 64-bit atomics.
 static GUARD: AtomicIsize = AtomicIsize::new(0);
@@ -34,11 +33,8 @@ static LOG_FD: AtomicI32 = AtomicI32::new(2);
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 static WAKE_R: AtomicI32 = AtomicI32::new(-1);
 static DAEMON_PID: AtomicI32 = AtomicI32::new(0);
-/// The daemon's own argv, to run it again after a fault (`restart_self`).
-static SELF_ARGV: AtomicPtr<*const c_char> = AtomicPtr::new(ptr::null_mut());
 /// The running services as the fatal handler lists them (`Running`).
-static RUNNING: AtomicPtr<Running> = AtomicPtr::new(ptr::null_mut());
-static RUNNING_LEN: AtomicUsize = AtomicUsize::new(0);
+static RUNNING: StaticSlice<Running> = StaticSlice::new();
 
 /// A service slot's process as the fatal-signal handler may list it: a
 /// copy of its pid and name that only the loop writes, when the service is
@@ -50,38 +46,26 @@ pub struct Running {
     name: [AtomicU8; crate::proto::NAME_MAX + 1],
 }
 
-// SAFETY: atomics of integers, zero meaning "not running".
-unsafe impl sys::Zeroable for Running {}
+zeroable!(Running { pid, name });
 
 /// The table the loop keeps `note_running` in, one entry per service slot.
 #[cold]
 pub fn set_running_table(t: &'static mut [Running]) {
-    RUNNING_LEN.store(t.len(), Relaxed);
-    RUNNING.store(t.as_mut_ptr(), Relaxed);
+    RUNNING.set(t);
 }
 
 /// Under `-M`: locks the entries of service slots `from..to`, which came
 /// into use (see `sys::lock_grown`).
 #[cold]
 pub fn lock_running(from: usize, to: usize) {
-    sys::lock_grown(running(), from, to);
-}
-
-fn running() -> &'static [Running] {
-    let p = RUNNING.load(Relaxed);
-    if p.is_null() {
-        return &[];
-    }
-    // SAFETY: set_running_table stored a 'static slice of this length, and
-    // atomics may be shared with a handler.
-    unsafe { core::slice::from_raw_parts(p, RUNNING_LEN.load(Relaxed)) }
+    sys::lock_grown(RUNNING.get(), from, to);
 }
 
 /// The service in `slot` now runs as `pid` (0: no longer runs). The pid is
 /// cleared before the name changes and set after it, so a handler that
 /// interrupts this sees either no entry or a whole one.
 pub fn note_running(slot: usize, pid: i32, name: &[u8]) {
-    let Some(e) = running().get(slot) else {
+    let Some(e) = RUNNING.get().get(slot) else {
         return;
     };
     e.pid.store(0, Release);
@@ -97,7 +81,7 @@ pub fn note_running(slot: usize, pid: i32, name: &[u8]) {
 /// service, from the copy the loop keeps (§11.3).
 #[cold]
 fn log_running_direct() {
-    for e in running() {
+    for e in RUNNING.get() {
         let pid = e.pid.load(Acquire);
         if pid == 0 {
             continue;
@@ -126,7 +110,7 @@ fn log_running_direct() {
 #[cold]
 pub fn set_exec_buf(buf: &'static mut [AtomicU8]) {
     if buf.len() > EXEC_ARGS_MAX {
-        EXEC_BUF.store(buf.as_mut_ptr(), Relaxed);
+        EXEC_BUF.set(buf);
     }
 }
 
@@ -142,30 +126,12 @@ pub fn env_slots() -> usize {
 /// (`env_slots()` pointers).
 #[cold]
 pub fn set_env_buf(buf: &'static mut [*const c_char]) {
-    ENVP_LEN.store(buf.len(), Relaxed);
-    ENVP.store(buf.as_mut_ptr(), Relaxed);
+    ENVP.put(buf);
 }
 
 /// The exec-on-exit text's storage; empty before startup set it.
 fn exec_args() -> &'static [AtomicU8] {
-    let p = EXEC_BUF.load(Relaxed);
-    if p.is_null() {
-        return &[];
-    }
-    // SAFETY: set_exec_buf stored a 'static slice of this length, and
-    // atomics may be shared.
-    unsafe { core::slice::from_raw_parts(p, EXEC_ARGS_MAX + 1) }
-}
-
-/// The environment array's storage, if startup reserved it.
-fn env_buf() -> Option<&'static mut [*const c_char]> {
-    let p = ENVP.load(Relaxed);
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: set_env_buf stored a 'static slice of this length; only the
-    // exit paths use it, and each of them ends in the exec or exit.
-    Some(unsafe { core::slice::from_raw_parts_mut(p, ENVP_LEN.load(Relaxed)) })
+    EXEC_BUF.get()
 }
 
 /// Sets the exec-on-exit argv from TSV text; Err when 256 bytes or more.
@@ -268,7 +234,9 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
     store(&mut var_code, &[EXITCODE_VAR, code_text]);
     store(&mut var_error, &[ERROR_VAR, msg]);
     let mut own = [ptr::null::<c_char>(); 3];
-    let envp: &mut [*const c_char] = match env_buf() {
+    // Given back if the exec fails, for the next path to it.
+    let mut reserved = ENVP.take();
+    let envp: &mut [*const c_char] = match &mut reserved {
         Some(buf) if buf.len() >= own.len() => buf,
         _ => &mut own,
     };
@@ -305,6 +273,9 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
     }
     inherit_all();
     let e = sys::execvpe(&argv, envp);
+    if let Some(buf) = reserved {
+        ENVP.put(buf);
+    }
     let _ = install_handlers();
     log_direct(&[
         cold!(b"error: Unable to exec \""),
@@ -428,13 +399,10 @@ pub fn fault_exit(msg: &[u8]) -> ! {
 /// at every start from spinning.
 #[cold]
 fn restart_self() {
-    let argv = SELF_ARGV.load(Relaxed);
-    if argv.is_null() {
+    let argv = sys::self_argv();
+    if argv.is_empty() {
         return;
     }
-    // SAFETY: remember_argv stored the C runtime's argv, NULL-terminated,
-    // which lives as long as the process.
-    let argv = unsafe { core::slice::from_raw_parts(argv, sys::entries(argv) + 1) };
     log_direct(&[
         cold!(b"warning: daemonproxy restarting: "),
         sys::cstr_bytes(argv[0]),
@@ -460,12 +428,6 @@ pub fn inject_fault(name: &[u8], args: Option<&[u8]>) {
         Some(b"panic") => panic!(),
         _ => {}
     }
-}
-
-/// Remembers the daemon's argv for `restart_self`.
-#[cold]
-pub fn remember_argv(argv: *const *const c_char) {
-    SELF_ARGV.store(argv.cast_mut(), Relaxed);
 }
 
 /// Installs the daemon's handlers (§9.1).

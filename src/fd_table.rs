@@ -61,8 +61,7 @@ pub struct FdObj {
     pub desc: Span,
 }
 
-// SAFETY: integers, a bool, a Name and an enum whose zero is a variant.
-unsafe impl sys::Zeroable for FdObj {}
+zeroable!(FdObj { name, kind = Kind::Free, domain, stype, flags, listen, peer, inherited, fd, desc });
 
 impl FdObj {
     /// A new object: `kind` with `flags`, on `fd` (-1: none), not a

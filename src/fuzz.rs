@@ -108,7 +108,7 @@ pub fn run(data: &[u8]) -> usize {
     sys::close(out);
     // SAFETY: the reservation starts with the supervisor, and nothing made
     // from it outlives this call.
-    unsafe { libc::munmap(base.cast(), size) };
+    unsafe { sys::unmap(base.cast(), size) };
     output
 }
 

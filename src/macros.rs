@@ -1,16 +1,15 @@
-//! Macros shared by every module (declared first in the crate root).
+//! Macros shared by every module (declared early in the crate root; the
+//! syscall layer's own, `cold!` and `zeroable!`, are in `sys::memory`).
 
-/// A byte string only startup and the exit paths use, kept with the cold
-/// code (link.ld gathers `.text.unlikely.*`), so the running daemon's
-/// resident pages do not hold it.
-macro_rules! cold {
-    ($s:expr) => {{
-        const BYTES: &[u8] = $s;
-        #[unsafe(link_section = ".text.unlikely.strings")]
-        static TEXT: [u8; BYTES.len()] = match BYTES.first_chunk() {
-            Some(bytes) => *bytes,
-            None => unreachable!(),
+/// A keyword table written once, one entry a line: `$names`, the words
+/// space-separated (one string rather than a table of pointers), and
+/// `$values`, what each word stands for, in the same order.
+macro_rules! keyword_table {
+    ($names:ident, $values:ident: [$t:ty] { $($word:literal => $value:expr,)* }) => {
+        const $names: &[u8] = {
+            const ALL: &str = concat!($($word, " "),*);
+            ALL.as_bytes().split_at(ALL.len() - 1).0
         };
-        &TEXT
-    }};
+        const $values: [$t; [$($word),*].len()] = [$($value),*];
+    };
 }

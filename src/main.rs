@@ -10,7 +10,13 @@
 #![cfg_attr(not(test), no_main)]
 // Under `cargo test` the C entry point is not built, so startup code looks unused.
 #![cfg_attr(test, allow(dead_code))]
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
+// First: its macros (`cold!`, `zeroable!`) are used everywhere.
+#[macro_use]
+#[allow(unsafe_code)]
+mod sys;
 #[macro_use]
 mod macros;
 
@@ -20,20 +26,25 @@ mod errtext;
 mod event_loop;
 mod exit;
 mod fd_table;
+// The buffer module: line buffers that are not zeroed first.
+#[allow(unsafe_code)]
 mod fmt;
+// The harness frees each run's reservation (sys::Reservation::unmap).
 #[cfg(test)]
+#[allow(unsafe_code)]
 mod fuzz;
 mod log;
 mod name;
 mod options;
 mod pid1;
+#[allow(unsafe_code)]
 mod pool;
+#[allow(unsafe_code)]
 mod proto;
 mod service;
 mod signal;
 mod spawn;
 mod supervisor;
-mod sys;
 
 use controller::{Controller, Kind as CtlKind, RECV_BUF, SEND_BUF, SLOTS};
 use fd_table::{FdObj, FdTable, Kind};
@@ -65,21 +76,11 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     exit::fault_exit(b"panic")
 }
 
-#[cfg(not(test))]
-#[link(name = "c", kind = "static")]
-unsafe extern "C" {}
-
-/// Entry point called by the C runtime.
-#[cfg(not(test))]
-#[unsafe(no_mangle)]
-#[allow(clippy::not_unsafe_ptr_arg_deref)] // called by the C runtime only
-pub extern "C" fn main(
-    argc: core::ffi::c_int,
-    argv: *const *const core::ffi::c_char,
-) -> core::ffi::c_int {
-    exit::remember_argv(argv);
-    // SAFETY: the C runtime passes argc valid strings that outlive main.
-    let (sup, opts) = start(unsafe { sys::Args::new(argc, argv) });
+/// The daemon, from the command line the C runtime passed (`sys`'s entry
+/// point calls it): options, pools, startup, then the loop.
+#[inline(always)]
+pub fn start(args: sys::Args) -> ! {
+    let (sup, opts) = init(args);
     // Each step's frame is gone before the next one's stack grows below
     // it, so the daemon's stack stays as shallow as its deepest step.
     startup(sup, &opts);
@@ -147,7 +148,7 @@ fn service_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
 /// for the remaining startup steps.
 #[cold]
 #[inline(never)]
-fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
+fn init(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
     // The log is needed before the options size everything else.
     // The exec-on-exit text shares its page (it is written only when set).
     // So does the room for the exec-on-exit program's environment, which
@@ -481,9 +482,7 @@ fn setup_interactive(sup: &mut Supervisor) {
 
 /// PID 1's config file when no `-c` is given (§1.8). A static, so that
 /// its address tells it from the same path given with `-c`.
-#[unsafe(link_section = ".text.unlikely.strings")]
-static DEFAULT_CONFIG_TEXT: [u8; 21] = *b"/etc/daemonproxy.conf";
-static DEFAULT_CONFIG: &[u8] = &DEFAULT_CONFIG_TEXT;
+static DEFAULT_CONFIG: &[u8] = cold!(b"/etc/daemonproxy.conf");
 
 #[cold]
 fn setup_config(sup: &mut Supervisor, path: &'static [u8], default: bool) {

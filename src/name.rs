@@ -9,8 +9,7 @@ pub struct Name {
     raw: [u8; NAME_MAX + 1],
 }
 
-// SAFETY: a byte array.
-unsafe impl crate::sys::Zeroable for Name {}
+zeroable!(Name { raw });
 
 /// Four word compares (the derived compare calls musl's byte-loop memcmp,
 /// which was an eighth of a lookup by name).

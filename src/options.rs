@@ -82,54 +82,46 @@ pub fn early_fatal(log: &mut Log, code: i32, parts: &[&[u8]]) {
     }
 }
 
-/// The options, in the order of their names below.
-#[derive(Clone, Copy)]
-enum Opt {
-    Config,
-    Interactive,
-    Socket,
-    SocketAdmit,
-    Daemonize,
-    ExitGuard,
-    ExitExec,
-    FdPool,
-    ServicePool,
-    Mlockall,
-    Verbose,
-    Quiet,
-    Help,
-    Version,
-    Check,
+/// The options table, one option a line: its name in `Opt`, its long name,
+/// its letter (`-` for none), and whether an argument follows. Gives `Opt`,
+/// `OPTS` (in table order), `LONG_NAMES` (space-separated), `SHORT_NAMES`
+/// (one letter each) and `TAKES_ARG`.
+macro_rules! options {
+    ($($opt:ident: $long:literal, $short:literal, $kind:ident;)*) => {
+        /// The options, in table order.
+        #[derive(Clone, Copy)]
+        enum Opt {
+            $($opt,)*
+        }
+        const OPTS: [Opt; [$($long),*].len()] = [$(Opt::$opt),*];
+        static LONG_NAMES: &[u8] = cold!({
+            const ALL: &str = concat!($($long, " "),*);
+            ALL.as_bytes().split_at(ALL.len() - 1).0
+        });
+        static SHORT_NAMES: &[u8] = cold!(concat!($($short),*).as_bytes());
+        const TAKES_ARG: [bool; OPTS.len()] = [$(options!(@$kind)),*];
+    };
+    (@arg) => { true };
+    (@flag) => { false };
 }
 
-const OPTS: [Opt; 15] = [
-    Opt::Config,
-    Opt::Interactive,
-    Opt::Socket,
-    Opt::SocketAdmit,
-    Opt::Daemonize,
-    Opt::ExitGuard,
-    Opt::ExitExec,
-    Opt::FdPool,
-    Opt::ServicePool,
-    Opt::Mlockall,
-    Opt::Verbose,
-    Opt::Quiet,
-    Opt::Help,
-    Opt::Version,
-    Opt::Check,
-];
-
-/// Long names, then the short letters (`-` for none) and whether an
-/// argument follows, in the same order.
-static LONG_NAMES: &[u8] = cold!(
-    b"config interactive socket socket-admit daemonize exit-guard exit-exec fd-pool service-pool mlockall verbose quiet help version check"
-);
-static SHORT_NAMES: &[u8] = cold!(b"ciS-D-E--Mvqh--");
-const TAKES_ARG: [bool; 15] = [
-    true, false, true, true, false, true, true, true, true, false, false, false, false, false,
-    false,
-];
+options! {
+    Config: "config", 'c', arg;
+    Interactive: "interactive", 'i', flag;
+    Socket: "socket", 'S', arg;
+    SocketAdmit: "socket-admit", '-', arg;
+    Daemonize: "daemonize", 'D', flag;
+    ExitGuard: "exit-guard", '-', arg;
+    ExitExec: "exit-exec", 'E', arg;
+    FdPool: "fd-pool", '-', arg;
+    ServicePool: "service-pool", '-', arg;
+    Mlockall: "mlockall", 'M', flag;
+    Verbose: "verbose", 'v', flag;
+    Quiet: "quiet", 'q', flag;
+    Help: "help", 'h', flag;
+    Version: "version", '-', flag;
+    Check: "check", '-', flag;
+}
 
 /// `--help` (§1.3).
 static HELP: &[u8] = cold!(

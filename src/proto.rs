@@ -31,36 +31,34 @@ pub enum Cmd {
     TerminateGuard,
 }
 
-/// Command names (space-separated, one string rather than a table of
-/// pointers) and the commands they name, in the same order.
-const COMMAND_NAMES: &[u8] = b"echo statedump chdir exit service.args service.tags service.fds service.auto_up service.start service.signal service.delete fd.open fd.pipe fd.socket fd.take fd.delete socket.create socket.delete log.filter log.dest conn.event_timeout signal.clear terminate terminate.exec_args terminate.guard";
-const COMMANDS: [Cmd; 25] = [
-    Cmd::Echo,
-    Cmd::Statedump,
-    Cmd::Chdir,
-    Cmd::Exit,
-    Cmd::ServiceArgs,
-    Cmd::ServiceTags,
-    Cmd::ServiceFds,
-    Cmd::ServiceAutoUp,
-    Cmd::ServiceStart,
-    Cmd::ServiceSignal,
-    Cmd::ServiceDelete,
-    Cmd::FdOpen,
-    Cmd::FdPipe,
-    Cmd::FdSocket,
-    Cmd::FdTake,
-    Cmd::FdDelete,
-    Cmd::SocketCreate,
-    Cmd::SocketDelete,
-    Cmd::LogFilter,
-    Cmd::LogDest,
-    Cmd::ConnEventTimeout,
-    Cmd::SignalClear,
-    Cmd::Terminate,
-    Cmd::TerminateExecArgs,
-    Cmd::TerminateGuard,
-];
+// Command names and the commands they name.
+keyword_table!(COMMAND_NAMES, COMMANDS: [Cmd] {
+    "echo" => Cmd::Echo,
+    "statedump" => Cmd::Statedump,
+    "chdir" => Cmd::Chdir,
+    "exit" => Cmd::Exit,
+    "service.args" => Cmd::ServiceArgs,
+    "service.tags" => Cmd::ServiceTags,
+    "service.fds" => Cmd::ServiceFds,
+    "service.auto_up" => Cmd::ServiceAutoUp,
+    "service.start" => Cmd::ServiceStart,
+    "service.signal" => Cmd::ServiceSignal,
+    "service.delete" => Cmd::ServiceDelete,
+    "fd.open" => Cmd::FdOpen,
+    "fd.pipe" => Cmd::FdPipe,
+    "fd.socket" => Cmd::FdSocket,
+    "fd.take" => Cmd::FdTake,
+    "fd.delete" => Cmd::FdDelete,
+    "socket.create" => Cmd::SocketCreate,
+    "socket.delete" => Cmd::SocketDelete,
+    "log.filter" => Cmd::LogFilter,
+    "log.dest" => Cmd::LogDest,
+    "conn.event_timeout" => Cmd::ConnEventTimeout,
+    "signal.clear" => Cmd::SignalClear,
+    "terminate" => Cmd::Terminate,
+    "terminate.exec_args" => Cmd::TerminateExecArgs,
+    "terminate.guard" => Cmd::TerminateGuard,
+});
 
 /// Where each command's name starts in COMMAND_NAMES.
 const COMMAND_STARTS: [u16; 25] = command_starts();
@@ -128,17 +126,31 @@ fn same_short(a: &[u8], b: &[u8]) -> bool {
     if n != b.len() || n.wrapping_sub(4) > 20 {
         return false;
     }
-    // SAFETY: every load below lies within the first n bytes of both.
-    unsafe {
-        let (a, b) = (a.as_ptr(), b.as_ptr());
-        let w4 = |p: *const u8, at: usize| p.add(at).cast::<u32>().read_unaligned();
-        let w8 = |p: *const u8, at: usize| p.add(at).cast::<u64>().read_unaligned();
-        if n < 8 {
-            return w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4);
-        }
-        let mid = 8.min(n - 8);
-        w8(a, 0) == w8(b, 0) && w8(a, mid) == w8(b, mid) && w8(a, n - 8) == w8(b, n - 8)
+    // Two or three words of both, none past n: the first, the last, and
+    // for a name of 9 bytes or more the one at 8 (or its last 8 bytes).
+    if n < 8 {
+        return word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4);
     }
+    let mid = 8.min(n - 8);
+    word8(a, 0) == word8(b, 0)
+        && word8(a, mid) == word8(b, mid)
+        && word8(a, n - 8) == word8(b, n - 8)
+}
+
+/// The 4 bytes of `s` at `at` (0 past its end).
+#[inline(always)]
+fn word4(s: &[u8], at: usize) -> u32 {
+    s.get(at..)
+        .and_then(<[u8]>::first_chunk)
+        .map_or(0, |w| u32::from_ne_bytes(*w))
+}
+
+/// The 8 bytes of `s` at `at` (0 past its end).
+#[inline(always)]
+fn word8(s: &[u8], at: usize) -> u64 {
+    s.get(at..)
+        .and_then(<[u8]>::first_chunk)
+        .map_or(0, |w| u64::from_ne_bytes(*w))
 }
 
 /// Position of `word` in a space-separated list of words. The one lookup
@@ -187,10 +199,8 @@ pub fn find_inline(s: &[u8], b: u8) -> Option<usize> {
     const LO: u64 = u64::from_ne_bytes([1; 8]);
     let pattern = LO * u64::from(b);
     let mut at = 0;
-    while at + 8 <= s.len() {
-        // SAFETY: the 8 bytes at `at` lie within s.
-        let w = unsafe { s.as_ptr().add(at).cast::<u64>().read_unaligned() };
-        let w = u64::from_le(w) ^ pattern;
+    while let Some(&w) = s.get(at..at + 8).and_then(<[u8]>::first_chunk) {
+        let w = u64::from_le_bytes(w) ^ pattern;
         let hit = w.wrapping_sub(LO) & !w & (LO << 7);
         if hit != 0 {
             return Some(at + hit.trailing_zeros() as usize / 8);

@@ -6,7 +6,7 @@ use crate::fmt::Bytes;
 use crate::name::Name;
 use crate::pool::{Arena, Named, Span, Table};
 use crate::signal;
-use crate::sys::{self, ExitHow, Reservation};
+use crate::sys::{ExitHow, Reservation};
 
 /// A service's lifecycle state.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -104,8 +104,7 @@ pub struct Service {
     pub reap_time: u64,
 }
 
-// SAFETY: integers, bools, a Name and enums whose zero is a variant.
-unsafe impl sys::Zeroable for Service {}
+zeroable!(Service { name, state = State::Free, last = LastExit::None, fds_default, always, control, pid, last_value, interval, triggers, strings, start_time, reap_time });
 
 impl Named for Service {
     const HASHED: bool = true;

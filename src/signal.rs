@@ -7,47 +7,45 @@
 use crate::proto;
 use crate::sys::Reservation;
 
-/// Signal names in the original's list order (space-separated, one string
-/// rather than a table of pointers) and their numbers; number → name uses
-/// the first match, so 6 prints as ABRT and 31 as SYS.
-const NAMES: &[u8] = b"ABRT ALRM BUS CHLD CLD CONT FPE HUP ILL INT IO IOT KILL PIPE POLL PROF PWR QUIT SEGV STKFLT STOP SYS TERM TRAP TSTP TTIN TTOU UNUSED URG USR1 USR2 VTALRM WINCH XCPU XFSZ";
-const NUMBERS: [i32; 35] = [
-    libc::SIGABRT,
-    libc::SIGALRM,
-    libc::SIGBUS,
-    libc::SIGCHLD,
-    libc::SIGCHLD,
-    libc::SIGCONT,
-    libc::SIGFPE,
-    libc::SIGHUP,
-    libc::SIGILL,
-    libc::SIGINT,
-    libc::SIGIO,
-    libc::SIGIOT,
-    libc::SIGKILL,
-    libc::SIGPIPE,
-    libc::SIGPOLL,
-    libc::SIGPROF,
-    libc::SIGPWR,
-    libc::SIGQUIT,
-    libc::SIGSEGV,
-    crate::sys::arch::SIGSTKFLT,
-    libc::SIGSTOP,
-    libc::SIGSYS,
-    libc::SIGTERM,
-    libc::SIGTRAP,
-    libc::SIGTSTP,
-    libc::SIGTTIN,
-    libc::SIGTTOU,
-    libc::SIGSYS,
-    libc::SIGURG,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGVTALRM,
-    libc::SIGWINCH,
-    libc::SIGXCPU,
-    libc::SIGXFSZ,
-];
+// Signal names in the original's list order, and their numbers; number →
+// name uses the first match, so 6 prints as ABRT and 31 as SYS.
+keyword_table!(NAMES, NUMBERS: [i32] {
+    "ABRT" => libc::SIGABRT,
+    "ALRM" => libc::SIGALRM,
+    "BUS" => libc::SIGBUS,
+    "CHLD" => libc::SIGCHLD,
+    "CLD" => libc::SIGCHLD,
+    "CONT" => libc::SIGCONT,
+    "FPE" => libc::SIGFPE,
+    "HUP" => libc::SIGHUP,
+    "ILL" => libc::SIGILL,
+    "INT" => libc::SIGINT,
+    "IO" => libc::SIGIO,
+    "IOT" => libc::SIGIOT,
+    "KILL" => libc::SIGKILL,
+    "PIPE" => libc::SIGPIPE,
+    "POLL" => libc::SIGPOLL,
+    "PROF" => libc::SIGPROF,
+    "PWR" => libc::SIGPWR,
+    "QUIT" => libc::SIGQUIT,
+    "SEGV" => libc::SIGSEGV,
+    "STKFLT" => crate::sys::arch::SIGSTKFLT,
+    "STOP" => libc::SIGSTOP,
+    "SYS" => libc::SIGSYS,
+    "TERM" => libc::SIGTERM,
+    "TRAP" => libc::SIGTRAP,
+    "TSTP" => libc::SIGTSTP,
+    "TTIN" => libc::SIGTTIN,
+    "TTOU" => libc::SIGTTOU,
+    "UNUSED" => libc::SIGSYS,
+    "URG" => libc::SIGURG,
+    "USR1" => libc::SIGUSR1,
+    "USR2" => libc::SIGUSR2,
+    "VTALRM" => libc::SIGVTALRM,
+    "WINCH" => libc::SIGWINCH,
+    "XCPU" => libc::SIGXCPU,
+    "XFSZ" => libc::SIGXFSZ,
+});
 
 /// Highest signal number tracked.
 pub const MAX_SIG: usize = 64;

@@ -2,9 +2,61 @@
 //! released after startup, and `-M`'s locking.
 
 use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicBool, AtomicU8, Ordering::Relaxed};
+use core::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicPtr, AtomicU8, AtomicUsize, Ordering::Relaxed,
+};
 
 use super::Res;
+
+/// A byte string only startup and the exit paths use, kept with the cold
+/// code (link.ld gathers `.text.unlikely.*`), so the running daemon's
+/// resident pages do not hold it.
+macro_rules! cold {
+    ($s:expr) => {{
+        const BYTES: &[u8] = $s;
+        // The section only moves the bytes; nothing is placed there but
+        // read-only data.
+        #[allow(unsafe_code)]
+        #[unsafe(link_section = ".text.unlikely.strings")]
+        static TEXT: [u8; BYTES.len()] = match BYTES.first_chunk() {
+            Some(bytes) => *bytes,
+            None => unreachable!(),
+        };
+        &TEXT
+    }};
+}
+
+/// Implements `Zeroable` for a struct, after checking at compile time (as
+/// bytemuck's derive does) that the list names every field and that each
+/// is `Zeroable`; a field of a fieldless enum is written `field = Enum::V`,
+/// and `V` is checked to be its zero discriminant:
+/// `zeroable!(Item { name, kind = Kind::Free, fd });`
+macro_rules! zeroable {
+    ($name:ident { $($field:ident $(= $zero:path)?),* $(,)? }) => {
+        const _: fn(&$name) = |v| {
+            // No `..`: a field missing from the list does not compile.
+            let $name { $($field),* } = v;
+            $(zeroable!(@field $field $(= $zero)?);)*
+        };
+        // SAFETY: every field is Zeroable or an enum whose zero is a
+        // variant (checked above), so all-zero bytes are a valid value.
+        #[allow(unsafe_code)]
+        unsafe impl $crate::sys::Zeroable for $name {}
+    };
+    (@field $field:ident) => {
+        $crate::sys::must_be_zeroable($field)
+    };
+    (@field $field:ident = $zero:path) => {{
+        $crate::sys::same_type($field, &$zero);
+        const { assert!($zero as isize == 0, "not the enum's zero discriminant") }
+    }};
+}
+
+/// `zeroable!`'s check of a field.
+pub const fn must_be_zeroable<T: Zeroable>(_: &T) {}
+
+/// `zeroable!`'s check of an enum field's type.
+pub const fn same_type<T>(_: &T, _: &T) {}
 
 /// Types whose all-zero bit pattern is a valid value, so pools can be carved
 /// from fresh anonymous memory without touching (and so paying for) it.
@@ -103,11 +155,23 @@ impl Reservation {
     }
 }
 
+// SAFETY: zero is a value of every integer, `false`, and a zeroed atomic.
 unsafe impl Zeroable for u8 {}
+// SAFETY: as above.
 unsafe impl Zeroable for u16 {}
+// SAFETY: as above.
 unsafe impl Zeroable for u32 {}
+// SAFETY: as above.
 unsafe impl Zeroable for u64 {}
+// SAFETY: as above.
+unsafe impl Zeroable for i32 {}
+// SAFETY: as above.
+unsafe impl Zeroable for bool {}
+// SAFETY: as above.
 unsafe impl Zeroable for AtomicU8 {}
+// SAFETY: as above.
+unsafe impl Zeroable for AtomicI32 {}
+// SAFETY: an array of zeroable values, without padding between them.
 unsafe impl<T: Zeroable, const N: usize> Zeroable for [T; N] {}
 // SAFETY: all-zero is the null pointer.
 unsafe impl<T> Zeroable for *const T {}
@@ -241,4 +305,85 @@ fn lock_bytes(base: usize, from: usize, to: usize) {
     // its pages (rounding out to whole pages) and cannot change contents.
     // Failure (RLIMIT_MEMLOCK) leaves the pages unlocked but usable.
     let _ = unsafe { rustix::mm::mlock(first as *mut core::ffi::c_void, end - first) };
+}
+
+/// A `'static` slice that startup hands over, kept in atomics so that a
+/// signal handler reads it whole (or finds none).
+pub struct StaticSlice<T> {
+    ptr: AtomicPtr<T>,
+    len: AtomicUsize,
+}
+
+impl<T: Sync> StaticSlice<T> {
+    /// No slice yet.
+    pub const fn new() -> Self {
+        StaticSlice {
+            ptr: AtomicPtr::new(core::ptr::null_mut()),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    /// Keeps `s`: from now on `get` hands it out, shared.
+    pub fn set(&self, s: &'static [T]) {
+        self.len.store(s.len(), Relaxed);
+        self.ptr.store(s.as_ptr().cast_mut(), Relaxed);
+    }
+
+    /// The slice `set` kept; empty before.
+    pub fn get(&self) -> &'static [T] {
+        let p = self.ptr.load(Relaxed);
+        if p.is_null() {
+            return &[];
+        }
+        // SAFETY: `set` stored a shared 'static slice of this length (the
+        // length first: a pointer seen is one whose length is stored).
+        unsafe { core::slice::from_raw_parts(p, self.len.load(Relaxed)) }
+    }
+}
+
+/// A `'static` mutable slice that startup hands over for an exit path:
+/// `take` gives it out once, until it is `put` back.
+pub struct TakeSlice<T> {
+    ptr: AtomicPtr<T>,
+    len: AtomicUsize,
+}
+
+impl<T> TakeSlice<T> {
+    /// No slice yet.
+    pub const fn new() -> Self {
+        TakeSlice {
+            ptr: AtomicPtr::new(core::ptr::null_mut()),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    /// Keeps `s` until it is taken.
+    pub fn put(&self, s: &'static mut [T]) {
+        self.len.store(s.len(), Relaxed);
+        self.ptr.store(s.as_mut_ptr(), Relaxed);
+    }
+
+    /// The slice, if it is here (not taken, and `put` once).
+    pub fn take(&self) -> Option<&'static mut [T]> {
+        let len = self.len.load(Relaxed);
+        let p = self.ptr.swap(core::ptr::null_mut(), Relaxed);
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: `put` stored a 'static mutable slice of this length,
+        // and the swap makes this the only holder of it until it is put
+        // back (the daemon is single-threaded; a handler that interrupts
+        // finds none).
+        Some(unsafe { core::slice::from_raw_parts_mut(p, len) })
+    }
+}
+
+/// munmap(2), for the fuzz harness to free each run's reservation.
+///
+/// # Safety
+/// Nothing may use the range afterwards.
+#[cfg(test)]
+pub unsafe fn unmap(base: *mut u8, size: usize) {
+    // SAFETY: the caller's promise.
+    let _ = unsafe { rustix::mm::munmap(base.cast(), size) };
 }

@@ -2,6 +2,7 @@
 //! environment, and the descriptor layout a child inherits.
 
 use core::ffi::{CStr, c_char, c_int};
+use core::sync::atomic::{AtomicPtr, Ordering::Relaxed};
 
 use rustix::fd::{IntoRawFd, OwnedFd};
 
@@ -229,7 +230,7 @@ impl Args {
     /// `argv` must point to `argc` valid NUL-terminated strings that live
     /// for the rest of the process.
     #[cold]
-    pub unsafe fn new(argc: c_int, argv: *const *const c_char) -> Args {
+    unsafe fn new(argc: c_int, argv: *const *const c_char) -> Args {
         Args {
             argc: (argc.max(0) as usize).min(64),
             argv,
@@ -303,4 +304,35 @@ pub fn unmount_detach(path: &[u8]) -> Res<()> {
 #[cold]
 pub fn remount_root_readonly() -> Res<()> {
     rustix::mount::mount_remount(c"/", rustix::mount::MountFlags::RDONLY, c"")
+}
+
+// The C library, linked statically: its startup code calls `main`.
+#[cfg(not(test))]
+#[link(name = "c", kind = "static")]
+unsafe extern "C" {}
+
+/// The daemon's own argv, NULL-terminated, as the C runtime passed it.
+static SELF_ARGV: AtomicPtr<*const c_char> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Entry point called by the C runtime: remembers argv and hands the
+/// command line to `crate::start`.
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    SELF_ARGV.store(argv.cast_mut(), Relaxed);
+    // SAFETY: the C runtime passes argc valid strings that outlive main.
+    crate::start(unsafe { Args::new(argc, argv) })
+}
+
+/// The daemon's own argv with its terminating NULL, to run it again
+/// (`exec_self`); empty under `cargo test`.
+#[cold]
+pub fn self_argv() -> &'static [*const c_char] {
+    let argv = SELF_ARGV.load(Relaxed);
+    if argv.is_null() {
+        return &[];
+    }
+    // SAFETY: `main` stored the C runtime's argv, NULL-terminated, which
+    // lives as long as the process.
+    unsafe { core::slice::from_raw_parts(argv, entries(argv) + 1) }
 }
