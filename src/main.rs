@@ -95,52 +95,63 @@ fn warn(log: &mut Log, text: &[u8]) {
     log.put(Level::Warning, &[text], 0);
 }
 
+/// `v` moved into `lo..=hi`, with the warning `low` or `high` when it was
+/// outside.
+#[inline(always)]
+fn clamp_warn(log: &mut Log, v: i64, (lo, low): (i64, &[u8]), (hi, high): (i64, &[u8])) -> i64 {
+    if v < lo {
+        warn(log, low);
+        lo
+    } else if v > hi {
+        warn(log, high);
+        hi
+    } else {
+        v
+    }
+}
+
 /// Pool sizes after clamping (§1.6).
 #[cold]
-fn fd_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
-    let (mut n, m) = p;
-    let mut m = m.unwrap_or(96);
-    if n < 7 {
-        warn(log, cold!(b"At least 7 fd objects required; using minimum"));
-        n = 7;
-    } else if n > 1024 {
-        warn(
-            log,
+fn fd_pool_size(log: &mut Log, (n, m): (i64, Option<i64>)) -> (usize, usize) {
+    let n = clamp_warn(
+        log,
+        n,
+        (7, cold!(b"At least 7 fd objects required; using minimum")),
+        (
+            1024,
             cold!(b"fd pool size exceeds max number of allowed file descriptors; limiting to 1024"),
-        );
-        n = 1024;
-    }
-    if m < 32 {
-        warn(log, cold!(b"fd obj size increased to minimum of 32"));
-        m = 32;
-    } else if m > 4096 {
-        warn(log, cold!(b"fd obj size limited to maximum of 4096"));
-        m = 4096;
-    }
+        ),
+    );
+    let m = clamp_warn(
+        log,
+        m.unwrap_or(96),
+        (32, cold!(b"fd obj size increased to minimum of 32")),
+        (4096, cold!(b"fd obj size limited to maximum of 4096")),
+    );
     (n as usize, m as usize)
 }
 
 #[cold]
-fn service_pool_size(log: &mut Log, p: (i64, Option<i64>)) -> (usize, usize) {
-    let (mut n, m) = p;
-    let mut m = m.unwrap_or(512);
-    if n < 1 {
-        warn(
-            log,
+fn service_pool_size(log: &mut Log, (n, m): (i64, Option<i64>)) -> (usize, usize) {
+    let n = clamp_warn(
+        log,
+        n,
+        (
+            1,
             cold!(b"At least 1 service objects required; using minimum"),
-        );
-        n = 1;
-    } else if n > 65535 {
-        warn(
-            log,
+        ),
+        (
+            65535,
             cold!(b"service pool size exceeds maximum; limiting to 65535"),
-        );
-        n = 65535;
-    }
-    if m < 64 {
-        warn(log, cold!(b"servce obj size increased to minimum of 64"));
-        m = 64;
-    }
+        ),
+    );
+    // "servce": the original's spelling, kept (§1.6).
+    let m = clamp_warn(
+        log,
+        m.unwrap_or(512),
+        (64, cold!(b"servce obj size increased to minimum of 64")),
+        (i64::MAX, b""),
+    );
     (n as usize, (m as usize).min(1 << 20))
 }
 
@@ -223,23 +234,35 @@ fn init(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         + Reservation::size_of::<exit::Running>(svc_count)
         + Reservation::size_of::<u8>(sys::ALT_STACK);
     let mut res = Reservation::new(size);
+    // A failure names what failed: one of the two tables the options
+    // size, or else the reservation (mmap, or a piece of fixed size that
+    // did not fit).
+    let (fixed, no_fds, no_services): (&[u8], &[u8], &[u8]) = (
+        cold!(b"Unable to reserve memory"),
+        cold!(b"Unable to preallocate file descriptor objects"),
+        cold!(b"Unable to preallocate service objects"),
+    );
     let mut carve = || {
-        let res = res.as_mut()?;
-        let sup = res.uninit::<Supervisor>()?;
-        let send0 = res.take(SEND_BUF)?;
-        let fds = FdTable::new(res, fd_count, fd_desc, fd_obj_size)?;
-        let recv0 = res.take(RECV_BUF)?;
+        let res = res.as_mut().ok_or(fixed)?;
+        let sup = res.uninit::<Supervisor>().ok_or(fixed)?;
+        let send0 = res.take(SEND_BUF).ok_or(fixed)?;
+        let fds = FdTable::new(res, fd_count, fd_desc, fd_obj_size).ok_or(no_fds)?;
+        let recv0 = res.take(RECV_BUF).ok_or(fixed)?;
         // Beside the first controller's input, which every mode touches:
         // the first services' entries share its page.
         // Locked by -M as the service slots come into use (event_loop).
-        exit::set_running_table(res.take_lazy(svc_count)?);
-        let ctl1 = Controller::new(res.take(RECV_BUF)?, res.take(SEND_BUF)?);
-        let signals = Signals::new(res)?;
-        let services = ServiceTable::new(res, svc_count, svc_bytes, svc_arena);
+        exit::set_running_table(res.take_lazy(svc_count).ok_or(fixed)?);
+        let ctl1 = Controller::new(
+            res.take(RECV_BUF).ok_or(fixed)?,
+            res.take(SEND_BUF).ok_or(fixed)?,
+        );
+        let signals = Signals::new(res).ok_or(fixed)?;
+        let services =
+            ServiceTable::new(res, svc_count, svc_bytes, svc_arena).ok_or(no_services)?;
         // Last: untouched unless a fault's handler runs on it (so not
         // locked by -M either).
-        let alt_stack = res.take_lazy(sys::ALT_STACK)?;
-        Some((
+        let alt_stack = res.take_lazy(sys::ALT_STACK).ok_or(fixed)?;
+        Ok((
             sup,
             [Controller::new(recv0, send0), ctl1],
             signals,
@@ -248,23 +271,12 @@ fn init(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
             alt_stack,
         ))
     };
-    // A failure before the services' tables (the fd table's, mostly) is
-    // reported as the fd table's.
-    let Some((sup, ctl, signals, fds, services, alt_stack)) = carve() else {
-        early_fatal(
-            &mut log,
-            3,
-            &[cold!(b"Unable to preallocate file descriptor objects")],
-        );
-        sys::exit(3)
-    };
-    let Some(services) = services else {
-        early_fatal(
-            &mut log,
-            3,
-            &[cold!(b"Unable to preallocate service objects")],
-        );
-        sys::exit(3)
+    let (sup, ctl, signals, fds, services, alt_stack) = match carve() {
+        Ok(pieces) => pieces,
+        Err(what) => {
+            early_fatal(&mut log, 3, &[what]);
+            sys::exit(3)
+        }
     };
     let sup = sup.write(Supervisor {
         now: sys::now(),
