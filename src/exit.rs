@@ -13,6 +13,7 @@ use core::sync::atomic::{
 };
 
 use crate::fmt::Buf;
+use crate::log::{Level, Log};
 use crate::signal;
 use crate::sys::{self, Errno, StaticSlice, TakeSlice};
 
@@ -284,6 +285,59 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
         sys::strerror(e),
     ]);
     Some(e)
+}
+
+/// Where fatal() reports: the log, and once services run, their list.
+pub trait Report {
+    /// Logs one record.
+    fn log(&mut self, level: Level, parts: &[&[u8]]);
+    /// Logs `service 'NAME' running as pid PID` for each running service.
+    fn log_running(&mut self) {}
+    /// Before the exec: writes out what is logged so far.
+    fn flush(&mut self) {}
+}
+
+/// Before the supervisor exists: the log alone, which writes each record
+/// out as it is put.
+impl Report for Log {
+    fn log(&mut self, level: Level, parts: &[&[u8]]) {
+        self.put(level, parts, 0);
+    }
+}
+
+/// fatal(code, msg) (§11.3): exec-on-exit if configured, otherwise log
+/// and exit unless the terminate guard is set (then return). The one
+/// policy for startup, commands and the loop.
+#[cold]
+#[inline(never)]
+pub fn fatal(r: &mut dyn Report, code: i32, msg: &[u8]) {
+    if exec_configured() {
+        let mut argv0 = Buf::<256>::new();
+        exec_argv0(&mut argv0);
+        r.log(
+            Level::Warning,
+            &[
+                cold!(b"daemonproxy exec_on_exit to '"),
+                argv0.as_bytes(),
+                b"'",
+            ],
+        );
+        r.log_running();
+        r.flush();
+        exec_on_exit(code, msg, false);
+    }
+    if !msg.is_empty() {
+        let pre: &[u8] = if guard() != 0 {
+            cold!(b"(attempting to continue) ")
+        } else {
+            b""
+        };
+        r.log(Level::Fatal, &[pre, msg]);
+    }
+    if guard() == 0 {
+        r.log_running();
+        sys::exit(code);
+    }
 }
 
 /// Remembers the self-pipe's ends: the handlers write to `w`, and neither

@@ -3,7 +3,7 @@
 
 use crate::exit;
 use crate::fmt::Buf;
-use crate::log::{Level, Log};
+use crate::log::Log;
 use crate::proto;
 use crate::sys;
 
@@ -44,9 +44,8 @@ pub struct Options<'a> {
     pub final_stage: Option<crate::pid1::Action>,
 }
 
-/// fatal() before the supervisor exists: exec-on-exit, or log and exit
-/// unless the terminate guard is set. The message is joined from `parts`
-/// (at most 300 bytes).
+/// fatal() before the supervisor exists (`exit::fatal`), with the message
+/// joined from `parts` (at most 300 bytes).
 #[inline(never)]
 #[cold]
 pub fn early_fatal(log: &mut Log, code: i32, parts: &[&[u8]]) {
@@ -54,32 +53,7 @@ pub fn early_fatal(log: &mut Log, code: i32, parts: &[&[u8]]) {
     for p in parts {
         m.s(p);
     }
-    let msg = m.as_bytes();
-    if exit::exec_configured() {
-        let mut argv0 = Buf::<256>::new();
-        exit::exec_argv0(&mut argv0);
-        log.put(
-            Level::Warning,
-            &[
-                cold!(b"daemonproxy exec_on_exit to '"),
-                argv0.as_bytes(),
-                b"'",
-            ],
-            0,
-        );
-        exit::exec_on_exit(code, msg, false);
-    }
-    if !msg.is_empty() {
-        let pre: &[u8] = if exit::guard() != 0 {
-            cold!(b"(attempting to continue) ")
-        } else {
-            b""
-        };
-        log.put(Level::Fatal, &[pre, msg], 0);
-    }
-    if exit::guard() == 0 {
-        sys::exit(code);
-    }
+    exit::fatal(log, code, m.as_bytes());
 }
 
 /// The options table, one option a line: its name in `Opt`, its long name,
