@@ -373,11 +373,16 @@ mod tests {
 
     #[test]
     fn guard_values() {
-        assert_eq!(parse_strtol(b""), Some(0));
-        assert_eq!(parse_strtol(b" 12"), Some(12));
-        assert_eq!(parse_strtol(b"-5"), Some(-5));
-        assert_eq!(parse_strtol(b"+5"), Some(5));
-        assert_eq!(parse_strtol(b"5x"), None);
-        assert_eq!(parse_strtol(b" "), None);
+        let cases: [(&[u8], _); 6] = [
+            (b"", Some(0)),
+            (b" 12", Some(12)),
+            (b"-5", Some(-5)),
+            (b"+5", Some(5)),
+            (b"5x", None),
+            (b" ", None),
+        ];
+        for (text, value) in cases {
+            assert_eq!(parse_strtol(text), value, "{text:?}");
+        }
     }
 }

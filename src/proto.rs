@@ -429,13 +429,12 @@ mod tests {
 
     #[test]
     fn ints() {
+        // Unlike a guard value (options::parse_strtol): no blanks, no `+`.
+        for text in [&b"+1"[..], b"-", b"", b" 1", b"12a"] {
+            assert_eq!(parse_int(text), None, "{text:?}");
+        }
         assert_eq!(parse_int(b"0"), Some(0));
         assert_eq!(parse_int(b"-12"), Some(-12));
-        assert_eq!(parse_int(b"+1"), None);
-        assert_eq!(parse_int(b"-"), None);
-        assert_eq!(parse_int(b""), None);
-        assert_eq!(parse_int(b" 1"), None);
-        assert_eq!(parse_int(b"12a"), None);
     }
 
     #[test]
