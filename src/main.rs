@@ -1,7 +1,9 @@
 //! daemonproxy: a tiny, scriptable process supervisor for PID 1.
 //!
-//! `main` only parses options, sizes the pools and enters the loop; see
-//! `supervisor` for the state and `event_loop` for the loop.
+//! `start` (called by the C entry point in `sys`) only parses options,
+//! sizes the pools and enters the loop; see `supervisor` for the state and
+//! `event_loop` for the loop. `unsafe` is denied here and allowed only in
+//! `sys`, the syscall layer, and the buffer modules `fmt` and `pool`.
 //!
 //! Section numbers in comments (§4.5, §11.3, …) are those of
 //! docs/protocol.md, the protocol reference.

@@ -1,6 +1,6 @@
 //! The syscall seam: the only module that talks to rustix and libc, and
-//! (with the byte buffers of `fmt` and `pool`) the only one where `unsafe`
-//! is allowed. Split by concern: `io` (descriptors, files, pipes, poll),
+//! with the buffer modules (`fmt`'s line buffers, `pool`'s zeroed slots)
+//! the only one where `unsafe` is allowed. Split by concern: `io` (descriptors, files, pipes, poll),
 //! `net` (sockets), `process` (fork, exec, wait, kill, the C entry point),
 //! `signal` (dispositions, masks, the alternate stack, the alarm), `memory`
 //! (the reservation, cold text, locking), `time` (the clock, sleeping) and

@@ -121,7 +121,7 @@ pub fn environ() -> *const *const c_char {
 
 /// kill(2) or killpg(2).
 pub fn kill(pid: i32, sig: i32, group: bool) -> Res<()> {
-    // SAFETY: plain syscall; rustix's Signal type cannot carry signal 0 or
+    // SAFETY: kill and killpg take no pointers; rustix's Signal type cannot carry signal 0 or
     // real-time numbers, which the protocol allows.
     let r = unsafe {
         if group {
@@ -149,8 +149,9 @@ pub enum ExitHow {
 /// waitpid(-1, WNOHANG): the next reaped child, if any.
 pub fn reap_any() -> Option<(i32, ExitHow)> {
     let mut status: c_int = 0;
-    // SAFETY: plain syscall with a valid out pointer. rustix's waitpid(None)
-    // means "my process group", not "any child".
+    // SAFETY: waitpid writes the status to a valid out pointer. (Not
+    // rustix: its waitpid(None) means "my process group", not "any
+    // child".)
     let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
     if pid <= 0 {
         return None;
@@ -185,7 +186,8 @@ pub fn dup2_inheritable(src: Fd, dst: Fd) -> Res<()> {
 #[cold]
 pub fn close_from_except(first: Fd, keep: Fd) {
     let close_range = |lo: Fd, hi: u32| {
-        // SAFETY: plain syscall; the caller wants all of these closed.
+        // SAFETY: close_range takes no pointers; the caller wants all of
+        // these closed.
         let r = unsafe { libc::syscall(libc::SYS_close_range, lo as u32, hi, 0u32) };
         if r < 0 {
             for fd in lo..(hi.min(1023) as Fd + 1) {
@@ -277,7 +279,7 @@ pub fn cstr_bytes<'a>(p: *const c_char) -> &'a [u8] {
 #[cold]
 pub fn reap_all() -> bool {
     loop {
-        // SAFETY: plain syscall; the status is not wanted.
+        // SAFETY: waitpid with a null status pointer writes no status.
         let pid = unsafe { libc::waitpid(-1, core::ptr::null_mut(), libc::WNOHANG) };
         if pid <= 0 {
             return pid == 0;

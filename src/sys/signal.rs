@@ -113,7 +113,8 @@ pub fn unmask_all() {
 
 /// Arms (or with 0 disarms) a one-shot ITIMER_REAL of `usec` microseconds.
 pub fn alarm_usec(usec: i64) {
-    // SAFETY: plain syscall with valid pointers.
+    // SAFETY: setitimer reads the new value and, with a null pointer,
+    // writes no old one.
     unsafe {
         let it = libc::itimerval {
             it_interval: libc::timeval {
