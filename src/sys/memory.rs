@@ -366,14 +366,19 @@ impl<T> TakeSlice<T> {
     /// The slice, if it is here (not taken, and `put` once).
     pub fn take(&self) -> Option<&'static mut [T]> {
         let len = self.len.load(Relaxed);
-        let p = self.ptr.swap(core::ptr::null_mut(), Relaxed);
+        // A load and a store, not a swap: a read-modify-write would link
+        // aarch64's outline-atomics runtime (about 950 bytes). Nothing
+        // can come between them but a signal handler, which runs to its
+        // end (an exec, an exit, or a return with the slice put back)
+        // before this goes on.
+        let p = self.ptr.load(Relaxed);
+        self.ptr.store(core::ptr::null_mut(), Relaxed);
         if p.is_null() {
             return None;
         }
         // SAFETY: `put` stored a 'static mutable slice of this length,
-        // and the swap makes this the only holder of it until it is put
-        // back (the daemon is single-threaded; a handler that interrupts
-        // finds none).
+        // and clearing it makes this its only holder until it is put back
+        // (the daemon is single-threaded).
         Some(unsafe { core::slice::from_raw_parts_mut(p, len) })
     }
 }
