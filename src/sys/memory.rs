@@ -392,3 +392,56 @@ pub unsafe fn unmap(base: *mut u8, size: usize) {
     // SAFETY: the caller's promise.
     let _ = unsafe { rustix::mm::munmap(base.cast(), size) };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_take_slice_is_handed_out_once() {
+        static SLOT: TakeSlice<u32> = TakeSlice::new();
+        assert!(SLOT.take().is_none(), "nothing put yet");
+        let mut res = Reservation::new(64).unwrap();
+        SLOT.put(res.take::<u32>(4).unwrap());
+        let s = SLOT.take().unwrap();
+        s[3] = 7;
+        assert!(SLOT.take().is_none(), "taken");
+        SLOT.put(s);
+        assert_eq!(SLOT.take().map(|s| (s.len(), s[3])), Some((4, 7)));
+    }
+
+    #[test]
+    fn a_static_slice_is_empty_until_set() {
+        static SLICE: StaticSlice<AtomicU8> = StaticSlice::new();
+        assert!(SLICE.get().is_empty());
+        let mut res = Reservation::new(64).unwrap();
+        SLICE.set(res.take::<AtomicU8>(5).unwrap());
+        SLICE.get()[4].store(9, Relaxed);
+        assert_eq!(SLICE.get().len(), 5);
+        assert_eq!(SLICE.get()[4].load(Relaxed), 9);
+    }
+
+    #[test]
+    fn zeroable_structs_carve_as_zero() {
+        #[derive(Clone, Copy, PartialEq, Debug)]
+        #[repr(u8)]
+        enum Mode {
+            Off = 0,
+            On,
+        }
+        struct Item {
+            mode: Mode,
+            count: u32,
+            name: [u8; 3],
+        }
+        zeroable!(Item { mode = Mode::Off, count, name });
+        let mut res = Reservation::new(64).unwrap();
+        let items = res.take::<Item>(2).unwrap();
+        assert_eq!(
+            (items[1].mode, items[1].count, items[1].name),
+            (Mode::Off, 0, [0; 3])
+        );
+        items[0].mode = Mode::On;
+        assert_eq!(items[0].mode, Mode::On);
+    }
+}
