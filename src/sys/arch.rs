@@ -7,7 +7,8 @@
 //! this was checked on, holds the few facts that are not in those
 //! interfaces, and asserts at compile time the layouts the rest of the
 //! daemon depends on. A new architecture is a compile error until it is
-//! added here.
+//! added here. Should a kernel structure or constant ever have to be
+//! written by hand, this is the only place for it.
 
 #[cfg(not(any(
     target_arch = "x86_64",
