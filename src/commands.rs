@@ -11,6 +11,7 @@ use crate::service::{self, State, Var};
 use crate::signal;
 use crate::supervisor::{Line, Supervisor};
 use crate::sys::{self, Domain, Errno, SockType};
+use crate::time::{Dur, Mono};
 
 /// The fixed error messages of the commands (§4), named after their
 /// texts. A failing check records one of these small values; the text is
@@ -519,8 +520,7 @@ impl Supervisor {
             }
             Cmd::Chdir => cmd_chdir(args, self.check),
             Cmd::Exit => {
-                self.ctl[i].in_eof = true;
-                self.ctl[i].recv_at = self.ctl[i].recv_len;
+                self.ctl[i].stop_input();
                 Ok(())
             }
             Cmd::ServiceArgs => self.cmd_service_var(args, Var::Args, Msg::UnableToSetArgv),
@@ -654,44 +654,28 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Makes a service start-pending at `at` and broadcasts it; false when
-    /// it is running.
-    pub fn start_service(&mut self, slot: usize, at: u64) -> bool {
-        let svc = self.services.get_mut(slot);
-        let was_pending = svc.state == State::Start;
-        if svc.request_start(at).is_err() {
-            return false;
-        }
-        if !was_pending {
-            self.pending_starts += 1;
-        }
-        self.loop_due = true;
-        self.broadcast_state(slot);
-        true
-    }
-
     fn cmd_service_start<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
         let slot = self.find_service(service_name(f.next())?)?;
         let mut at = self.now;
         match f.next() {
             Some(b"-") => {
-                if !self.services.get_mut(slot).cancel_start() {
+                if !self.services.cancel_start(slot) {
                     return fail(Msg::NoServiceStartPending);
                 }
-                self.pending_starts -= 1;
                 self.broadcast_state(slot);
                 return Ok(());
             }
             Some(ts) => {
-                let Some(t) = proto::parse_int(ts).map(|v| (v as u64) << 32) else {
+                let Some(t) = proto::parse_int(ts).map(|v| Mono::from_secs(v as u64)) else {
                     return fail(Msg::InvalidTimestamp);
                 };
-                let ahead = t.wrapping_sub(self.now) as i64;
-                if ahead < -100_000 {
+                // The original's slack: 100000 units (about 23 µs), so a
+                // second that has begun is already in the past.
+                if t + Dur::from_raw(100_000) < self.now {
                     return fail(Msg::InvalidTimestamp);
                 }
-                if ahead > 0 {
+                if t > self.now {
                     at = t;
                 }
             }
@@ -723,7 +707,7 @@ impl Supervisor {
             return Ok(());
         }
         let svc = self.services.get(slot);
-        if svc.state != State::Up {
+        if svc.state() != State::Up {
             return fail(Msg::ServiceIsNotRunning);
         }
         let pid = svc.pid;
@@ -737,16 +721,10 @@ impl Supervisor {
 
     fn cmd_service_delete<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
         let slot = self.find_service(service_name(Fields::new(args).next())?)?;
-        let svc = self.services.get_mut(slot);
-        match svc.state {
-            State::Up => return fail(Msg::ServiceIsRunning),
-            State::Start => self.pending_starts -= 1,
-            State::Down | State::Free => {}
-        }
-        // A free slot's state line is the `deleted` event.
-        svc.state = State::Free;
-        self.broadcast_state(slot);
-        self.services.delete(slot);
+        let Ok(gone) = self.services.delete(slot) else {
+            return fail(Msg::ServiceIsRunning);
+        };
+        self.broadcast_service(gone);
         Ok(())
     }
 

@@ -5,6 +5,7 @@ use arrayvec::ArrayVec;
 
 use crate::name::Name;
 use crate::sys::{self, Errno, Fd};
+use crate::time::{Dur, Mono};
 
 /// Number of controller slots, as in the original.
 pub const SLOTS: usize = 2;
@@ -34,11 +35,22 @@ pub enum Kind {
     Service,
 }
 
+/// The parts of a statedump, in order.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DumpPart {
+    /// `fd.state` of each named descriptor.
+    Fds,
+    /// Each service's state and its four configuration lines.
+    Services,
+    /// The pending signals.
+    Signals,
+}
+
 /// Where a resumable statedump stands (§4.2).
 #[derive(Clone, Copy)]
 pub struct Dump {
-    /// 0: fds, 1: services, 2: signals.
-    pub phase: u8,
+    /// The part being dumped.
+    pub part: DumpPart,
     /// The object being (or last) dumped; empty before the first.
     pub name: Name,
     /// Next line of that object (services have 5, fds 1); past the end
@@ -51,18 +63,30 @@ pub struct Dump {
 impl Dump {
     /// A dump from the beginning.
     pub const fn new() -> Dump {
-        Dump::at_phase(0)
+        Dump::at(DumpPart::Fds)
     }
 
-    /// A dump at the start of `phase`.
-    pub const fn at_phase(phase: u8) -> Dump {
+    /// A dump at the start of `part`.
+    pub const fn at(part: DumpPart) -> Dump {
         Dump {
-            phase,
+            part,
             name: Name::EMPTY,
             line: 0,
             signal_after: 0,
         }
     }
+}
+
+/// What a blocked output calls for (see `Controller::stall`), with how many
+/// whole seconds it has been blocked.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Stall {
+    /// Nothing now.
+    None,
+    /// Log a warning.
+    Warn(u64),
+    /// Log an error and close the controller.
+    Close(u64),
 }
 
 /// Outcome of one read.
@@ -113,10 +137,10 @@ pub struct Controller {
     pub send: &'static mut [u8],
     /// Bytes in `send`.
     pub send_len: usize,
-    /// When output first hit EAGAIN (0: not blocked).
-    pub blocked_since: u64,
+    /// When output first hit EAGAIN (None: not blocked).
+    pub blocked_since: Option<Mono>,
     /// Next time to log the reset-timeout warning.
-    pub warn_at: u64,
+    pub warn_at: Mono,
     /// Reset timeout, seconds.
     pub reset_timeout: u32,
     /// Close timeout, seconds.
@@ -153,8 +177,8 @@ impl Controller {
             recv_at: 0,
             send,
             send_len: 0,
-            blocked_since: 0,
-            warn_at: 0,
+            blocked_since: None,
+            warn_at: Mono::ZERO,
             reset_timeout: 15,
             close_timeout: 30,
             last_signal: 0,
@@ -193,6 +217,24 @@ impl Controller {
     /// Can output be queued?
     pub fn has_output(&self) -> bool {
         self.out_fd >= 0
+    }
+
+    /// Is there output pending past the high-water mark (and not being
+    /// dropped)? Commands and dumps wait until it drains.
+    pub fn output_high(&self) -> bool {
+        self.has_output() && !self.overflow && self.send_len > SEND_HIGH
+    }
+
+    /// Does output queued now have a place to go (an active slot with an
+    /// output that is not dropping lines)?
+    pub fn takes_output(&self) -> bool {
+        self.active() && self.has_output() && !self.overflow
+    }
+
+    /// `exit`: no more input; the lines after it are dropped.
+    pub fn stop_input(&mut self) {
+        self.in_eof = true;
+        self.recv_at = self.recv_len;
     }
 
     /// Reads once into the receive buffer.
@@ -334,15 +376,30 @@ impl Controller {
         true
     }
 
+    /// Queues `line` and its LF, writing pending output first if the send
+    /// buffer is full; with no room even then, the line is dropped and the
+    /// overflow flag set (`overflow` is sent once the output drains).
+    /// Err(errno) when the output broke.
+    pub fn send_line(&mut self, line: &[u8], now: Mono) -> Result<(), Errno> {
+        if self.push_line(line) {
+            return Ok(());
+        }
+        self.flush(now)?;
+        if !self.push_line(line) {
+            self.overflow = true;
+        }
+        Ok(())
+    }
+
     /// Writes pending output without blocking. Returns Err(errno) when the
     /// output broke (it is then closed and its buffer dropped).
-    pub fn flush(&mut self, now: u64) -> Result<(), Errno> {
+    pub fn flush(&mut self, now: Mono) -> Result<(), Errno> {
         while self.out_fd >= 0 && self.send_len > 0 {
             match sys::write(self.out_fd, &self.send[..self.send_len]) {
                 Ok(n) => {
                     self.send.copy_within(n..self.send_len, 0);
                     self.send_len -= n;
-                    self.blocked_since = 0;
+                    self.blocked_since = None;
                     if self.send_len == 0 && self.overflow {
                         self.overflow = false;
                         self.abandoned = false;
@@ -350,9 +407,9 @@ impl Controller {
                     }
                 }
                 Err(Errno::AGAIN) => {
-                    if self.blocked_since == 0 {
-                        self.blocked_since = now;
-                        self.warn_at = now.wrapping_add((self.reset_timeout as u64) << 32);
+                    if self.blocked_since.is_none() {
+                        self.blocked_since = Some(now);
+                        self.warn_at = now + Dur::from_secs(self.reset_timeout);
                     }
                     return Ok(());
                 }
@@ -375,7 +432,36 @@ impl Controller {
         self.send_len = 0;
         self.overflow = false;
         self.abandoned = false;
-        self.blocked_since = 0;
+        self.blocked_since = None;
+    }
+
+    /// What blocked output's timeouts call for at `now` (§8.4): past the
+    /// close timeout the controller is closed; each reset timeout a
+    /// warning, and with the input full too the output is abandoned (the
+    /// peer is not reading: lines are dropped until it does).
+    pub fn stall(&mut self, now: Mono) -> Stall {
+        let Some(since) = self.blocked_since.filter(|_| self.send_len > 0) else {
+            return Stall::None;
+        };
+        let late = now.since(since).as_secs();
+        if late >= self.close_timeout as u64 {
+            return Stall::Close(late);
+        }
+        if now < self.warn_at {
+            return Stall::None;
+        }
+        self.warn_at = now + Dur::from_secs(self.reset_timeout.max(1));
+        if self.recv_len == RECV_BUF {
+            self.overflow = true;
+            self.abandoned = true;
+        }
+        Stall::Warn(late)
+    }
+
+    /// When blocked output's timeouts need the loop awake.
+    pub fn stall_wake_at(&self) -> Option<Mono> {
+        let since = self.blocked_since.filter(|_| self.send_len > 0)?;
+        Some(self.warn_at.min(since + Dur::from_secs(self.close_timeout)))
     }
 
     /// Closes everything and frees the slot; returns leftover ancillary

@@ -1,6 +1,6 @@
 //! The main loop (§8.7): the only place that reads the clock and blocks.
 
-use crate::controller::{self, Kind as CtlKind, ReadResult, SLOTS};
+use crate::controller::{self, Kind as CtlKind, ReadResult, SLOTS, Stall};
 use crate::exit;
 use crate::fmt::fmt_u64;
 use crate::log::Level;
@@ -8,13 +8,14 @@ use crate::service::State;
 use crate::signal;
 use crate::supervisor::Supervisor;
 use crate::sys::{self, Errno, PollEntry};
+use crate::time::{Dur, Mono};
 
 /// Commands run per controller per wake-up before others get a turn.
 const COMMANDS_PER_TURN: usize = 512;
 /// Reads per controller per wake-up (each at most a receive buffer).
 const READS_PER_TURN: usize = 8;
 /// Retry interval for a pending control-socket connection with no slot.
-const ACCEPT_RETRY: u64 = 5 << 32;
+const ACCEPT_RETRY: Dur = Dur::from_secs(5);
 
 /// What the last poll reported.
 #[derive(Default)]
@@ -53,9 +54,9 @@ impl Supervisor {
             input: [true; SLOTS],
             ..Ready::default()
         };
-        let mut accept_retry_at = 0u64;
+        let mut accept_retry_at = Mono::ZERO;
         loop {
-            self.now = sys::now();
+            self.now = Mono::from_raw(sys::now());
             self.run_log();
             if ready.log {
                 self.log.writable(self.now);
@@ -68,7 +69,7 @@ impl Supervisor {
                 self.reap();
             }
             self.run_services();
-            if ready.listener || (self.accept_held() && self.due(accept_retry_at)) {
+            if ready.listener || (self.accept_held() && self.now >= accept_retry_at) {
                 accept_retry_at = self.accept();
             }
             self.busy = false;
@@ -110,7 +111,7 @@ impl Supervisor {
             sys::exit(3);
         }
         while let Some(i) = self.ctl.iter().position(|c| c.active()) {
-            self.now = sys::now();
+            self.now = Mono::from_raw(sys::now());
             // Lines after a `terminate` or a start are checked too.
             self.terminate = None;
             self.loop_due = false;
@@ -141,10 +142,6 @@ impl Supervisor {
     /// free, or accept failed for want of descriptors.
     fn accept_held(&self) -> bool {
         self.free_slot().is_none() || self.accept_backoff
-    }
-
-    fn due(&self, t: u64) -> bool {
-        self.now.wrapping_sub(t) as i64 >= 0
     }
 
     /// Lets the log attach or retry, and tells the signal handlers where it
@@ -179,7 +176,7 @@ impl Supervisor {
             }
             for &s in &buf[..n] {
                 if signal::RECORDED.contains(&(s as i32)) {
-                    self.signals.record(s as i32, self.now);
+                    self.signals.record(s as i32, self.now.raw());
                 }
             }
         }
@@ -190,7 +187,7 @@ impl Supervisor {
             let Some(slot) = self.services.by_pid(pid) else {
                 continue;
             };
-            self.services.get_mut(slot).reaped(how, self.now);
+            self.services.reaped(slot, how, self.now);
             crate::exit::note_running(slot, 0, b"");
             self.broadcast_state(slot);
             let svc = *self.services.get(slot);
@@ -207,13 +204,14 @@ impl Supervisor {
             if fresh != 0 {
                 for slot in 0..self.services.high() {
                     let s = self.services.get(slot);
-                    if s.state != State::Free && s.state != State::Up && s.triggers & fresh != 0 {
+                    let startable = matches!(s.state(), State::Down | State::Start);
+                    if startable && s.triggers & fresh != 0 {
                         self.start_service(slot, self.now);
                     }
                 }
             }
         }
-        if self.pending_starts == 0 {
+        if self.services.pending_starts() == 0 {
             return;
         }
         for slot in 0..self.services.high() {
@@ -225,10 +223,10 @@ impl Supervisor {
 
     /// Accepts one control-socket connection if a slot is free; returns the
     /// time to retry when none is, or when accept failed.
-    fn accept(&mut self) -> u64 {
+    fn accept(&mut self) -> Mono {
         self.accept_backoff = false;
         if self.ctl_socket < 0 {
-            return 0;
+            return Mono::ZERO;
         }
         let Some(i) = self.free_slot() else {
             let mut probe = [PollEntry::new(self.ctl_socket, true, false)];
@@ -239,7 +237,7 @@ impl Supervisor {
                     &[b"No free controllers to accpet socket connection"],
                 );
             }
-            return self.now.wrapping_add(ACCEPT_RETRY);
+            return self.now + ACCEPT_RETRY;
         };
         match sys::accept(self.ctl_socket) {
             Ok(fd) if !self.admitted(fd) => sys::close(fd),
@@ -257,10 +255,10 @@ impl Supervisor {
                     &[b"accept(control_socket): ", sys::strerror(e)],
                 );
                 self.accept_backoff = true;
-                return self.now.wrapping_add(ACCEPT_RETRY);
+                return self.now + ACCEPT_RETRY;
             }
         }
-        0
+        Mono::ZERO
     }
 
     /// May the peer of an accepted connection control the daemon? A
@@ -520,22 +518,11 @@ impl Supervisor {
             if c.flush(now).is_err() {
                 continue;
             }
-            let c = &mut self.ctl[i];
-            if c.blocked_since == 0 || c.send_len == 0 {
-                continue;
-            }
-            let late = now.wrapping_sub(c.blocked_since) >> 32;
-            let closing = late >= c.close_timeout as u64;
-            if !closing {
-                if (now.wrapping_sub(c.warn_at) as i64) < 0 {
-                    continue;
-                }
-                c.warn_at = now.wrapping_add((c.reset_timeout.max(1) as u64) << 32);
-                if c.recv_len == controller::RECV_BUF {
-                    c.overflow = true;
-                    c.abandoned = true;
-                }
-            }
+            let (late, closing) = match self.ctl[i].stall(now) {
+                Stall::None => continue,
+                Stall::Warn(late) => (late, false),
+                Stall::Close(late) => (late, true),
+            };
             let (level, end): (_, &[u8]) = if closing {
                 (Level::Error, b" seconds, closing connection")
             } else {
@@ -573,7 +560,7 @@ impl Supervisor {
     }
 
     /// Sleeps in poll until something is ready or a timer is due.
-    fn wait(&mut self, accept_retry_at: u64) -> Ready {
+    fn wait(&mut self, accept_retry_at: Mono) -> Ready {
         let mut set = [PollEntry::NONE; POLL_SET];
         set[WAKE] = PollEntry::new(self.wake_r, true, false);
         let hold = self.accept_held();
@@ -587,8 +574,8 @@ impl Supervisor {
         // timeout to arm and cancel on every wake-up.
         let mut wake_at = None;
         let now = self.now;
-        let mut earlier = |t: u64| {
-            if wake_at.is_none_or(|w: u64| (t.wrapping_sub(w) as i64) < 0) {
+        let mut earlier = |t: Mono| {
+            if wake_at.is_none_or(|w| t < w) {
                 wake_at = Some(t);
             }
         };
@@ -606,9 +593,8 @@ impl Supervisor {
             if c.out_fd >= 0 && (c.send_len > 0 || c.in_fd < 0) {
                 set[output(i)] = PollEntry::new(c.out_fd, false, c.send_len > 0);
             }
-            if c.blocked_since != 0 && c.send_len > 0 {
-                earlier(c.warn_at);
-                earlier(c.blocked_since.wrapping_add((c.close_timeout as u64) << 32));
+            if let Some(t) = c.stall_wake_at() {
+                earlier(t);
             }
         }
         if let Some(t) = self.log.wake_at() {
@@ -618,27 +604,15 @@ impl Supervisor {
             earlier(accept_retry_at);
         }
         if self.wake_r < 0 {
-            earlier(now.wrapping_add(1 << 32));
+            earlier(now + Dur::from_secs(1));
         }
-        if self.pending_starts > 0 {
-            for slot in 0..self.services.high() {
-                let s = self.services.get(slot);
-                if s.state == State::Start {
-                    earlier(s.start_time);
-                }
-            }
+        if let Some(t) = self.services.next_start() {
+            earlier(t);
         }
         let timeout_ms = match wake_at {
             _ if self.busy => 0,
             None => -1,
-            Some(t) => {
-                let d = t.wrapping_sub(now) as i64;
-                if d <= 0 {
-                    0
-                } else {
-                    ((d as u64 * 1000) >> 32) as i64 + 1
-                }
-            }
+            Some(t) => t.poll_ms_from(now),
         };
         sys::poll(&mut set, timeout_ms);
         Ready {

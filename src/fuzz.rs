@@ -53,7 +53,7 @@ pub fn run(data: &[u8]) -> usize {
     let services = ServiceTable::new(&mut res, SERVICES, SERVICE_BYTES, SERVICES * SERVICE_BYTES)
         .expect("service table");
     let sup = sup.write(Supervisor {
-        now: 1 << 40,
+        now: crate::time::Mono::from_raw(1 << 40),
         log,
         services,
         fds,
@@ -65,7 +65,6 @@ pub fn run(data: &[u8]) -> usize {
         admit_uid: None,
         admit_gid: None,
         wake_r: -1,
-        pending_starts: 0,
         busy: false,
         loop_due: false,
         accept_backoff: false,

@@ -8,6 +8,7 @@ use crate::fmt::fmt_u64;
 use crate::name::Name;
 use crate::proto;
 use crate::sys;
+use crate::time::{Dur, Mono};
 
 /// Log levels; a record is written when its level is above the filter.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -55,7 +56,8 @@ impl Level {
 
 /// Size of the record buffer.
 pub const LOG_BUF: usize = 1024;
-const RETRY_INTERVAL: u64 = 1 << 31; // 0.5 s in 32.32
+/// How long after a failed retry the next one is.
+const RETRY_INTERVAL: Dur = Dur::from_ms(500);
 const WRITE_GUARD_USEC: i64 = 62_500;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -64,7 +66,7 @@ enum Blocked {
     /// The last write failed: retry when the descriptor is writable.
     WaitWritable,
     /// Writability was not to be trusted: retry at this time.
-    RetryAt(u64),
+    RetryAt(Mono),
 }
 
 /// The log module's state.
@@ -105,7 +107,7 @@ impl Log {
     }
 
     /// Appends `LEVEL: parts…\n` and tries to write it out.
-    pub fn put(&mut self, level: Level, parts: &[&[u8]], now: u64) {
+    pub fn put(&mut self, level: Level, parts: &[&[u8]], now: Mono) {
         if !self.enabled(level) {
             return;
         }
@@ -133,7 +135,7 @@ impl Log {
     }
 
     /// Writes the buffer out, adding the "lost" warning once space is free.
-    fn flush(&mut self, now: u64) {
+    fn flush(&mut self, now: Mono) {
         while self.fd >= 0 && self.len > 0 {
             sys::alarm_usec(WRITE_GUARD_USEC);
             let r = sys::write(self.fd, &self.buf[..self.len]);
@@ -150,7 +152,7 @@ impl Log {
                 _ => {
                     self.blocked = match self.blocked {
                         Blocked::No => Blocked::WaitWritable,
-                        _ => Blocked::RetryAt(now.wrapping_add(RETRY_INTERVAL)),
+                        _ => Blocked::RetryAt(now + RETRY_INTERVAL),
                     };
                     return;
                 }
@@ -195,7 +197,7 @@ impl Log {
 
     /// Loop step: attach by name if detached (with `lookup` giving the
     /// descriptor currently carrying a name), and retry when due.
-    pub fn run(&mut self, now: u64, lookup: impl Fn(&Name) -> Option<sys::Fd>) {
+    pub fn run(&mut self, now: Mono, lookup: impl Fn(&Name) -> Option<sys::Fd>) {
         if self.fd < 0 {
             if let Some(fd) = self.dest.as_ref().and_then(&lookup) {
                 self.fd = fd;
@@ -205,7 +207,7 @@ impl Log {
             return;
         }
         match self.blocked {
-            Blocked::RetryAt(t) if now.wrapping_sub(t) as i64 >= 0 => self.flush(now),
+            Blocked::RetryAt(t) if now >= t => self.flush(now),
             Blocked::No if self.len > 0 => self.flush(now),
             _ => {}
         }
@@ -217,12 +219,12 @@ impl Log {
     }
 
     /// The descriptor became writable: retry.
-    pub fn writable(&mut self, now: u64) {
+    pub fn writable(&mut self, now: Mono) {
         self.flush(now);
     }
 
     /// When the loop must wake for a timed retry.
-    pub fn wake_at(&self) -> Option<u64> {
+    pub fn wake_at(&self) -> Option<Mono> {
         match self.blocked {
             Blocked::RetryAt(t) if self.fd >= 0 && self.len > 0 => Some(t),
             _ => None,

@@ -34,6 +34,7 @@ mod signal;
 mod spawn;
 mod supervisor;
 mod sys;
+mod time;
 
 use controller::{Controller, Kind as CtlKind, RECV_BUF, SEND_BUF, SLOTS};
 use fd_table::{FdObj, FdTable, Kind};
@@ -91,7 +92,7 @@ pub extern "C" fn main(
 
 #[cold]
 fn warn(log: &mut Log, text: &[u8]) {
-    log.put(Level::Warning, &[text], 0);
+    log.put(Level::Warning, &[text], crate::time::Mono::ZERO);
 }
 
 /// Pool sizes after clamping (§1.6).
@@ -183,7 +184,11 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         early_fatal(&mut log, 2, &[cold!(b"require -i or -c or -S")]);
     }
     if opts.interactive && opts.config == Some(b"-") {
-        log.put(Level::Error, &[cold!(b"stdin not available")], 0);
+        log.put(
+            Level::Error,
+            &[cold!(b"stdin not available")],
+            crate::time::Mono::ZERO,
+        );
         early_fatal(&mut log, 3, &[cold!(b"Unable to process config file")]);
         opts.config = None;
     }
@@ -266,7 +271,7 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         sys::exit(3)
     };
     let sup = sup.write(Supervisor {
-        now: sys::now(),
+        now: crate::time::Mono::from_raw(sys::now()),
         log,
         services,
         fds,
@@ -278,7 +283,6 @@ fn start(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         admit_uid: opts.socket_uid,
         admit_gid: opts.socket_gid,
         wake_r: -1,
-        pending_starts: 0,
         busy: false,
         loop_due: false,
         accept_backoff: false,

@@ -65,7 +65,7 @@ pub fn early_fatal(log: &mut Log, code: i32, parts: &[&[u8]]) {
                 argv0.as_bytes(),
                 b"'",
             ],
-            0,
+            crate::time::Mono::ZERO,
         );
         exit::exec_on_exit(code, msg, false);
     }
@@ -75,7 +75,7 @@ pub fn early_fatal(log: &mut Log, code: i32, parts: &[&[u8]]) {
         } else {
             b""
         };
-        log.put(Level::Fatal, &[pre, msg], 0);
+        log.put(Level::Fatal, &[pre, msg], crate::time::Mono::ZERO);
     }
     if exit::guard() == 0 {
         sys::exit(code);

@@ -7,6 +7,7 @@ use crate::name::Name;
 use crate::pool::{Arena, Named, Span, Table};
 use crate::signal;
 use crate::sys::{self, ExitHow, Reservation};
+use crate::time::{Dur, Mono};
 
 /// A service's lifecycle state.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -78,8 +79,9 @@ pub const CONTROL_NAMES: &[u8] = b"control.cmd control.event control.socket";
 pub struct Service {
     /// Its name (empty for a free slot).
     pub name: Name,
-    /// Lifecycle state.
-    pub state: State,
+    /// Lifecycle state: changed only by the table's transitions, which
+    /// keep its count of start-pending services.
+    state: State,
     /// How the last run ended.
     pub last: LastExit,
     /// True while `service.fds` was never set (or set to `null null null`).
@@ -99,9 +101,9 @@ pub struct Service {
     /// Where its args, tags, fds and triggers are stored (by `Var`).
     pub strings: [Span; 4],
     /// Scheduled start time (Start) or fork time (Up, Down after a run).
-    pub start_time: u64,
+    pub start_time: Mono,
     /// Reap time of the last run.
-    pub reap_time: u64,
+    pub reap_time: Mono,
 }
 
 // SAFETY: integers, bools, a Name and enums whose zero is a variant.
@@ -119,8 +121,13 @@ impl Named for Service {
 pub struct NotStartable;
 
 impl Service {
+    /// Lifecycle state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
     /// `service.start` or an automatic start at `at`.
-    pub fn request_start(&mut self, at: u64) -> Result<(), NotStartable> {
+    fn request_start(&mut self, at: Mono) -> Result<(), NotStartable> {
         match self.state {
             State::Down | State::Start => {
                 self.state = State::Start;
@@ -134,11 +141,11 @@ impl Service {
     }
 
     /// `service.start NAME -`; false when no start was pending.
-    pub fn cancel_start(&mut self) -> bool {
+    fn cancel_start(&mut self) -> bool {
         match self.state {
             State::Start => {
                 self.state = State::Down;
-                self.start_time = 0;
+                self.start_time = Mono::ZERO;
                 true
             }
             State::Down | State::Up | State::Free => false,
@@ -146,15 +153,15 @@ impl Service {
     }
 
     /// Is a start due at `now`?
-    pub fn is_due(&self, now: u64) -> bool {
+    pub fn is_due(&self, now: Mono) -> bool {
         match self.state {
-            State::Start => now.wrapping_sub(self.start_time) as i64 >= 0,
+            State::Start => now >= self.start_time,
             State::Down | State::Up | State::Free => false,
         }
     }
 
     /// The fork succeeded.
-    pub fn forked(&mut self, pid: i32, now: u64) {
+    fn forked(&mut self, pid: i32, now: Mono) {
         match self.state {
             State::Start => {
                 self.state = State::Up;
@@ -166,7 +173,7 @@ impl Service {
     }
 
     /// waitpid returned this service's pid.
-    pub fn reaped(&mut self, how: ExitHow, now: u64) {
+    fn reaped(&mut self, how: ExitHow, now: Mono) {
         match self.state {
             State::Up => {
                 self.state = State::Down;
@@ -185,22 +192,22 @@ impl Service {
         self.always || self.triggers & pending != 0
     }
 
-    /// When to restart after a reap at `now` (§6.5).
-    pub fn restart_time(&self, now: u64) -> u64 {
-        let ran = self.reap_time.wrapping_sub(self.start_time);
-        let interval = (self.interval as u64) << 32;
-        if ran < interval {
-            now.wrapping_add(interval)
+    /// When to restart after a reap at `now` (§6.5): a run shorter than
+    /// the restart interval waits for the interval.
+    pub fn restart_time(&self, now: Mono) -> Mono {
+        let interval = Dur::from_secs(self.interval);
+        if self.reap_time.since(self.start_time) < interval {
+            now + interval
         } else {
             now
         }
     }
 
     /// Writes `service.state\tNAME\t…` (8 fields) for time `now`.
-    pub fn write_state(&self, b: &mut Bytes, now: u64) {
+    pub fn write_state(&self, b: &mut Bytes, now: Mono) {
         b.s(b"service.state\t").s(self.name.as_bytes()).tab();
-        let secs = |t: u64| t >> 32;
-        let dur = |a: u64, z: u64| a.wrapping_sub(z) >> 32;
+        let secs = |t: Mono| t.as_secs();
+        let dur = |a: Mono, z: Mono| a.since(z).as_secs();
         match self.state {
             State::Free => {
                 b.s(b"deleted\t-\t-\t-\t-\t-\t-");
@@ -238,6 +245,10 @@ impl Service {
     }
 }
 
+/// Why a service could not be deleted.
+#[derive(Debug)]
+pub struct IsRunning;
+
 /// Why a variable could not be stored.
 #[derive(Debug)]
 pub struct NoRoom;
@@ -248,6 +259,59 @@ pub struct ServiceTable {
     strings: Arena,
     /// Per-service limit on stored records, `key=value\0` each (pool mode).
     per_service: usize,
+    /// Number of services in `State::Start`.
+    pending_starts: usize,
+}
+
+/// A service's transitions (§6). Each keeps the count of start-pending
+/// services; the supervisor acts on them (forks, broadcasts).
+impl ServiceTable {
+    /// Number of services waiting for their start time.
+    pub fn pending_starts(&self) -> usize {
+        self.pending_starts
+    }
+
+    /// Makes a service start-pending at `at` (`service.start`, an automatic
+    /// start, a retry); a pending start moves to `at`. Err when it runs.
+    pub fn request_start(&mut self, slot: usize, at: Mono) -> Result<(), NotStartable> {
+        let svc = self.svc.get_mut(slot);
+        let was_pending = svc.state == State::Start;
+        svc.request_start(at)?;
+        self.pending_starts += usize::from(!was_pending);
+        Ok(())
+    }
+
+    /// `service.start NAME -`; false when no start was pending.
+    pub fn cancel_start(&mut self, slot: usize) -> bool {
+        let cancelled = self.svc.get_mut(slot).cancel_start();
+        self.pending_starts -= usize::from(cancelled);
+        cancelled
+    }
+
+    /// A start-pending service was forked as `pid` at `now`.
+    pub fn forked(&mut self, slot: usize, pid: i32, now: Mono) {
+        let svc = self.svc.get_mut(slot);
+        self.pending_starts -= usize::from(svc.state == State::Start);
+        svc.forked(pid, now);
+    }
+
+    /// A running service was reaped at `now`.
+    pub fn reaped(&mut self, slot: usize, how: ExitHow, now: Mono) {
+        self.svc.get_mut(slot).reaped(how, now);
+    }
+
+    /// The earliest start time of the start-pending services: when the loop
+    /// must wake for them.
+    pub fn next_start(&self) -> Option<Mono> {
+        if self.pending_starts == 0 {
+            return None;
+        }
+        (0..self.high())
+            .map(|s| self.get(s))
+            .filter(|s| s.state == State::Start)
+            .map(|s| s.start_time)
+            .min()
+    }
 }
 
 impl ServiceTable {
@@ -277,6 +341,7 @@ impl ServiceTable {
             svc: Table::new(res, count)?,
             strings: Arena::new(res, arena, count * 4)?,
             per_service,
+            pending_starts: 0,
         })
     }
 
@@ -306,15 +371,23 @@ impl ServiceTable {
             interval: 0,
             triggers: 0,
             strings: [Span::default(); 4],
-            start_time: 0,
-            reap_time: 0,
+            start_time: Mono::ZERO,
+            reap_time: Mono::ZERO,
         };
         self.svc.insert(pos, slot);
         Some(slot)
     }
 
-    /// Deletes a service and its strings.
-    pub fn delete(&mut self, slot: usize) {
+    /// Deletes a service that is not running, and its strings; returns
+    /// what it was, as deleted (its state line is the `deleted` event).
+    pub fn delete(&mut self, slot: usize) -> Result<Service, IsRunning> {
+        let mut gone = *self.svc.get(slot);
+        match gone.state {
+            State::Up => return Err(IsRunning),
+            State::Start => self.pending_starts -= 1,
+            State::Down | State::Free => {}
+        }
+        gone.state = State::Free;
         if let Ok(pos) = self.svc.search(self.svc.get(slot).name.as_bytes()) {
             self.svc.remove(pos);
         }
@@ -325,6 +398,7 @@ impl ServiceTable {
         svc.state = State::Free;
         svc.name = Name::EMPTY;
         self.svc.release(slot);
+        Ok(gone)
     }
 
     /// A stored string.
@@ -418,56 +492,131 @@ mod tests {
         new_table(4, 64, 4 * 64)
     }
 
-    #[test]
-    fn lifecycle_and_state_lines() {
-        let mut t = table();
-        let s = t.find_or_create(b"foo").unwrap();
-        let now = 100u64 << 32;
-        let line = |t: &ServiceTable, now| {
-            let mut b = Buf::<200>::new();
-            t.get(s).write_state(&mut b, now);
-            String::from_utf8(b.as_bytes().to_vec()).unwrap()
-        };
-        assert_eq!(line(&t, now), "service.state\tfoo\tdown\t-\t-\t-\t-\t-\t-");
-        t.get_mut(s).request_start(now + (5 << 32)).unwrap();
-        assert_eq!(
-            line(&t, now),
-            "service.state\tfoo\tstart\t105\t-\t-\t-\t-\t-"
-        );
-        assert!(!t.get(s).is_due(now));
-        assert!(t.get(s).is_due(now + (5 << 32)));
-        t.get_mut(s).forked(42, now + (5 << 32));
-        assert_eq!(t.get_mut(s).request_start(now), Err(NotStartable));
-        assert_eq!(
-            line(&t, now + (7 << 32)),
-            "service.state\tfoo\tup\t105\t42\t-\t-\t2\t-"
-        );
-        assert_eq!(t.by_pid(42), Some(s));
-        t.get_mut(s).reaped(ExitHow::Signaled(15), now + (8 << 32));
-        assert_eq!(
-            line(&t, now + (9 << 32)),
-            "service.state\tfoo\tdown\t108\t42\tsignal\tSIGTERM\t3\t1"
-        );
-        t.get_mut(s).request_start(now).unwrap();
-        assert!(t.get_mut(s).cancel_start());
-        assert!(!t.get_mut(s).cancel_start());
-        assert_eq!(line(&t, now), "service.state\tfoo\tdown\t-\t-\t-\t-\t-\t-");
+    /// The clock at `secs` seconds.
+    fn at(secs: u64) -> Mono {
+        Mono::from_secs(secs)
+    }
+
+    fn line(t: &ServiceTable, s: usize, now: Mono) -> String {
+        let mut b = Buf::<200>::new();
+        t.get(s).write_state(&mut b, now);
+        String::from_utf8(b.as_bytes().to_vec()).unwrap()
     }
 
     #[test]
-    fn restart_interval_counts_from_reap() {
+    fn start_up_exit_down() {
+        let mut t = table();
+        let s = t.find_or_create(b"foo").unwrap();
+        assert_eq!(
+            line(&t, s, at(100)),
+            "service.state\tfoo\tdown\t-\t-\t-\t-\t-\t-"
+        );
+        t.request_start(s, at(105)).unwrap();
+        assert_eq!(t.pending_starts(), 1);
+        assert_eq!(t.next_start(), Some(at(105)));
+        assert_eq!(
+            line(&t, s, at(100)),
+            "service.state\tfoo\tstart\t105\t-\t-\t-\t-\t-"
+        );
+        assert!(!t.get(s).is_due(at(104)));
+        assert!(t.get(s).is_due(at(105)));
+        t.forked(s, 42, at(105));
+        assert_eq!(t.pending_starts(), 0);
+        assert_eq!(t.next_start(), None);
+        assert_eq!(t.request_start(s, at(100)), Err(NotStartable));
+        assert!(t.delete(s).is_err());
+        assert_eq!(
+            line(&t, s, at(107)),
+            "service.state\tfoo\tup\t105\t42\t-\t-\t2\t-"
+        );
+        assert_eq!(t.by_pid(42), Some(s));
+        t.reaped(s, ExitHow::Signaled(15), at(108));
+        assert_eq!(t.by_pid(42), None);
+        assert_eq!(
+            line(&t, s, at(109)),
+            "service.state\tfoo\tdown\t108\t42\tsignal\tSIGTERM\t3\t1"
+        );
+        t.request_start(s, at(100)).unwrap();
+        assert!(t.cancel_start(s));
+        assert!(!t.cancel_start(s));
+        assert_eq!(t.pending_starts(), 0);
+        assert_eq!(
+            line(&t, s, at(100)),
+            "service.state\tfoo\tdown\t-\t-\t-\t-\t-\t-"
+        );
+    }
+
+    #[test]
+    fn exit_code_and_deleted_lines() {
+        let mut t = table();
+        let s = t.find_or_create(b"e").unwrap();
+        t.request_start(s, at(10)).unwrap();
+        t.forked(s, 7, at(10));
+        t.reaped(s, ExitHow::Exited(3), at(14));
+        assert_eq!(
+            line(&t, s, at(20)),
+            "service.state\te\tdown\t14\t7\texit\t3\t4\t6"
+        );
+        t.request_start(s, at(30)).unwrap();
+        let gone = t.delete(s).unwrap();
+        assert_eq!(t.pending_starts(), 0);
+        assert!(t.find(b"e").is_none());
+        let mut b = Buf::<200>::new();
+        gone.write_state(&mut b, at(20));
+        assert_eq!(b.as_bytes(), b"service.state\te\tdeleted\t-\t-\t-\t-\t-\t-");
+    }
+
+    #[test]
+    fn pending_count_follows_every_transition() {
+        let mut t = table();
+        let a = t.find_or_create(b"a").unwrap();
+        let b = t.find_or_create(b"b").unwrap();
+        t.request_start(a, at(5)).unwrap();
+        // Moving a pending start is not a second one.
+        t.request_start(a, at(3)).unwrap();
+        t.request_start(b, at(4)).unwrap();
+        assert_eq!(t.pending_starts(), 2);
+        assert_eq!(t.next_start(), Some(at(3)));
+        t.forked(a, 1, at(3));
+        assert_eq!((t.pending_starts(), t.next_start()), (1, Some(at(4))));
+        // A retry after a failed launch stays one pending start.
+        t.request_start(b, at(7)).unwrap();
+        assert_eq!((t.pending_starts(), t.next_start()), (1, Some(at(7))));
+        t.delete(b).unwrap();
+        assert_eq!((t.pending_starts(), t.next_start()), (0, None));
+    }
+
+    #[test]
+    fn crash_restarts_after_the_interval() {
         let mut t = table();
         let s = t.find_or_create(b"x").unwrap();
         let svc = t.get_mut(s);
         svc.interval = 5;
-        svc.request_start(0).unwrap();
-        svc.forked(1, 10 << 32);
-        svc.reaped(ExitHow::Exited(0), 12 << 32);
-        assert_eq!(svc.restart_time(12 << 32), 17 << 32);
-        svc.request_start(0).unwrap();
-        svc.forked(1, 10 << 32);
-        svc.reaped(ExitHow::Exited(0), 20 << 32);
-        assert_eq!(svc.restart_time(20 << 32), 20 << 32);
+        svc.always = true;
+        t.request_start(s, at(0)).unwrap();
+        t.forked(s, 1, at(10));
+        // Ran 2 s, less than the interval: the restart waits 5 s.
+        t.reaped(s, ExitHow::Signaled(11), at(12));
+        assert!(t.get(s).wants_restart(0));
+        let next = t.get(s).restart_time(at(12));
+        assert_eq!(next, at(17));
+        t.request_start(s, next).unwrap();
+        assert!(!t.get(s).is_due(at(16) + Dur::from_ms(999)));
+        assert!(t.get(s).is_due(at(17)));
+        // Ran 10 s, at least the interval: the restart is immediate.
+        t.forked(s, 2, at(17));
+        t.reaped(s, ExitHow::Exited(1), at(27));
+        assert_eq!(t.get(s).restart_time(at(27)), at(27));
+    }
+
+    #[test]
+    fn restarts_follow_triggers_only() {
+        let mut t = table();
+        let s = t.find_or_create(b"x").unwrap();
+        t.get_mut(s).triggers = 1 << 10;
+        assert!(!t.get(s).wants_restart(0));
+        assert!(!t.get(s).wants_restart(1 << 12));
+        assert!(t.get(s).wants_restart(1 << 10 | 1 << 12));
     }
 
     #[test]

@@ -1,23 +1,24 @@
 //! The one owner of state: services, named fds, controllers, signals and the
 //! log, plus the output paths (reply, broadcast) and the statedump.
 
-use crate::controller::{self, Controller, Dump, Kind as CtlKind, SLOTS};
+use crate::controller::{Controller, Dump, DumpPart, Kind as CtlKind, SLOTS};
 use crate::exit;
 use crate::fd_table::FdTable;
 use crate::fmt::{Buf, Bytes};
 use crate::log::{Level, Log};
 use crate::name::Name;
-use crate::service::{ServiceTable, State, Var};
+use crate::service::{Service, ServiceTable, State, Var};
 use crate::signal::Signals;
 use crate::sys::{self, Fd};
+use crate::time::Mono;
 
 /// A formatted output line (without its LF).
 pub type Line = Buf<1152>;
 
 /// Everything the daemon knows.
 pub struct Supervisor {
-    /// This loop iteration's clock reading (32.32).
-    pub now: u64,
+    /// This loop iteration's clock reading.
+    pub now: Mono,
     /// The log.
     pub log: Log,
     /// Services.
@@ -40,8 +41,6 @@ pub struct Supervisor {
     pub admit_gid: Option<u32>,
     /// Read end of the signal self-pipe.
     pub wake_r: Fd,
-    /// Number of services waiting for their start time.
-    pub pending_starts: usize,
     /// A controller has more buffered commands: poll without waiting.
     pub busy: bool,
     /// A command left work for the loop's earlier steps (a service to
@@ -100,8 +99,7 @@ impl Supervisor {
     /// Queues `line` + LF to controller `i`, flushing or marking overflow
     /// when the send buffer is full.
     pub fn queue(&mut self, i: usize, line: &[u8]) {
-        let c = &self.ctl[i];
-        if !c.active() || !c.has_output() || c.overflow {
+        if !self.ctl[i].takes_output() {
             return;
         }
         if self.log.enabled(Level::Debug) {
@@ -112,18 +110,8 @@ impl Supervisor {
                 &[b"] event: \"", line, b"\n\""],
             );
         }
-        let now = self.now;
-        let c = &mut self.ctl[i];
-        if c.push_line(line) {
-            return;
-        }
-        if c.flush(now).is_err() {
+        if self.ctl[i].send_line(line, self.now).is_err() {
             self.log_output_closed(i);
-            return;
-        }
-        let c = &mut self.ctl[i];
-        if !c.push_line(line) {
-            c.overflow = true;
         }
     }
 
@@ -184,11 +172,29 @@ impl Supervisor {
     }
 
     /// Broadcasts a service's `service.state`.
-    #[inline(never)]
     pub fn broadcast_state(&mut self, slot: usize) {
+        self.broadcast_service(*self.services.get(slot));
+    }
+
+    /// Broadcasts the `service.state` of `svc` (a deleted one's is the
+    /// `deleted` event).
+    #[inline(never)]
+    pub fn broadcast_service(&mut self, svc: Service) {
         let mut b = Line::new();
-        self.services.get(slot).write_state(&mut b, self.now);
+        svc.write_state(&mut b, self.now);
         self.broadcast(b.as_bytes());
+    }
+
+    /// Makes a service start-pending at `at` and broadcasts it; false when
+    /// it is running. The loop's earlier steps launch it: no more commands
+    /// run until the loop has been round (see `loop_due`).
+    pub fn start_service(&mut self, slot: usize, at: Mono) -> bool {
+        if self.services.request_start(slot, at).is_err() {
+            return false;
+        }
+        self.loop_due = true;
+        self.broadcast_state(slot);
+        true
     }
 
     /// Broadcasts `fd.state` of a named descriptor.
@@ -252,22 +258,22 @@ impl Supervisor {
         };
         let done = loop {
             let c = &self.ctl[i];
-            if c.has_output() && !c.overflow && c.send_len > controller::SEND_HIGH {
+            if c.output_high() {
                 break false;
             }
             let mut b = Line::new();
             // Names are never empty, so an empty name sorts first and is
             // never found.
             let name = d.name.as_bytes();
-            match d.phase {
-                0 => match self.fds.sorted(self.fds.position_after(name)) {
+            match d.part {
+                DumpPart::Fds => match self.fds.sorted(self.fds.position_after(name)) {
                     Some(slot) => {
                         self.fds.write_state(slot, &mut b);
                         d.name = self.fds.get(slot).name;
                     }
-                    None => d = Dump::at_phase(1),
+                    None => d = Dump::at(DumpPart::Services),
                 },
-                1 => {
+                DumpPart::Services => {
                     let current = self.services.find(name).filter(|_| d.line < 5);
                     let slot = current.or_else(|| {
                         d.line = 0;
@@ -282,10 +288,10 @@ impl Supervisor {
                             }
                             d.line += 1;
                         }
-                        None => d = Dump::at_phase(2),
+                        None => d = Dump::at(DumpPart::Signals),
                     }
                 }
-                _ => match self.signals.next_after(d.signal_after) {
+                DumpPart::Signals => match self.signals.next_after(d.signal_after) {
                     Some((sig, ts, count)) => {
                         d.signal_after = ts;
                         crate::signal::write_event(&mut b, sig, ts, count);
@@ -312,7 +318,7 @@ impl Supervisor {
         while let Some(slot) = self.services.sorted(pos) {
             pos += 1;
             let svc = *self.services.get(slot);
-            if svc.state == State::Up {
+            if svc.state() == State::Up {
                 let mut pid = [0u8; 20];
                 let pid = crate::fmt::fmt_u64(svc.pid as u64, &mut pid);
                 self.log(
