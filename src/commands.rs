@@ -721,10 +721,10 @@ impl Supervisor {
 
     fn cmd_service_delete<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
         let slot = self.find_service(service_name(Fields::new(args).next())?)?;
-        let Ok(gone) = self.services.delete(slot) else {
+        if self.services.delete(slot).is_err() {
             return fail(Msg::ServiceIsRunning);
-        };
-        self.broadcast_service(gone);
+        }
+        self.broadcast_state(slot);
         Ok(())
     }
 

@@ -137,8 +137,9 @@ pub struct Controller {
     pub send: &'static mut [u8],
     /// Bytes in `send`.
     pub send_len: usize,
-    /// When output first hit EAGAIN (None: not blocked).
-    pub blocked_since: Option<Mono>,
+    /// When output first hit EAGAIN (ZERO: not blocked; the clock is past
+    /// zero once the daemon runs).
+    pub blocked_since: Mono,
     /// Next time to log the reset-timeout warning.
     pub warn_at: Mono,
     /// Reset timeout, seconds.
@@ -177,7 +178,7 @@ impl Controller {
             recv_at: 0,
             send,
             send_len: 0,
-            blocked_since: None,
+            blocked_since: Mono::ZERO,
             warn_at: Mono::ZERO,
             reset_timeout: 15,
             close_timeout: 30,
@@ -399,7 +400,7 @@ impl Controller {
                 Ok(n) => {
                     self.send.copy_within(n..self.send_len, 0);
                     self.send_len -= n;
-                    self.blocked_since = None;
+                    self.blocked_since = Mono::ZERO;
                     if self.send_len == 0 && self.overflow {
                         self.overflow = false;
                         self.abandoned = false;
@@ -407,8 +408,8 @@ impl Controller {
                     }
                 }
                 Err(Errno::AGAIN) => {
-                    if self.blocked_since.is_none() {
-                        self.blocked_since = Some(now);
+                    if self.blocked_since == Mono::ZERO {
+                        self.blocked_since = now;
                         self.warn_at = now + Dur::from_secs(self.reset_timeout);
                     }
                     return Ok(());
@@ -432,7 +433,7 @@ impl Controller {
         self.send_len = 0;
         self.overflow = false;
         self.abandoned = false;
-        self.blocked_since = None;
+        self.blocked_since = Mono::ZERO;
     }
 
     /// What blocked output's timeouts call for at `now` (§8.4): past the
@@ -440,9 +441,10 @@ impl Controller {
     /// warning, and with the input full too the output is abandoned (the
     /// peer is not reading: lines are dropped until it does).
     pub fn stall(&mut self, now: Mono) -> Stall {
-        let Some(since) = self.blocked_since.filter(|_| self.send_len > 0) else {
+        let since = self.blocked_since;
+        if since == Mono::ZERO || self.send_len == 0 {
             return Stall::None;
-        };
+        }
         let late = now.since(since).as_secs();
         if late >= self.close_timeout as u64 {
             return Stall::Close(late);
@@ -460,7 +462,10 @@ impl Controller {
 
     /// When blocked output's timeouts need the loop awake.
     pub fn stall_wake_at(&self) -> Option<Mono> {
-        let since = self.blocked_since.filter(|_| self.send_len > 0)?;
+        let since = self.blocked_since;
+        if since == Mono::ZERO || self.send_len == 0 {
+            return None;
+        }
         Some(self.warn_at.min(since + Dur::from_secs(self.close_timeout)))
     }
 

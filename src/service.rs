@@ -303,14 +303,16 @@ impl ServiceTable {
     /// The earliest start time of the start-pending services: when the loop
     /// must wake for them.
     pub fn next_start(&self) -> Option<Mono> {
-        if self.pending_starts == 0 {
-            return None;
+        let mut next = None;
+        if self.pending_starts > 0 {
+            for slot in 0..self.high() {
+                let s = self.get(slot);
+                if s.state == State::Start && next.is_none_or(|t| s.start_time < t) {
+                    next = Some(s.start_time);
+                }
+            }
         }
-        (0..self.high())
-            .map(|s| self.get(s))
-            .filter(|s| s.state == State::Start)
-            .map(|s| s.start_time)
-            .min()
+        next
     }
 }
 
@@ -378,27 +380,24 @@ impl ServiceTable {
         Some(slot)
     }
 
-    /// Deletes a service that is not running, and its strings; returns
-    /// what it was, as deleted (its state line is the `deleted` event).
-    pub fn delete(&mut self, slot: usize) -> Result<Service, IsRunning> {
-        let mut gone = *self.svc.get(slot);
-        match gone.state {
+    /// Deletes a service that is not running, and its strings. The slot
+    /// keeps the name until it is reused: its state line is then the
+    /// `deleted` event.
+    pub fn delete(&mut self, slot: usize) -> Result<(), IsRunning> {
+        match self.svc.get(slot).state {
             State::Up => return Err(IsRunning),
             State::Start => self.pending_starts -= 1,
             State::Down | State::Free => {}
         }
-        gone.state = State::Free;
         if let Ok(pos) = self.svc.search(self.svc.get(slot).name.as_bytes()) {
             self.svc.remove(pos);
         }
         for v in [Var::Args, Var::Tags, Var::Fds, Var::Triggers] {
             let _ = self.store(slot, v, b"");
         }
-        let svc = self.svc.get_mut(slot);
-        svc.state = State::Free;
-        svc.name = Name::EMPTY;
+        self.svc.get_mut(slot).state = State::Free;
         self.svc.release(slot);
-        Ok(gone)
+        Ok(())
     }
 
     /// A stored string.
@@ -558,12 +557,13 @@ mod tests {
             "service.state\te\tdown\t14\t7\texit\t3\t4\t6"
         );
         t.request_start(s, at(30)).unwrap();
-        let gone = t.delete(s).unwrap();
+        t.delete(s).unwrap();
         assert_eq!(t.pending_starts(), 0);
         assert!(t.find(b"e").is_none());
-        let mut b = Buf::<200>::new();
-        gone.write_state(&mut b, at(20));
-        assert_eq!(b.as_bytes(), b"service.state\te\tdeleted\t-\t-\t-\t-\t-\t-");
+        assert_eq!(
+            line(&t, s, at(20)),
+            "service.state\te\tdeleted\t-\t-\t-\t-\t-\t-"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::fd_table::FdTable;
 use crate::fmt::{Buf, Bytes};
 use crate::log::{Level, Log};
 use crate::name::Name;
-use crate::service::{Service, ServiceTable, State, Var};
+use crate::service::{ServiceTable, State, Var};
 use crate::signal::Signals;
 use crate::sys::{self, Fd};
 use crate::time::Mono;
@@ -172,16 +172,10 @@ impl Supervisor {
     }
 
     /// Broadcasts a service's `service.state`.
-    pub fn broadcast_state(&mut self, slot: usize) {
-        self.broadcast_service(*self.services.get(slot));
-    }
-
-    /// Broadcasts the `service.state` of `svc` (a deleted one's is the
-    /// `deleted` event).
     #[inline(never)]
-    pub fn broadcast_service(&mut self, svc: Service) {
+    pub fn broadcast_state(&mut self, slot: usize) {
         let mut b = Line::new();
-        svc.write_state(&mut b, self.now);
+        self.services.get(slot).write_state(&mut b, self.now);
         self.broadcast(b.as_bytes());
     }
 
