@@ -16,6 +16,7 @@ mod macros;
 
 mod arch;
 mod commands;
+mod control_socket;
 mod controller;
 mod event_loop;
 mod exit;

@@ -629,7 +629,7 @@ mod tests {
         t.set_var(b, Var::Tags, b"x").unwrap();
         t.set_var(a, Var::Args, b"/bin/longer").unwrap();
         assert_eq!(t.var(b, Var::Args), b"/bin/b");
-        t.delete(a);
+        t.delete(a).unwrap();
         assert_eq!(t.var(b, Var::Args), b"/bin/b");
         assert_eq!(t.var(b, Var::Tags), b"x");
     }
@@ -644,7 +644,7 @@ mod tests {
         assert!(t.set_var(a, Var::Tags, b"t").is_err());
         assert!(t.set_var(a, Var::Args, &[b'x'; 59]).is_err());
         assert_eq!(t.var(a, Var::Args).len(), 58);
-        t.delete(a);
+        t.delete(a).unwrap();
         assert!(t.find(b"a").is_none());
         assert!(t.find_or_create(b"c").is_some());
         assert_eq!(t.sorted(1).is_some(), t.sorted(2).is_none());
