@@ -1,14 +1,91 @@
 //! The control socket (§8.6): the listener, its path, and admitting the
 //! connections it accepts as controllers.
 
+use crate::controller::Kind as CtlKind;
 use crate::log::Level;
 use crate::supervisor::Supervisor;
-use crate::sys::{self, Domain, Errno, SockType};
+use crate::sys::{self, Domain, Errno, PollEntry, SockType};
+use crate::time::{Dur, Mono};
+
+/// Retry interval for a pending control-socket connection with no slot.
+const ACCEPT_RETRY: Dur = Dur::from_secs(5);
 
 /// The control socket step whose failure is logged with the path.
 const CONTROL_BIND: &[u8] = b"bind(control_socket, ";
 
 impl Supervisor {
+    /// The listener waits for the retry time instead of poll: no slot is
+    /// free, or accept failed for want of descriptors.
+    pub(crate) fn accept_held(&self) -> bool {
+        self.free_slot().is_none() || self.accept_backoff
+    }
+    /// Accepts one control-socket connection if a slot is free; returns the
+    /// time to retry when none is, or when accept failed.
+    pub(crate) fn accept(&mut self) -> Mono {
+        self.accept_backoff = false;
+        if self.ctl_socket < 0 {
+            return Mono::ZERO;
+        }
+        let Some(i) = self.free_slot() else {
+            let mut probe = [PollEntry::new(self.ctl_socket, true, false)];
+            sys::poll(&mut probe, 0);
+            if probe[0].readable() {
+                self.log(
+                    Level::Warning,
+                    &[b"No free controllers to accpet socket connection"],
+                );
+            }
+            return self.now + ACCEPT_RETRY;
+        };
+        match sys::accept(self.ctl_socket) {
+            Ok(fd) if !self.admitted(fd) => sys::close(fd),
+            Ok(fd) => {
+                self.ctl[i].open(CtlKind::Socket, fd, fd);
+                self.ctl[i].is_socket = true;
+            }
+            Err(Errno::AGAIN | Errno::INTR | Errno::CONNABORTED) => {}
+            // Out of descriptors (EMFILE, ENFILE) or memory: the connection
+            // stays pending and the listener readable, so polling it again
+            // at once would spin. Retry later instead.
+            Err(e) => {
+                self.log(
+                    Level::Error,
+                    &[b"accept(control_socket): ", sys::strerror(e)],
+                );
+                self.accept_backoff = true;
+                return self.now + ACCEPT_RETRY;
+            }
+        }
+        Mono::ZERO
+    }
+
+    /// May the peer of an accepted connection control the daemon? A
+    /// controller can do anything root can, so by default only uid 0 and
+    /// the daemon's own uid may; `--socket-admit` admits
+    /// one more uid and the members of a group (by the peer's gid). A
+    /// refused peer is logged. Cold, as connections are rare.
+    #[cold]
+    #[inline(never)]
+    fn admitted(&mut self, fd: sys::Fd) -> bool {
+        sys::cold_ran();
+        // Unknown credentials are nobody's: refused, as uid 4294967295.
+        let (pid, uid, gid) = sys::peer_cred(fd).unwrap_or((0, u32::MAX, u32::MAX));
+        if uid == 0
+            || uid == sys::geteuid()
+            || Some(uid) == self.admit_uid
+            || Some(gid) == self.admit_gid
+        {
+            return true;
+        }
+        let mut n = [0u8; 20];
+        self.log_numbered(
+            Level::Warning,
+            b"control socket: refused a connection from pid ",
+            pid as usize,
+            &[b", uid ", crate::fmt::fmt_u64(uid as u64, &mut n)],
+        );
+        false
+    }
     /// Stops the control socket: close it and remove its path.
     #[cold]
     pub fn delete_control_socket(&mut self) {

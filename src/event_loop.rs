@@ -14,8 +14,6 @@ use crate::time::{Dur, Mono};
 const COMMANDS_PER_TURN: usize = 512;
 /// Reads per controller per wake-up (each at most a receive buffer).
 const READS_PER_TURN: usize = 8;
-/// Retry interval for a pending control-socket connection with no slot.
-const ACCEPT_RETRY: Dur = Dur::from_secs(5);
 
 /// What the last poll reported.
 #[derive(Default)]
@@ -138,12 +136,6 @@ impl Supervisor {
         sys::exit((self.config_errors != 0) as i32)
     }
 
-    /// The listener waits for the retry time instead of poll: no slot is
-    /// free, or accept failed for want of descriptors.
-    fn accept_held(&self) -> bool {
-        self.free_slot().is_none() || self.accept_backoff
-    }
-
     /// Lets the log attach or retry, and tells the signal handlers where it
     /// writes.
     pub fn run_log(&mut self) {
@@ -219,74 +211,6 @@ impl Supervisor {
                 self.launch(slot);
             }
         }
-    }
-
-    /// Accepts one control-socket connection if a slot is free; returns the
-    /// time to retry when none is, or when accept failed.
-    fn accept(&mut self) -> Mono {
-        self.accept_backoff = false;
-        if self.ctl_socket < 0 {
-            return Mono::ZERO;
-        }
-        let Some(i) = self.free_slot() else {
-            let mut probe = [PollEntry::new(self.ctl_socket, true, false)];
-            sys::poll(&mut probe, 0);
-            if probe[0].readable() {
-                self.log(
-                    Level::Warning,
-                    &[b"No free controllers to accpet socket connection"],
-                );
-            }
-            return self.now + ACCEPT_RETRY;
-        };
-        match sys::accept(self.ctl_socket) {
-            Ok(fd) if !self.admitted(fd) => sys::close(fd),
-            Ok(fd) => {
-                self.ctl[i].open(CtlKind::Socket, fd, fd);
-                self.ctl[i].is_socket = true;
-            }
-            Err(Errno::AGAIN | Errno::INTR | Errno::CONNABORTED) => {}
-            // Out of descriptors (EMFILE, ENFILE) or memory: the connection
-            // stays pending and the listener readable, so polling it again
-            // at once would spin. Retry later instead.
-            Err(e) => {
-                self.log(
-                    Level::Error,
-                    &[b"accept(control_socket): ", sys::strerror(e)],
-                );
-                self.accept_backoff = true;
-                return self.now + ACCEPT_RETRY;
-            }
-        }
-        Mono::ZERO
-    }
-
-    /// May the peer of an accepted connection control the daemon? A
-    /// controller can do anything root can, so by default only uid 0 and
-    /// the daemon's own uid may; `--socket-admit` admits
-    /// one more uid and the members of a group (by the peer's gid). A
-    /// refused peer is logged. Cold, as connections are rare.
-    #[cold]
-    #[inline(never)]
-    fn admitted(&mut self, fd: sys::Fd) -> bool {
-        sys::cold_ran();
-        // Unknown credentials are nobody's: refused, as uid 4294967295.
-        let (pid, uid, gid) = sys::peer_cred(fd).unwrap_or((0, u32::MAX, u32::MAX));
-        if uid == 0
-            || uid == sys::geteuid()
-            || Some(uid) == self.admit_uid
-            || Some(gid) == self.admit_gid
-        {
-            return true;
-        }
-        let mut n = [0u8; 20];
-        self.log_numbered(
-            Level::Warning,
-            b"control socket: refused a connection from pid ",
-            pid as usize,
-            &[b", uid ", num(uid as u64, &mut n)],
-        );
-        false
     }
 
     fn run_controller(&mut self, i: usize, readable: bool, writable: bool, hangup: bool) {
