@@ -150,6 +150,16 @@ impl Truncation {
     }
 }
 
+/// The objects and their name index, read through the table (`get`,
+/// `find`, `sorted`, `after`, `available`); changes go through the
+/// table's methods.
+impl core::ops::Deref for FdTable {
+    type Target = Table<FdObj>;
+    fn deref(&self) -> &Table<FdObj> {
+        &self.obj
+    }
+}
+
 /// All named descriptors.
 pub struct FdTable {
     obj: Table<FdObj>,
@@ -184,16 +194,6 @@ impl FdTable {
             desc: Arena::new(res, desc_bytes, count)?,
             trunc: obj_size.map(|obj_size| Truncation { obj_size }),
         })
-    }
-
-    /// Looks up a name.
-    pub fn find(&self, name: &[u8]) -> Option<usize> {
-        self.obj.find(name)
-    }
-
-    /// Number of free objects.
-    pub fn available(&self) -> usize {
-        self.obj.available()
     }
 
     /// Allocates an unnamed object (not yet in the index), storing `desc`.
@@ -265,24 +265,9 @@ impl FdTable {
         self.unalloc(slot);
     }
 
-    /// The object in `slot`.
-    pub fn get(&self, slot: usize) -> &FdObj {
-        self.obj.get(slot)
-    }
-
     /// The object in `slot`, mutable.
     pub fn get_mut(&mut self, slot: usize) -> &mut FdObj {
         self.obj.get_mut(slot)
-    }
-
-    /// The object at position `pos` in name order.
-    pub fn sorted(&self, pos: usize) -> Option<usize> {
-        self.obj.sorted(pos)
-    }
-
-    /// Position of the first object named after `name`.
-    pub fn position_after(&self, name: &[u8]) -> usize {
-        self.obj.after(name)
     }
 
     /// Descriptor currently carrying `name` (None if no such name).
@@ -374,6 +359,47 @@ impl FdTable {
     }
 }
 
+/// The open(2) flags past the access mode and the flag bits they show as.
+const OPEN_FLAG_BITS: [(u32, u16); 4] = [
+    (sys::oflag::APPEND, fl::APPEND),
+    (sys::oflag::CREAT, fl::CREATE),
+    (sys::oflag::TRUNC, fl::TRUNC),
+    (sys::oflag::NONBLOCK, fl::NONBLOCK),
+];
+
+/// open(2) flags for fd.open's flag bits.
+pub fn open_flags(bits: u16) -> u32 {
+    use sys::oflag;
+    let mut o = match (bits & fl::READ != 0, bits & fl::WRITE != 0) {
+        (true, true) => oflag::RDWR,
+        (false, true) => oflag::WRONLY,
+        _ => oflag::RDONLY,
+    };
+    for (of, b) in OPEN_FLAG_BITS {
+        if bits & b != 0 {
+            o |= of;
+        }
+    }
+    o
+}
+
+/// The flag bits shown for a descriptor's status flags (§7.3).
+#[cold]
+fn flags_of(f: u32) -> u16 {
+    use sys::oflag;
+    let mut bits = match f & oflag::ACCMODE {
+        oflag::WRONLY => fl::WRITE,
+        oflag::RDWR => fl::READ | fl::WRITE,
+        _ => fl::READ,
+    };
+    for (of, b) in OPEN_FLAG_BITS {
+        if f & of != 0 {
+            bits |= b;
+        }
+    }
+    bits
+}
+
 /// An object for an inherited or received descriptor, flags found by
 /// introspection (§7.3).
 #[cold]
@@ -392,22 +418,7 @@ pub fn introspect(name: &[u8], fd: Fd) -> FdObj {
         desc: Default::default(),
     };
     if let Ok(f) = sys::status_flags(fd) {
-        use sys::oflag;
-        o.flags |= match f & oflag::ACCMODE {
-            oflag::WRONLY => fl::WRITE,
-            oflag::RDWR => fl::READ | fl::WRITE,
-            _ => fl::READ,
-        };
-        for (bit, flag) in [
-            (oflag::APPEND, fl::APPEND),
-            (oflag::NONBLOCK, fl::NONBLOCK),
-            (oflag::CREAT, fl::CREATE),
-            (oflag::TRUNC, fl::TRUNC),
-        ] {
-            if f & bit != 0 {
-                o.flags |= flag;
-            }
-        }
+        o.flags = flags_of(f);
     }
     if let Some((d, t)) = sys::socket_kind(fd) {
         o.kind = Kind::Socket;

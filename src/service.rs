@@ -253,6 +253,15 @@ pub struct IsRunning;
 #[derive(Debug)]
 pub struct NoRoom;
 
+/// The slots and their name index, read through the table (`get`, `find`,
+/// `sorted`, `after`, `high`); changes go through the table's methods.
+impl core::ops::Deref for ServiceTable {
+    type Target = Table<Service>;
+    fn deref(&self) -> &Table<Service> {
+        &self.svc
+    }
+}
+
 /// All services: slots, the name index and the string arena.
 pub struct ServiceTable {
     svc: Table<Service>,
@@ -345,11 +354,6 @@ impl ServiceTable {
             per_service,
             pending_starts: 0,
         })
-    }
-
-    /// Looks up a service by name.
-    pub fn find(&self, name: &[u8]) -> Option<usize> {
-        self.svc.find(name)
     }
 
     /// Finds or creates a service; None when the pool is full.
@@ -447,29 +451,9 @@ impl ServiceTable {
         self.store(slot, v, val)
     }
 
-    /// Service in `slot`.
-    pub fn get(&self, slot: usize) -> &Service {
-        self.svc.get(slot)
-    }
-
     /// Service in `slot`, mutable.
     pub fn get_mut(&mut self, slot: usize) -> &mut Service {
         self.svc.get_mut(slot)
-    }
-
-    /// The service at position `pos` in name order.
-    pub fn sorted(&self, pos: usize) -> Option<usize> {
-        self.svc.sorted(pos)
-    }
-
-    /// Position of the first service named after `name`.
-    pub fn position_after(&self, name: &[u8]) -> usize {
-        self.svc.after(name)
-    }
-
-    /// One past the highest slot in use, for scans by slot.
-    pub fn high(&self) -> usize {
-        self.svc.high()
     }
 
     /// The service running as `pid`.
@@ -496,26 +480,27 @@ mod tests {
         Mono::from_secs(secs)
     }
 
-    fn line(t: &ServiceTable, s: usize, now: Mono) -> String {
+    /// Checks the `service.state` line of slot `s` at `now`.
+    #[track_caller]
+    fn expect(t: &ServiceTable, s: usize, now: Mono, want: &str) {
         let mut b = Buf::<200>::new();
         t.get(s).write_state(&mut b, now);
-        String::from_utf8(b.as_bytes().to_vec()).unwrap()
+        assert_eq!(String::from_utf8_lossy(b.as_bytes()), want);
     }
 
     #[test]
     fn start_up_exit_down() {
         let mut t = table();
         let s = t.find_or_create(b"foo").unwrap();
-        assert_eq!(
-            line(&t, s, at(100)),
-            "service.state\tfoo\tdown\t-\t-\t-\t-\t-\t-"
-        );
+        expect(&t, s, at(100), "service.state\tfoo\tdown\t-\t-\t-\t-\t-\t-");
         t.request_start(s, at(105)).unwrap();
         assert_eq!(t.pending_starts(), 1);
         assert_eq!(t.next_start(), Some(at(105)));
-        assert_eq!(
-            line(&t, s, at(100)),
-            "service.state\tfoo\tstart\t105\t-\t-\t-\t-\t-"
+        expect(
+            &t,
+            s,
+            at(100),
+            "service.state\tfoo\tstart\t105\t-\t-\t-\t-\t-",
         );
         assert!(!t.get(s).is_due(at(104)));
         assert!(t.get(s).is_due(at(105)));
@@ -524,25 +509,26 @@ mod tests {
         assert_eq!(t.next_start(), None);
         assert_eq!(t.request_start(s, at(100)), Err(NotStartable));
         assert!(t.delete(s).is_err());
-        assert_eq!(
-            line(&t, s, at(107)),
-            "service.state\tfoo\tup\t105\t42\t-\t-\t2\t-"
+        expect(
+            &t,
+            s,
+            at(107),
+            "service.state\tfoo\tup\t105\t42\t-\t-\t2\t-",
         );
         assert_eq!(t.by_pid(42), Some(s));
         t.reaped(s, ExitHow::Signaled(15), at(108));
         assert_eq!(t.by_pid(42), None);
-        assert_eq!(
-            line(&t, s, at(109)),
-            "service.state\tfoo\tdown\t108\t42\tsignal\tSIGTERM\t3\t1"
+        expect(
+            &t,
+            s,
+            at(109),
+            "service.state\tfoo\tdown\t108\t42\tsignal\tSIGTERM\t3\t1",
         );
         t.request_start(s, at(100)).unwrap();
         assert!(t.cancel_start(s));
         assert!(!t.cancel_start(s));
         assert_eq!(t.pending_starts(), 0);
-        assert_eq!(
-            line(&t, s, at(100)),
-            "service.state\tfoo\tdown\t-\t-\t-\t-\t-\t-"
-        );
+        expect(&t, s, at(100), "service.state\tfoo\tdown\t-\t-\t-\t-\t-\t-");
     }
 
     #[test]
@@ -552,18 +538,17 @@ mod tests {
         t.request_start(s, at(10)).unwrap();
         t.forked(s, 7, at(10));
         t.reaped(s, ExitHow::Exited(3), at(14));
-        assert_eq!(
-            line(&t, s, at(20)),
-            "service.state\te\tdown\t14\t7\texit\t3\t4\t6"
+        expect(
+            &t,
+            s,
+            at(20),
+            "service.state\te\tdown\t14\t7\texit\t3\t4\t6",
         );
         t.request_start(s, at(30)).unwrap();
         t.delete(s).unwrap();
         assert_eq!(t.pending_starts(), 0);
         assert!(t.find(b"e").is_none());
-        assert_eq!(
-            line(&t, s, at(20)),
-            "service.state\te\tdeleted\t-\t-\t-\t-\t-\t-"
-        );
+        expect(&t, s, at(20), "service.state\te\tdeleted\t-\t-\t-\t-\t-\t-");
     }
 
     #[test]

@@ -260,7 +260,7 @@ impl Supervisor {
             // never found.
             let name = d.name.as_bytes();
             match d.part {
-                DumpPart::Fds => match self.fds.sorted(self.fds.position_after(name)) {
+                DumpPart::Fds => match self.fds.sorted(self.fds.after(name)) {
                     Some(slot) => {
                         self.fds.write_state(slot, &mut b);
                         d.name = self.fds.get(slot).name;
@@ -271,7 +271,7 @@ impl Supervisor {
                     let current = self.services.find(name).filter(|_| d.line < 5);
                     let slot = current.or_else(|| {
                         d.line = 0;
-                        self.services.sorted(self.services.position_after(name))
+                        self.services.sorted(self.services.after(name))
                     });
                     match slot {
                         Some(s) => {

@@ -17,9 +17,19 @@ fn assignable_fd_name(f: Option<&[u8]>) -> Result<'_, &[u8]> {
     Ok(n)
 }
 
-/// Creates each missing parent directory of `path` (mode 0700), ignoring
-/// errors.
-fn make_parents(path: &[u8]) {
+/// The NAME and FLAGS fields that fd.open and fd.socket start with.
+fn name_and_flags<'a>(f: &mut Fields<'a>) -> Result<'a, (&'a [u8], &'a [u8])> {
+    let name = assignable_fd_name(f.next())?;
+    let flags = f.next().ok_or(Error::Text(Msg::MissingFlagsArgument))?;
+    Ok((name, flags))
+}
+
+/// With the `mkdir` flag among `bits`, creates each missing parent
+/// directory of `path` (mode 0700), ignoring errors.
+fn make_parents(bits: u16, path: &[u8]) {
+    if bits & fl::MKDIR == 0 {
+        return;
+    }
     for (i, &b) in path.iter().enumerate().skip(1) {
         if b == b'/' {
             let _ = sys::mkdir(&path[..i], 0o700);
@@ -29,27 +39,6 @@ fn make_parents(path: &[u8]) {
 
 /// fd.open's flags: the i-th word is flag bit i (`fl::READ` … `fl::MKDIR`).
 const OPEN_FLAGS: &[u8] = b"read write append create trunc nonblock mkdir";
-
-/// open(2) flags for fd.open's flag bits.
-fn open_flags(bits: u16) -> u32 {
-    use sys::oflag;
-    let mut o = match (bits & fl::READ != 0, bits & fl::WRITE != 0) {
-        (true, true) => oflag::RDWR,
-        (false, true) => oflag::WRONLY,
-        _ => oflag::RDONLY,
-    };
-    for (b, of) in [
-        (fl::APPEND, oflag::APPEND),
-        (fl::CREATE, oflag::CREAT),
-        (fl::TRUNC, oflag::TRUNC),
-        (fl::NONBLOCK, oflag::NONBLOCK),
-    ] {
-        if bits & b != 0 {
-            o |= of;
-        }
-    }
-    o
-}
 
 /// fd.pipe's and fd.socket's flags: the socket words (the first
 /// SOCKET_WORDS, the same in both), then each command's own.
@@ -191,10 +180,7 @@ impl Supervisor {
 
     pub(super) fn cmd_fd_open<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
-        let name = assignable_fd_name(f.next())?;
-        let Some(flags) = f.next() else {
-            return fail(Msg::MissingFlagsArgument);
-        };
+        let (name, flags) = name_and_flags(&mut f)?;
         let Some(path) = f.next() else {
             return fail(Msg::MissingPathArgument);
         };
@@ -209,10 +195,9 @@ impl Supervisor {
         let fd = if self.check {
             -1
         } else {
-            if bits & fl::MKDIR != 0 {
-                make_parents(path);
-            }
-            sys::open(path, open_flags(bits), 0o600).map_err(|e| Error::Sys(Msg::OpenFailed, e))?
+            make_parents(bits, path);
+            sys::open(path, fd_table::open_flags(bits), 0o600)
+                .map_err(|e| Error::Sys(Msg::OpenFailed, e))?
         };
         self.add_fd(FdObj::new(name, Kind::File, bits, fd), path)
     }
@@ -287,10 +272,7 @@ impl Supervisor {
 
     pub(super) fn cmd_fd_socket<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
-        let name = assignable_fd_name(f.next())?;
-        let Some(flags) = f.next() else {
-            return fail(Msg::MissingFlagsArgument);
-        };
+        let (name, flags) = name_and_flags(&mut f)?;
         let mut sock = SockFlags::default();
         let mut bits = 0u16;
         let mut listen = 0u16;
@@ -341,8 +323,8 @@ impl Supervisor {
         let fd = if self.check {
             -1
         } else {
-            if bits & fl::MKDIR != 0 && domain == Domain::Unix {
-                make_parents(addr);
+            if domain == Domain::Unix {
+                make_parents(bits, addr);
             }
             let fd = sys::socket(domain, sock.stype()).map_err(|e| Error::Sys(Msg::Socket, e))?;
             if let Err(e) = set_up_socket(fd, bits, listen, addr, inet) {
