@@ -30,6 +30,8 @@ impl Supervisor {
             let mut probe = [PollEntry::new(self.ctl_socket, true, false)];
             sys::poll(&mut probe, 0);
             if probe[0].readable() {
+                // "accpet": the original's spelling, kept on purpose (the
+                // log is compatible with the C daemonproxy's).
                 self.log(
                     Level::Warning,
                     &[b"No free controllers to accpet socket connection"],

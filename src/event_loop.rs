@@ -267,6 +267,8 @@ impl Supervisor {
                 if let Some(e) = err {
                     // A check that could not read its file did not pass.
                     self.config_errors += self.check as u32;
+                    // "])):" with its extra parenthesis is the original's
+                    // text, kept on purpose (a compatible log).
                     self.log_numbered(
                         Level::Error,
                         b"read(client[",

@@ -236,6 +236,68 @@ impl Log {
 mod tests {
     use super::*;
 
+    fn log_to(fd: sys::Fd) -> Log {
+        let buf: &'static mut [u8] = Box::leak(Box::new([0u8; LOG_BUF]));
+        let mut log = Log::new(buf);
+        log.fd = fd;
+        log
+    }
+
+    fn drain(r: sys::Fd) -> Vec<u8> {
+        let mut all = Vec::new();
+        let mut buf = [0u8; LOG_BUF];
+        while let Ok(n @ 1..) = sys::read(r, &mut buf) {
+            all.extend_from_slice(&buf[..n]);
+        }
+        all
+    }
+
+    #[test]
+    fn failed_writes_wait_for_writable_then_retry_on_time() {
+        let t0 = Mono::from_secs(7);
+        let (r, w) = sys::pipe(true).unwrap();
+        // A write to the pipe's read end fails, as a broken log would.
+        let mut log = log_to(r);
+        log.put(Level::Error, &[b"one"], t0);
+        assert_eq!(log.wants_writable(), Some(r));
+        assert_eq!(log.wake_at(), None);
+        // Writable but failing again: retry after the interval, by time.
+        log.writable(t0);
+        assert_eq!(log.wants_writable(), None);
+        let retry = t0 + RETRY_INTERVAL;
+        assert_eq!(log.wake_at(), Some(retry));
+        // Records queue meanwhile; none is written before the retry time.
+        log.put(Level::Warning, &[b"two"], t0);
+        log.fd = w;
+        log.run(t0 + Dur::from_ms(499), |_| None);
+        assert_eq!(drain(r), b"");
+        log.run(retry, |_| None);
+        assert_eq!(drain(r), b"error: one\nwarning: two\n");
+        assert_eq!(log.wake_at(), None);
+        // Unblocked, a record goes out at once.
+        log.put(Level::Info, &[b"three"], retry);
+        assert_eq!(drain(r), b"info: three\n");
+        sys::close(r);
+        sys::close(w);
+    }
+
+    #[test]
+    fn records_past_the_buffer_are_counted_as_lost() {
+        let t0 = Mono::from_secs(1);
+        let (r, w) = sys::pipe(true).unwrap();
+        let mut log = log_to(r);
+        log.put(Level::Error, &[&[b'a'; 600]], t0);
+        log.put(Level::Error, &[&[b'b'; 600]], t0);
+        log.put(Level::Error, &[b"c"], t0);
+        log.fd = w;
+        log.writable(t0);
+        let out = drain(r);
+        assert!(out.starts_with(b"error: aaa"));
+        assert!(out.ends_with(b"aaa\nwarning: lost 2 log messages\n"));
+        sys::close(r);
+        sys::close(w);
+    }
+
     #[test]
     fn level_names() {
         for l in Level::ALL {
