@@ -518,22 +518,23 @@ mod tests {
         (c.recv_at, c.recv_len) = (0, text.len());
     }
 
-    /// Fills a non-blocking pipe; returns how many bytes it took.
-    fn fill(w: Fd) -> usize {
-        let mut n = 0;
+    /// A controller whose output is a pipe that is full: (it, the pipe's
+    /// read end, the bytes in the pipe).
+    fn blocked() -> (Controller, Fd, usize) {
+        let (r, w) = sys::pipe(true).unwrap();
+        let mut c = controller();
+        c.open(Kind::Socket, -1, w);
+        let mut filled = 0;
         while let Ok(k @ 1..) = sys::write(w, &[b'-'; 4096]) {
-            n += k;
+            filled += k;
         }
-        n
+        (c, r, filled)
     }
 
     #[test]
     fn overflow_then_overflow_line_and_echo_barrier() {
         let t0 = Mono::from_secs(1000);
-        let (r, w) = sys::pipe(true).unwrap();
-        let mut c = controller();
-        c.open(Kind::Socket, -1, w);
-        let filled = fill(w);
+        let (mut c, r, filled) = blocked();
         // 20 lines fill the send buffer; the 21st finds the pipe full too
         // and is dropped.
         let line = [b'x'; 99];
@@ -558,13 +559,13 @@ mod tests {
         c.flush(t1).unwrap();
         assert_eq!(c.blocked_since, Mono::ZERO);
         assert!(!c.overflow && c.takes_output());
+        receive(&mut c, b"echo\tbarrier\n");
+        assert!(!c.must_wait());
         c.flush(t1).unwrap();
         assert_eq!(c.send_len, 0);
         let got = drain(r);
         assert_eq!(got.len(), 20 * 100 + 9);
         assert!(got.ends_with(b"xxx\noverflow\n"));
-        receive(&mut c, b"echo\tbarrier\n");
-        assert!(!c.must_wait());
         c.close();
         sys::close(r);
     }
@@ -572,11 +573,8 @@ mod tests {
     #[test]
     fn blocked_output_warns_abandons_then_closes() {
         let t0 = Mono::from_secs(50);
-        let (r, w) = sys::pipe(true).unwrap();
-        let mut c = controller();
-        c.open(Kind::Socket, -1, w);
+        let (mut c, r, _) = blocked();
         (c.reset_timeout, c.close_timeout) = (15, 30);
-        fill(w);
         c.send_line(b"blocked", t0).unwrap();
         assert_eq!(c.stall_wake_at(), None);
         c.flush(t0).unwrap();

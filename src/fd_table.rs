@@ -20,20 +20,23 @@ pub enum Kind {
     Socket,
 }
 
-/// Flag bits shown in `fd.state`.
+/// Flag bits shown in `fd.state`: bit i is the i-th of fd.open's flag
+/// words (`read` … `mkdir`), then `bind`; `FROM` marks the read end of a
+/// plain pipe and `SOCKPAIR` a pipe made by socketpair.
 pub mod fl {
-    pub const READ: u16 = 1;
-    pub const WRITE: u16 = 2;
-    pub const APPEND: u16 = 4;
-    pub const CREATE: u16 = 8;
-    pub const TRUNC: u16 = 16;
-    pub const NONBLOCK: u16 = 32;
-    pub const MKDIR: u16 = 64;
-    pub const BIND: u16 = 128;
-    /// Pipe: this is a read end of a plain pipe.
-    pub const FROM: u16 = 256;
-    /// Pipe: made by socketpair.
-    pub const SOCKPAIR: u16 = 512;
+    macro_rules! bits {
+        ($($name:ident),*) => {
+            bits!(@ 0; $($name),*);
+        };
+        (@ $bit:expr; $name:ident $(, $rest:ident)*) => {
+            pub const $name: u16 = 1 << $bit;
+            bits!(@ $bit + 1; $($rest),*);
+        };
+        (@ $bit:expr;) => {};
+    }
+    bits!(
+        READ, WRITE, APPEND, CREATE, TRUNC, NONBLOCK, MKDIR, BIND, FROM, SOCKPAIR
+    );
 }
 
 /// One named descriptor.
@@ -147,16 +150,6 @@ pub struct Truncation {
 impl Truncation {
     fn capacity(&self, name_len: usize) -> usize {
         ((104 + self.obj_size + 15) & !15) - 72 - (name_len + 1)
-    }
-}
-
-/// The objects and their name index, read through the table (`get`,
-/// `find`, `sorted`, `after`, `available`); changes go through the
-/// table's methods.
-impl core::ops::Deref for FdTable {
-    type Target = Table<FdObj>;
-    fn deref(&self) -> &Table<FdObj> {
-        &self.obj
     }
 }
 
@@ -398,6 +391,16 @@ fn flags_of(f: u32) -> u16 {
         }
     }
     bits
+}
+
+/// The objects and their name index, read through the table (`get`,
+/// `find`, `sorted`, `after`, `available`); changes go through the
+/// table's methods.
+impl core::ops::Deref for FdTable {
+    type Target = Table<FdObj>;
+    fn deref(&self) -> &Table<FdObj> {
+        &self.obj
+    }
 }
 
 /// An object for an inherited or received descriptor, flags found by

@@ -253,15 +253,6 @@ pub struct IsRunning;
 #[derive(Debug)]
 pub struct NoRoom;
 
-/// The slots and their name index, read through the table (`get`, `find`,
-/// `sorted`, `after`, `high`); changes go through the table's methods.
-impl core::ops::Deref for ServiceTable {
-    type Target = Table<Service>;
-    fn deref(&self) -> &Table<Service> {
-        &self.svc
-    }
-}
-
 /// All services: slots, the name index and the string arena.
 pub struct ServiceTable {
     svc: Table<Service>,
@@ -459,6 +450,15 @@ impl ServiceTable {
     /// The service running as `pid`.
     pub fn by_pid(&self, pid: i32) -> Option<usize> {
         (0..self.high()).find(|&s| self.get(s).state == State::Up && self.get(s).pid == pid)
+    }
+}
+
+/// The slots and their name index, read through the table (`get`, `find`,
+/// `sorted`, `after`, `high`); changes go through the table's methods.
+impl core::ops::Deref for ServiceTable {
+    type Target = Table<Service>;
+    fn deref(&self) -> &Table<Service> {
+        &self.svc
     }
 }
 

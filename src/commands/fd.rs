@@ -84,23 +84,21 @@ impl SockFlags {
         }
     }
 
+    /// The domain: `inet` outranks `inet6`.
     fn domain(&self) -> Domain {
-        if self.bits & INET != 0 {
-            Domain::Inet
-        } else if self.bits & INET6 != 0 {
-            Domain::Inet6
-        } else {
-            Domain::Unix
+        match (self.bits & INET != 0, self.bits & INET6 != 0) {
+            (true, _) => Domain::Inet,
+            (false, true) => Domain::Inet6,
+            (false, false) => Domain::Unix,
         }
     }
 
+    /// The type: `dgram` outranks `seqpacket`.
     fn stype(&self) -> SockType {
-        if self.bits & DGRAM != 0 {
-            SockType::Dgram
-        } else if self.bits & SEQPACKET != 0 {
-            SockType::Seqpacket
-        } else {
-            SockType::Stream
+        match self.bits & (DGRAM | SEQPACKET) {
+            0 => SockType::Stream,
+            SEQPACKET => SockType::Seqpacket,
+            _ => SockType::Dgram,
         }
     }
 }
@@ -202,74 +200,6 @@ impl Supervisor {
         self.add_fd(FdObj::new(name, Kind::File, bits, fd), path)
     }
 
-    pub(super) fn cmd_fd_pipe<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
-        let mut f = Fields::new(args);
-        let rname = assignable_fd_name(f.next())?;
-        let wname = assignable_fd_name(f.next())?;
-        let mut sock = SockFlags::default();
-        let mut bits = 0;
-        for flag in proto::flags(f.next().unwrap_or(b""), PIPE_FLAGS, false) {
-            match flag.map_err(Error::UnknownFlag)? {
-                (NONBLOCK, _) => bits = fl::NONBLOCK,
-                (k, _) => sock.apply(k), // `-` (no flags) is no socket word
-            }
-        }
-        let (r, w) = if self.check {
-            (-1, -1)
-        } else if sock.any {
-            sys::socketpair(sock.domain(), sock.stype())
-                .map_err(|e| Error::Sys(Msg::SocketpairFailed, e))?
-        } else {
-            sys::pipe(false).map_err(|e| Error::Sys(Msg::PipeFailed, e))?
-        };
-        let close_both = || {
-            sys::close(r);
-            sys::close(w);
-        };
-        if bits != 0 && !self.check {
-            for fd in [r, w] {
-                if let Err(e) = sys::set_nonblock(fd, true) {
-                    close_both();
-                    return Err(Error::Sys(Msg::FcntlNonblockFailed, e));
-                }
-            }
-        }
-        if sock.any {
-            bits |= fl::SOCKPAIR;
-        }
-        let from = if sock.any { 0 } else { fl::FROM };
-        let mut ends = [
-            FdObj::new(rname, Kind::Pipe, bits | from, r),
-            FdObj::new(wname, Kind::Pipe, bits, w),
-        ];
-        for o in &mut ends {
-            o.domain = fd_table::domain_code(sock.domain());
-            o.stype = fd_table::type_code(sock.stype());
-        }
-        let [ro, wo] = ends;
-        let slots = if self.fds.available() < 2 {
-            None
-        } else {
-            self.fds.alloc(ro, b"").zip(self.fds.alloc(wo, b""))
-        };
-        let Some((rs, ws)) = slots else {
-            close_both();
-            return fail(Msg::FailedToCreatePipe);
-        };
-        self.fds.get_mut(rs).peer = ws as u16 + 1;
-        self.fds.get_mut(ws).peer = rs as u16 + 1;
-        self.publish_fd(rs);
-        self.publish_fd(ws);
-        // With one name for both ends the write end replaced the read end,
-        // and a replacement sends no `deleted` (§7.5): only the write end is
-        // left to announce.
-        if rname != wname {
-            self.broadcast_fd(rs);
-        }
-        self.broadcast_fd(ws);
-        Ok(())
-    }
-
     pub(super) fn cmd_fd_socket<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
         let mut f = Fields::new(args);
         let (name, flags) = name_and_flags(&mut f)?;
@@ -338,6 +268,74 @@ impl Supervisor {
         o.stype = fd_table::type_code(sock.stype());
         o.listen = listen;
         self.add_fd(o, addr)
+    }
+
+    pub(super) fn cmd_fd_pipe<'a>(&mut self, args: Option<&'a [u8]>) -> Result<'a> {
+        let mut f = Fields::new(args);
+        let rname = assignable_fd_name(f.next())?;
+        let wname = assignable_fd_name(f.next())?;
+        let mut sock = SockFlags::default();
+        let mut bits = 0;
+        for flag in proto::flags(f.next().unwrap_or(b""), PIPE_FLAGS, false) {
+            match flag.map_err(Error::UnknownFlag)? {
+                (NONBLOCK, _) => bits = fl::NONBLOCK,
+                (k, _) => sock.apply(k), // `-` (no flags) is no socket word
+            }
+        }
+        let (r, w) = if self.check {
+            (-1, -1)
+        } else if sock.any {
+            sys::socketpair(sock.domain(), sock.stype())
+                .map_err(|e| Error::Sys(Msg::SocketpairFailed, e))?
+        } else {
+            sys::pipe(false).map_err(|e| Error::Sys(Msg::PipeFailed, e))?
+        };
+        let close_both = || {
+            sys::close(r);
+            sys::close(w);
+        };
+        if bits != 0 && !self.check {
+            for fd in [r, w] {
+                if let Err(e) = sys::set_nonblock(fd, true) {
+                    close_both();
+                    return Err(Error::Sys(Msg::FcntlNonblockFailed, e));
+                }
+            }
+        }
+        if sock.any {
+            bits |= fl::SOCKPAIR;
+        }
+        let from = if sock.any { 0 } else { fl::FROM };
+        let mut ends = [
+            FdObj::new(rname, Kind::Pipe, bits | from, r),
+            FdObj::new(wname, Kind::Pipe, bits, w),
+        ];
+        for o in &mut ends {
+            o.domain = fd_table::domain_code(sock.domain());
+            o.stype = fd_table::type_code(sock.stype());
+        }
+        let [ro, wo] = ends;
+        let slots = if self.fds.available() < 2 {
+            None
+        } else {
+            self.fds.alloc(ro, b"").zip(self.fds.alloc(wo, b""))
+        };
+        let Some((rs, ws)) = slots else {
+            close_both();
+            return fail(Msg::FailedToCreatePipe);
+        };
+        self.fds.get_mut(rs).peer = ws as u16 + 1;
+        self.fds.get_mut(ws).peer = rs as u16 + 1;
+        self.publish_fd(rs);
+        self.publish_fd(ws);
+        // With one name for both ends the write end replaced the read end,
+        // and a replacement sends no `deleted` (§7.5): only the write end is
+        // left to announce.
+        if rname != wname {
+            self.broadcast_fd(rs);
+        }
+        self.broadcast_fd(ws);
+        Ok(())
     }
 
     pub(super) fn cmd_fd_take<'a>(&mut self, i: usize, args: Option<&'a [u8]>) -> Result<'a> {
