@@ -4,7 +4,8 @@
 //! A write never stalls the loop for more than 1/16 s: a one-shot interval
 //! timer interrupts it (the SIGALRM handler only wakes the loop).
 
-use crate::fmt::fmt_u64;
+use crate::exit;
+use crate::fmt::{Buf, fmt_u64};
 use crate::name::Name;
 use crate::proto;
 use crate::sys;
@@ -180,6 +181,34 @@ impl Log {
             self.push(AFTER);
             self.lost = 0;
         }
+    }
+
+    /// Logs that the fatal path execs the exec-on-exit program.
+    #[cold]
+    pub fn announce_exec_on_exit(&mut self, now: Mono) {
+        let mut argv0 = Buf::<256>::new();
+        exit::exec_argv0(&mut argv0);
+        let parts: [&[u8]; 3] = [
+            cold!(b"daemonproxy exec_on_exit to '"),
+            argv0.as_bytes(),
+            b"'",
+        ];
+        self.put(Level::Warning, &parts, now);
+    }
+
+    /// Logs a fatal error's message (none when empty); with the terminate
+    /// guard set the daemon goes on, and says so (§11.3).
+    #[cold]
+    pub fn put_fatal(&mut self, msg: &[u8], now: Mono) {
+        if msg.is_empty() {
+            return;
+        }
+        let going_on: &[u8] = if exit::guard() != 0 {
+            cold!(b"(attempting to continue) ")
+        } else {
+            b""
+        };
+        self.put(Level::Fatal, &[going_on, msg], now);
     }
 
     /// `log.dest fd NAME`: detach now, attach by name later (see `run`).

@@ -335,13 +335,7 @@ impl Supervisor {
         if exit::exec_configured() {
             self.fatal_exec(code, msg);
         }
-        if !msg.is_empty() {
-            if exit::guard() != 0 {
-                self.log(Level::Fatal, &[cold!(b"(attempting to continue) "), msg]);
-            } else {
-                self.log(Level::Fatal, &[msg]);
-            }
-        }
+        self.log.put_fatal(msg, self.now);
         if exit::guard() == 0 {
             self.log_running();
             sys::exit(code);
@@ -352,16 +346,7 @@ impl Supervisor {
     /// if the exec failed.
     #[cold]
     pub fn fatal_exec(&mut self, code: i32, msg: &[u8]) {
-        let mut argv0 = Buf::<256>::new();
-        exit::exec_argv0(&mut argv0);
-        self.log(
-            Level::Warning,
-            &[
-                cold!(b"daemonproxy exec_on_exit to '"),
-                argv0.as_bytes(),
-                b"'",
-            ],
-        );
+        self.log.announce_exec_on_exit(self.now);
         self.log_running();
         // What is logged so far goes out before the exec.
         let now = self.now;
