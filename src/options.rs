@@ -3,7 +3,7 @@
 
 use crate::exit;
 use crate::fmt::Buf;
-use crate::log::{Level, Log};
+use crate::log::Log;
 use crate::proto;
 use crate::sys;
 
@@ -56,27 +56,10 @@ pub fn early_fatal(log: &mut Log, code: i32, parts: &[&[u8]]) {
     }
     let msg = m.as_bytes();
     if exit::exec_configured() {
-        let mut argv0 = Buf::<256>::new();
-        exit::exec_argv0(&mut argv0);
-        log.put(
-            Level::Warning,
-            &[
-                cold!(b"daemonproxy exec_on_exit to '"),
-                argv0.as_bytes(),
-                b"'",
-            ],
-            crate::time::Mono::ZERO,
-        );
+        log.announce_exec_on_exit(crate::time::Mono::ZERO);
         exit::exec_on_exit(code, msg, false);
     }
-    if !msg.is_empty() {
-        let pre: &[u8] = if exit::guard() != 0 {
-            cold!(b"(attempting to continue) ")
-        } else {
-            b""
-        };
-        log.put(Level::Fatal, &[pre, msg], crate::time::Mono::ZERO);
-    }
+    log.put_fatal(msg, crate::time::Mono::ZERO);
     if exit::guard() == 0 {
         sys::exit(code);
     }
