@@ -18,6 +18,7 @@ fn assignable_fd_name(f: Option<&[u8]>) -> Result<'_, &[u8]> {
 }
 
 /// The NAME and FLAGS fields that fd.open and fd.socket start with.
+#[inline(always)]
 fn name_and_flags<'a>(f: &mut Fields<'a>) -> Result<'a, (&'a [u8], &'a [u8])> {
     let name = assignable_fd_name(f.next())?;
     let flags = f.next().ok_or(Error::Text(Msg::MissingFlagsArgument))?;
