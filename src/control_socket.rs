@@ -2,10 +2,43 @@
 //! connections it accepts as controllers.
 
 use crate::controller::Kind as CtlKind;
+use crate::fmt::Buf;
 use crate::log::Level;
 use crate::supervisor::Supervisor;
-use crate::sys::{self, Domain, Errno, PollEntry, SockType};
+use crate::sys::{self, Domain, Errno, Fd, PollEntry, SockType};
 use crate::time::{Dur, Mono};
+
+/// The listening control socket, its path, and who besides uid 0 and the
+/// daemon's own uid may connect.
+pub struct Listener {
+    /// The socket (-1: none).
+    fd: Fd,
+    path: Buf<108>,
+    /// A uid and a group admitted besides (`--socket-admit`).
+    admit_uid: Option<u32>,
+    admit_gid: Option<u32>,
+    /// accept() failed for want of descriptors: the listener is left alone
+    /// until the retry time.
+    backoff: bool,
+}
+
+impl Listener {
+    /// No socket yet; `--socket-admit`'s uid and group.
+    pub const fn new(admit_uid: Option<u32>, admit_gid: Option<u32>) -> Listener {
+        Listener {
+            fd: -1,
+            path: Buf::new(),
+            admit_uid,
+            admit_gid,
+            backoff: false,
+        }
+    }
+
+    /// The listening socket, if there is one.
+    pub fn fd(&self) -> Option<Fd> {
+        (self.fd >= 0).then_some(self.fd)
+    }
+}
 
 /// Retry interval for a pending control-socket connection with no slot.
 const ACCEPT_RETRY: Dur = Dur::from_secs(5);
@@ -17,17 +50,17 @@ impl Supervisor {
     /// The listener waits for the retry time instead of poll: no slot is
     /// free, or accept failed for want of descriptors.
     pub(crate) fn accept_held(&self) -> bool {
-        self.free_slot().is_none() || self.accept_backoff
+        self.free_slot().is_none() || self.listener.backoff
     }
     /// Accepts one control-socket connection if a slot is free; returns the
     /// time to retry when none is, or when accept failed.
     pub(crate) fn accept(&mut self) -> Mono {
-        self.accept_backoff = false;
-        if self.ctl_socket < 0 {
+        self.listener.backoff = false;
+        if self.listener.fd < 0 {
             return Mono::ZERO;
         }
         let Some(i) = self.free_slot() else {
-            let mut probe = [PollEntry::new(self.ctl_socket, true, false)];
+            let mut probe = [PollEntry::new(self.listener.fd, true, false)];
             sys::poll(&mut probe, 0);
             if probe[0].readable() {
                 // "accpet": the original's spelling, kept on purpose (the
@@ -39,7 +72,7 @@ impl Supervisor {
             }
             return self.now + ACCEPT_RETRY;
         };
-        match sys::accept(self.ctl_socket) {
+        match sys::accept(self.listener.fd) {
             Ok(fd) if !self.admitted(fd) => sys::close(fd),
             Ok(fd) => {
                 self.ctl[i].open(CtlKind::Socket, fd, fd);
@@ -54,7 +87,7 @@ impl Supervisor {
                     Level::Error,
                     &[b"accept(control_socket): ", sys::strerror(e)],
                 );
-                self.accept_backoff = true;
+                self.listener.backoff = true;
                 return self.now + ACCEPT_RETRY;
             }
         }
@@ -74,8 +107,8 @@ impl Supervisor {
         let (pid, uid, gid) = sys::peer_cred(fd).unwrap_or((0, u32::MAX, u32::MAX));
         if uid == 0
             || uid == sys::geteuid()
-            || Some(uid) == self.admit_uid
-            || Some(gid) == self.admit_gid
+            || Some(uid) == self.listener.admit_uid
+            || Some(gid) == self.listener.admit_gid
         {
             return true;
         }
@@ -92,10 +125,10 @@ impl Supervisor {
     #[cold]
     pub fn delete_control_socket(&mut self) {
         sys::cold_ran();
-        if self.ctl_socket >= 0 {
-            sys::close(self.ctl_socket);
-            self.ctl_socket = -1;
-            let path = core::mem::take(&mut self.ctl_socket_path);
+        if self.listener.fd >= 0 {
+            sys::close(self.listener.fd);
+            self.listener.fd = -1;
+            let path = core::mem::take(&mut self.listener.path);
             let _ = self.remove_socket(path.as_bytes());
         }
     }
@@ -151,9 +184,9 @@ impl Supervisor {
         };
         match r {
             Ok(fd) => {
-                self.ctl_socket = fd;
-                self.ctl_socket_path.clear();
-                self.ctl_socket_path.s(path);
+                self.listener.fd = fd;
+                self.listener.path.clear();
+                self.listener.path.s(path);
                 true
             }
             Err((what, e)) => {

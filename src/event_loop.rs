@@ -490,8 +490,8 @@ impl Supervisor {
         let mut set = [PollEntry::NONE; POLL_SET];
         set[WAKE] = PollEntry::new(self.wake_r, true, false);
         let hold = self.accept_held();
-        if self.ctl_socket >= 0 && !hold {
-            set[LISTENER] = PollEntry::new(self.ctl_socket, true, false);
+        if let Some(fd) = self.listener.fd().filter(|_| !hold) {
+            set[LISTENER] = PollEntry::new(fd, true, false);
         }
         if let Some(fd) = self.log.wants_writable() {
             set[LOG] = PollEntry::new(fd, false, true);
@@ -526,7 +526,7 @@ impl Supervisor {
         if let Some(t) = self.log.wake_at() {
             earlier(t);
         }
-        if self.ctl_socket >= 0 && hold {
+        if self.listener.fd().is_some() && hold {
             earlier(accept_retry_at);
         }
         if self.wake_r < 0 {

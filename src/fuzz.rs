@@ -12,7 +12,6 @@
 
 use crate::controller::{Controller, Kind, RECV_BUF, SEND_BUF};
 use crate::fd_table::{self, FdObj, FdTable};
-use crate::fmt::Buf;
 use crate::log::{self, Level, Log};
 use crate::proto;
 use crate::service::ServiceTable;
@@ -60,14 +59,10 @@ pub fn run(data: &[u8]) -> usize {
         ctl: [Controller::new(recv0, send0), Controller::new(recv1, send1)],
         signals,
         terminate: None,
-        ctl_socket: -1,
-        ctl_socket_path: Buf::new(),
-        admit_uid: None,
-        admit_gid: None,
+        listener: crate::control_socket::Listener::new(None, None),
         wake_r: -1,
         busy: false,
         loop_due: false,
-        accept_backoff: false,
         pid1: false,
         check: false,
         config_path: b"",

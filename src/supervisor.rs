@@ -1,6 +1,7 @@
 //! The one owner of state: services, named fds, controllers, signals and the
 //! log, plus the output paths (reply, broadcast) and the statedump.
 
+use crate::control_socket::Listener;
 use crate::controller::{Controller, Dump, DumpPart, Kind as CtlKind, SLOTS};
 use crate::exit;
 use crate::fd_table::FdTable;
@@ -31,14 +32,8 @@ pub struct Supervisor {
     pub signals: Signals,
     /// `terminate` succeeded with this code.
     pub terminate: Option<i64>,
-    /// Listening control socket (-1: none) and its path.
-    pub ctl_socket: Fd,
-    /// Path of the control socket.
-    pub ctl_socket_path: Buf<108>,
-    /// A uid and a group admitted to the control socket besides uid 0 and
-    /// the daemon's own (`--socket-admit`).
-    pub admit_uid: Option<u32>,
-    pub admit_gid: Option<u32>,
+    /// The control socket.
+    pub listener: Listener,
     /// Read end of the signal self-pipe.
     pub wake_r: Fd,
     /// A controller has more buffered commands: poll without waiting.
@@ -48,9 +43,6 @@ pub struct Supervisor {
     /// runs about 3 commands per pass; this keeps that order of events
     /// without a pass for every few commands).
     pub loop_due: bool,
-    /// accept() on the control socket failed (out of descriptors): the
-    /// listener is left alone until the retry time.
-    pub accept_backoff: bool,
     /// Are we PID 1?
     pub pid1: bool,
     /// `--check`: commands run without effects (nothing opened, bound or
