@@ -134,14 +134,14 @@ pub struct Controller {
     /// without moving the rest, which moves down once, at the turn's end.
     pub recv_at: usize,
     /// Pending output (SEND_BUF bytes, reserved at startup).
-    pub send: &'static mut [u8],
+    send: &'static mut [u8],
     /// Bytes in `send`.
-    pub send_len: usize,
+    send_len: usize,
     /// When output first hit EAGAIN (ZERO: not blocked; the clock is past
     /// zero once the daemon runs).
-    pub blocked_since: Mono,
+    blocked_since: Mono,
     /// Next time to log the reset-timeout warning.
-    pub warn_at: Mono,
+    warn_at: Mono,
     /// Reset timeout, seconds.
     pub reset_timeout: u32,
     /// Close timeout, seconds.
@@ -218,6 +218,20 @@ impl Controller {
     /// Can output be queued?
     pub fn has_output(&self) -> bool {
         self.out_fd >= 0
+    }
+
+    /// Is output waiting to be written?
+    pub fn output_pending(&self) -> bool {
+        self.send_len > 0
+    }
+
+    /// Takes the output queued so far, as a reader would (the fuzz harness
+    /// checks it holds whole lines); the overflow flag is reset.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn take_output(&mut self) -> &[u8] {
+        self.overflow = false;
+        let n = core::mem::take(&mut self.send_len);
+        &self.send[..n]
     }
 
     /// Is there output pending past the high-water mark (and not being

@@ -438,7 +438,7 @@ impl Supervisor {
         let now = self.now;
         for i in 0..SLOTS {
             let c = &mut self.ctl[i];
-            if !c.active() || c.send_len == 0 {
+            if !c.active() || !c.output_pending() {
                 continue;
             }
             if c.flush(now).is_err() {
@@ -516,8 +516,8 @@ impl Supervisor {
                 set[input(i)] = PollEntry::new(c.in_fd, true, false);
             }
             // With nothing to send and no input, only a hangup is of interest.
-            if c.out_fd >= 0 && (c.send_len > 0 || c.in_fd < 0) {
-                set[output(i)] = PollEntry::new(c.out_fd, false, c.send_len > 0);
+            if c.out_fd >= 0 && (c.output_pending() || c.in_fd < 0) {
+                set[output(i)] = PollEntry::new(c.out_fd, false, c.output_pending());
             }
             if let Some(t) = c.stall_wake_at() {
                 earlier(t);

@@ -109,14 +109,13 @@ pub fn run(data: &[u8]) -> usize {
 /// Takes what a reader would from the send buffer, checking that only
 /// whole lines were queued; returns how much.
 fn drain(c: &mut Controller) -> usize {
-    let pending = &c.send[..c.send_len];
+    let pending = c.take_output();
     assert!(
         pending.is_empty() || pending.ends_with(b"\n"),
         "a partial line was queued: {:?}",
         String::from_utf8_lossy(pending)
     );
-    c.overflow = false;
-    core::mem::take(&mut c.send_len)
+    pending.len()
 }
 
 /// Is the line safe to run here? Commands acting on paths, the log's
