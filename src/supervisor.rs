@@ -1,5 +1,8 @@
 //! The one owner of state: services, named fds, controllers, signals and the
 //! log, plus the output paths (reply, broadcast) and the statedump.
+//!
+//! Section numbers (§N.N) throughout the sources are those of
+//! docs/protocol.md.
 
 use crate::control_socket::Listener;
 use crate::controller::{Controller, Dump, DumpPart, Kind as CtlKind, SLOTS};
