@@ -179,12 +179,12 @@ impl Supervisor {
             let Some(slot) = self.services.by_pid(pid) else {
                 continue;
             };
-            self.services.reaped(slot, how, self.now);
+            let pending = self.signals.pending_mask();
+            let restart = self.services.reaped(slot, how, self.now, pending);
             crate::exit::note_running(slot, 0, b"");
             self.broadcast_state(slot);
-            let svc = *self.services.get(slot);
-            if svc.wants_restart(self.signals.pending_mask()) {
-                self.start_service(slot, svc.restart_time(self.now));
+            if let Some(at) = restart {
+                self.start_service(slot, at);
             }
         }
     }

@@ -194,7 +194,7 @@ impl Service {
 
     /// When to restart after a reap at `now` (§6.5): a run shorter than
     /// the restart interval waits for the interval.
-    pub fn restart_time(&self, now: Mono) -> Mono {
+    fn restart_time(&self, now: Mono) -> Mono {
         let interval = Dur::from_secs(self.interval);
         if self.reap_time.since(self.start_time) < interval {
             now + interval
@@ -295,9 +295,13 @@ impl ServiceTable {
         svc.forked(pid, now);
     }
 
-    /// A running service was reaped at `now`.
-    pub fn reaped(&mut self, slot: usize, how: ExitHow, now: Mono) {
-        self.svc.get_mut(slot).reaped(how, now);
+    /// A running service was reaped at `now`. Returns when to start it
+    /// again, if its auto_up triggers ask for it: `always`, or one of its
+    /// signals among `pending`.
+    pub fn reaped(&mut self, slot: usize, how: ExitHow, now: Mono, pending: u64) -> Option<Mono> {
+        let svc = self.svc.get_mut(slot);
+        svc.reaped(how, now);
+        svc.wants_restart(pending).then(|| svc.restart_time(now))
     }
 
     /// The earliest start time of the start-pending services: when the loop
@@ -516,7 +520,7 @@ mod tests {
             "service.state\tfoo\tup\t105\t42\t-\t-\t2\t-",
         );
         assert_eq!(t.by_pid(42), Some(s));
-        t.reaped(s, ExitHow::Signaled(15), at(108));
+        t.reaped(s, ExitHow::Signaled(15), at(108), 0);
         assert_eq!(t.by_pid(42), None);
         expect(
             &t,
@@ -537,7 +541,7 @@ mod tests {
         let s = t.find_or_create(b"e").unwrap();
         t.request_start(s, at(10)).unwrap();
         t.forked(s, 7, at(10));
-        t.reaped(s, ExitHow::Exited(3), at(14));
+        t.reaped(s, ExitHow::Exited(3), at(14), 0);
         expect(
             &t,
             s,
@@ -581,17 +585,20 @@ mod tests {
         t.request_start(s, at(0)).unwrap();
         t.forked(s, 1, at(10));
         // Ran 2 s, less than the interval: the restart waits 5 s.
-        t.reaped(s, ExitHow::Signaled(11), at(12));
-        assert!(t.get(s).wants_restart(0));
-        let next = t.get(s).restart_time(at(12));
-        assert_eq!(next, at(17));
-        t.request_start(s, next).unwrap();
+        let next = t.reaped(s, ExitHow::Signaled(11), at(12), 0);
+        assert_eq!(next, Some(at(17)));
+        t.request_start(s, at(17)).unwrap();
         assert!(!t.get(s).is_due(at(16) + Dur::from_ms(999)));
         assert!(t.get(s).is_due(at(17)));
         // Ran 10 s, at least the interval: the restart is immediate.
         t.forked(s, 2, at(17));
-        t.reaped(s, ExitHow::Exited(1), at(27));
-        assert_eq!(t.get(s).restart_time(at(27)), at(27));
+        assert_eq!(t.reaped(s, ExitHow::Exited(1), at(27), 0), Some(at(27)));
+        expect(
+            &t,
+            s,
+            at(27),
+            "service.state\tx\tdown\t27\t2\texit\t1\t10\t0",
+        );
     }
 
     #[test]
@@ -599,9 +606,15 @@ mod tests {
         let mut t = table();
         let s = t.find_or_create(b"x").unwrap();
         t.get_mut(s).triggers = 1 << 10;
-        assert!(!t.get(s).wants_restart(0));
-        assert!(!t.get(s).wants_restart(1 << 12));
-        assert!(t.get(s).wants_restart(1 << 10 | 1 << 12));
+        let mut run = |pending| {
+            t.request_start(s, at(1)).unwrap();
+            t.forked(s, 9, at(1));
+            t.reaped(s, ExitHow::Exited(0), at(2), pending)
+        };
+        assert_eq!(run(0), None);
+        assert_eq!(run(1 << 12), None);
+        // With no interval, the restart is at once.
+        assert_eq!(run(1 << 10 | 1 << 12), Some(at(2)));
     }
 
     #[test]
