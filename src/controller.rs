@@ -119,7 +119,7 @@ pub struct Controller {
     /// Input reached EOF (or `exit`): finish the buffered lines, then close.
     pub in_eof: bool,
     /// The current line overflowed the receive buffer (§3.3).
-    pub line_overflow: bool,
+    line_overflow: bool,
     /// Output lines were dropped; `overflow` is owed once drained.
     pub overflow: bool,
     /// The overflow flag was set because the output stayed blocked past the
@@ -127,12 +127,12 @@ pub struct Controller {
     /// so even an `echo` runs with its reply dropped.
     pub abandoned: bool,
     /// Received bytes (RECV_BUF of them, reserved at startup).
-    pub recv: &'static mut [u8],
+    recv: &'static mut [u8],
     /// Bytes in `recv`.
-    pub recv_len: usize,
+    recv_len: usize,
     /// Bytes at the front of `recv` already run this turn: lines are taken
     /// without moving the rest, which moves down once, at the turn's end.
-    pub recv_at: usize,
+    recv_at: usize,
     /// Pending output (SEND_BUF bytes, reserved at startup).
     send: &'static mut [u8],
     /// Bytes in `send`.
@@ -338,6 +338,47 @@ impl Controller {
         self.recv_at += n;
     }
 
+    /// Takes the next line, `n` bytes and its LF: (where it lies, whether
+    /// it is what is left of a line that overflowed the buffer).
+    #[inline(always)]
+    pub fn take_line(&mut self, n: usize) -> (usize, bool) {
+        let at = self.recv_at;
+        self.consume(n + 1);
+        (at, core::mem::take(&mut self.line_overflow))
+    }
+
+    /// The receive buffer, lent out while one of its lines runs as a
+    /// command (no command reads input); `restore_input` puts it back.
+    #[inline(always)]
+    pub fn lend_input(&mut self) -> &'static mut [u8] {
+        core::mem::take(&mut self.recv)
+    }
+
+    /// Puts back the buffer `lend_input` lent.
+    #[inline(always)]
+    pub fn restore_input(&mut self, recv: &'static mut [u8]) {
+        self.recv = recv;
+    }
+
+    /// The received byte at `at`.
+    pub fn input_byte(&self, at: usize) -> u8 {
+        self.recv[at]
+    }
+
+    /// Is the receive buffer full?
+    pub fn input_full(&self) -> bool {
+        self.recv_len == RECV_BUF
+    }
+
+    /// At the end of input: takes the bytes after the last LF. Their
+    /// length, unless there are none or they are what is left of a line
+    /// that overflowed the buffer (dropped without a word).
+    pub fn take_partial_line(&mut self) -> Option<usize> {
+        let n = core::mem::take(&mut self.recv_len);
+        let overflowed = core::mem::take(&mut self.line_overflow);
+        (n > 0 && !overflowed).then_some(n)
+    }
+
     /// Counts `steps` of the original's passes.
     #[inline(always)]
     pub fn step(&mut self, steps: u64) {
@@ -467,7 +508,7 @@ impl Controller {
             return Stall::None;
         }
         self.warn_at = now + Dur::from_secs(self.reset_timeout.max(1));
-        if self.recv_len == RECV_BUF {
+        if self.input_full() {
             self.overflow = true;
             self.abandoned = true;
         }

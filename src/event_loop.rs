@@ -1,6 +1,6 @@
 //! The main loop (§8.7): the only place that reads the clock and blocks.
 
-use crate::controller::{self, Kind as CtlKind, ReadResult, SLOTS, Stall};
+use crate::controller::{Kind as CtlKind, ReadResult, SLOTS, Stall};
 use crate::exit;
 use crate::fmt::fmt_u64;
 use crate::log::Level;
@@ -355,10 +355,8 @@ impl Supervisor {
     /// and runs it where it lies.
     #[inline(always)]
     fn run_line(&mut self, i: usize, n: usize) {
-        let at = self.ctl[i].recv_at;
-        self.ctl[i].consume(n + 1);
-        if self.ctl[i].line_overflow {
-            self.ctl[i].line_overflow = false;
+        let (at, overlong) = self.ctl[i].take_line(n);
+        if overlong {
             // What is left of the line (its first byte and the part after
             // the discarded ones) is shown as any command is.
             self.log_command(i, at, n);
@@ -375,7 +373,7 @@ impl Supervisor {
     fn line_too_long(&mut self, i: usize, at: usize) {
         sys::cold_ran();
         self.count_line(i);
-        if self.ctl[i].recv[at] == b'#' {
+        if self.ctl[i].input_byte(at) == b'#' {
             return;
         }
         self.reply(i, b"error\tline too long");
@@ -391,29 +389,26 @@ impl Supervisor {
     /// reads input), then put back.
     #[inline(always)]
     fn execute_at(&mut self, i: usize, at: usize, n: usize) {
-        let recv = core::mem::take(&mut self.ctl[i].recv);
+        let recv = self.ctl[i].lend_input();
         self.execute(i, &recv[at..at + n]);
-        self.ctl[i].recv = recv;
+        self.ctl[i].restore_input(recv);
     }
 
     /// Debug-logs the `n` received bytes at `at` of controller `i` as the
     /// command they are.
     #[cold]
     fn log_command(&mut self, i: usize, at: usize, n: usize) {
-        let recv = core::mem::take(&mut self.ctl[i].recv);
+        let recv = self.ctl[i].lend_input();
         self.log_command_line(i, &recv[at..at + n]);
-        self.ctl[i].recv = recv;
+        self.ctl[i].restore_input(recv);
     }
 
     /// Input ended and every complete line ran (§3.6).
     #[inline(never)]
     fn end_of_input(&mut self, i: usize) {
         let c = &mut self.ctl[i];
-        let n = core::mem::take(&mut c.recv_len);
-        if n > 0 {
-            if c.line_overflow {
-                c.line_overflow = false;
-            } else if c.auto_final_newline {
+        if let Some(n) = c.take_partial_line() {
+            if c.auto_final_newline {
                 self.log(
                     Level::Warning,
                     &[b"Command ends with EOF... processing anyway"],
@@ -512,7 +507,7 @@ impl Supervisor {
             if !c.must_wait() && (c.dump.is_some() || c.line_len().is_some() || c.in_eof) {
                 self.busy = true;
             }
-            if c.in_fd >= 0 && !c.in_eof && c.recv_len < controller::RECV_BUF {
+            if c.in_fd >= 0 && !c.in_eof && !c.input_full() {
                 set[input(i)] = PollEntry::new(c.in_fd, true, false);
             }
             // With nothing to send and no input, only a hangup is of interest.
