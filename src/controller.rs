@@ -121,11 +121,11 @@ pub struct Controller {
     /// The current line overflowed the receive buffer (§3.3).
     line_overflow: bool,
     /// Output lines were dropped; `overflow` is owed once drained.
-    pub overflow: bool,
+    overflow: bool,
     /// The overflow flag was set because the output stayed blocked past the
     /// reset timeout with the input full (§8.4): the peer is not reading,
     /// so even an `echo` runs with its reply dropped.
-    pub abandoned: bool,
+    abandoned: bool,
     /// Received bytes (RECV_BUF of them, reserved at startup).
     recv: &'static mut [u8],
     /// Bytes in `recv`.
@@ -143,21 +143,21 @@ pub struct Controller {
     /// Next time to log the reset-timeout warning.
     warn_at: Mono,
     /// Reset timeout, seconds.
-    pub reset_timeout: u32,
+    reset_timeout: u32,
     /// Close timeout, seconds.
-    pub close_timeout: u32,
+    close_timeout: u32,
     /// Last-arrival time of the newest signal sent to this controller.
     pub last_signal: u64,
     /// Received descriptors, oldest first.
-    pub anc: ArrayVec<Fd, ANC_MAX>,
+    anc: ArrayVec<Fd, ANC_MAX>,
     /// A statedump in progress.
     pub dump: Option<Dump>,
     /// Steps of the original's passes this controller has used since it
     /// last ran out of lines (a pass ends there): where a `terminate` falls
     /// in its pass decides which of the lines after it still run (§11.1).
-    pub pass_steps: u64,
+    pass_steps: u64,
     /// After `terminate`: the step at which the last pass ends.
-    pub pass_end: u64,
+    pass_end: u64,
 }
 
 impl Controller {
@@ -377,6 +377,17 @@ impl Controller {
         let n = core::mem::take(&mut self.recv_len);
         let overflowed = core::mem::take(&mut self.line_overflow);
         (n > 0 && !overflowed).then_some(n)
+    }
+
+    /// The original's pass for this controller ends here (it ran out of
+    /// lines, or its output blocks).
+    pub fn end_pass(&mut self) {
+        self.pass_steps = 0;
+    }
+
+    /// `conn.event_timeout`: the reset and close timeouts, in seconds.
+    pub fn set_timeouts(&mut self, reset: u32, close: u32) {
+        (self.reset_timeout, self.close_timeout) = (reset, close);
     }
 
     /// Counts `steps` of the original's passes.
@@ -629,7 +640,7 @@ mod tests {
     fn blocked_output_warns_abandons_then_closes() {
         let t0 = Mono::from_secs(50);
         let (mut c, r, _) = blocked();
-        (c.reset_timeout, c.close_timeout) = (15, 30);
+        c.set_timeouts(15, 30);
         c.send_line(b"blocked", t0).unwrap();
         assert_eq!(c.stall_wake_at(), None);
         c.flush(t0).unwrap();

@@ -302,13 +302,13 @@ impl Supervisor {
                 let _ = c.flush(now);
                 if c.must_wait() {
                     // The original's pass ends at blocked output too.
-                    c.pass_steps = 0;
+                    c.end_pass();
                     return;
                 }
             }
             if self.ctl[i].dump.is_some() {
                 if !self.continue_dump(i) {
-                    self.ctl[i].pass_steps = 0;
+                    self.ctl[i].end_pass();
                     return;
                 }
                 continue;
@@ -332,7 +332,7 @@ impl Supervisor {
                 continue;
             }
             // No complete line: the original's pass for it ends here.
-            c.pass_steps = 0;
+            c.end_pass();
             if c.in_eof {
                 self.end_of_input(i);
             }

@@ -69,8 +69,7 @@ impl Supervisor {
         if reset > close {
             return fail(Msg::ResetAfterClose);
         }
-        self.ctl[i].reset_timeout = reset as u32;
-        self.ctl[i].close_timeout = close as u32;
+        self.ctl[i].set_timeouts(reset as u32, close as u32);
         Ok(())
     }
 }
