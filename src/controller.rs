@@ -240,6 +240,11 @@ impl Controller {
         self.has_output() && !self.overflow && self.send_len > SEND_HIGH
     }
 
+    /// Are lines being dropped until the output drains?
+    pub fn overflowing(&self) -> bool {
+        self.overflow
+    }
+
     /// Does output queued now have a place to go (an active slot with an
     /// output that is not dropping lines)?
     pub fn takes_output(&self) -> bool {

@@ -217,7 +217,7 @@ impl Supervisor {
 
     /// Sends controller `i` every signal newer than it has seen (§8.3).
     pub fn deliver_signals(&mut self, i: usize) {
-        while self.ctl[i].takes_output() {
+        while self.ctl[i].has_output() && !self.ctl[i].overflowing() {
             let Some((sig, ts, count)) = self.signals.next_after(self.ctl[i].last_signal) else {
                 break;
             };
