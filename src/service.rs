@@ -83,7 +83,7 @@ pub struct Service {
     /// keep its count of start-pending services.
     state: State,
     /// How the last run ended.
-    pub last: LastExit,
+    last: LastExit,
     /// True while `service.fds` was never set (or set to `null null null`).
     pub fds_default: bool,
     /// `always` is among the auto_up triggers.
@@ -91,9 +91,9 @@ pub struct Service {
     /// CTL_* bits from the fds list.
     pub control: u8,
     /// Process id of the current or last run (0: none).
-    pub pid: i32,
+    pid: i32,
     /// Exit code or signal number of the last run.
-    pub last_value: i32,
+    last_value: i32,
     /// Minimum restart interval in seconds.
     pub interval: u32,
     /// Signals in the auto_up wake set, one bit per number.
@@ -101,9 +101,9 @@ pub struct Service {
     /// Where its args, tags, fds and triggers are stored (by `Var`).
     pub strings: [Span; 4],
     /// Scheduled start time (Start) or fork time (Up, Down after a run).
-    pub start_time: Mono,
+    start_time: Mono,
     /// Reap time of the last run.
-    pub reap_time: Mono,
+    reap_time: Mono,
 }
 
 // SAFETY: integers, bools, a Name and enums whose zero is a variant.
@@ -124,6 +124,11 @@ impl Service {
     /// Lifecycle state.
     pub fn state(&self) -> State {
         self.state
+    }
+
+    /// Process id of the current or last run (0: none).
+    pub fn pid(&self) -> i32 {
+        self.pid
     }
 
     /// `service.start` or an automatic start at `at`.

@@ -309,7 +309,7 @@ impl Supervisor {
             let svc = *self.services.get(slot);
             if svc.state() == State::Up {
                 let mut pid = [0u8; 20];
-                let pid = crate::fmt::fmt_u64(svc.pid as u64, &mut pid);
+                let pid = crate::fmt::fmt_u64(svc.pid() as u64, &mut pid);
                 self.log(
                     Level::Warning,
                     &[

@@ -167,7 +167,7 @@ impl Supervisor {
         if svc.state() != State::Up {
             return fail(Msg::ServiceIsNotRunning);
         }
-        let pid = svc.pid;
+        let pid = svc.pid();
         sys::kill(pid, sig, group).map_err(|errno| Error::Kill {
             name,
             pid,
