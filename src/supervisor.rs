@@ -306,19 +306,17 @@ impl Supervisor {
         let mut pos = 0;
         while let Some(slot) = self.services.sorted(pos) {
             pos += 1;
-            let svc = *self.services.get(slot);
+            let svc = self.services.get(slot);
             if svc.state() == State::Up {
                 let mut pid = [0u8; 20];
                 let pid = crate::fmt::fmt_u64(svc.pid() as u64, &mut pid);
-                self.log(
-                    Level::Warning,
-                    &[
-                        cold!(b"service '"),
-                        svc.name.as_bytes(),
-                        cold!(b"' running as pid "),
-                        pid,
-                    ],
-                );
+                let parts: [&[u8]; 4] = [
+                    cold!(b"service '"),
+                    svc.name.as_bytes(),
+                    cold!(b"' running as pid "),
+                    pid,
+                ];
+                self.log.put(Level::Warning, &parts, self.now);
             }
         }
     }
