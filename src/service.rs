@@ -280,10 +280,10 @@ impl ServiceTable {
     /// start, a retry); a pending start moves to `at`. Err when it runs.
     pub fn request_start(&mut self, slot: usize, at: Mono) -> Result<(), NotStartable> {
         let svc = self.svc.get_mut(slot);
-        let was_pending = svc.state == State::Start;
-        svc.request_start(at)?;
-        self.pending_starts += usize::from(!was_pending);
-        Ok(())
+        // Only a service that is down becomes pending: a pending one moves,
+        // a running (or free) one refuses.
+        self.pending_starts += usize::from(svc.state == State::Down);
+        svc.request_start(at)
     }
 
     /// `service.start NAME -`; false when no start was pending.
