@@ -5,6 +5,7 @@ use arrayvec::ArrayVec;
 
 use crate::name::Name;
 use crate::sys::{self, Errno, Fd};
+use crate::time::{Dur, Mono};
 
 /// Number of controller slots, as in the original.
 pub const SLOTS: usize = 2;
@@ -34,11 +35,22 @@ pub enum Kind {
     Service,
 }
 
+/// The parts of a statedump, in order.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DumpPart {
+    /// `fd.state` of each named descriptor.
+    Fds,
+    /// Each service's state and its four configuration lines.
+    Services,
+    /// The pending signals.
+    Signals,
+}
+
 /// Where a resumable statedump stands (§4.2).
 #[derive(Clone, Copy)]
 pub struct Dump {
-    /// 0: fds, 1: services, 2: signals.
-    pub phase: u8,
+    /// The part being dumped.
+    pub part: DumpPart,
     /// The object being (or last) dumped; empty before the first.
     pub name: Name,
     /// Next line of that object (services have 5, fds 1); past the end
@@ -51,18 +63,30 @@ pub struct Dump {
 impl Dump {
     /// A dump from the beginning.
     pub const fn new() -> Dump {
-        Dump::at_phase(0)
+        Dump::at(DumpPart::Fds)
     }
 
-    /// A dump at the start of `phase`.
-    pub const fn at_phase(phase: u8) -> Dump {
+    /// A dump at the start of `part`.
+    pub const fn at(part: DumpPart) -> Dump {
         Dump {
-            phase,
+            part,
             name: Name::EMPTY,
             line: 0,
             signal_after: 0,
         }
     }
+}
+
+/// What a blocked output calls for (see `Controller::stall`), with how many
+/// whole seconds it has been blocked.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Stall {
+    /// Nothing now.
+    None,
+    /// Log a warning.
+    Warn(u64),
+    /// Log an error and close the controller.
+    Close(u64),
 }
 
 /// Outcome of one read.
@@ -95,44 +119,45 @@ pub struct Controller {
     /// Input reached EOF (or `exit`): finish the buffered lines, then close.
     pub in_eof: bool,
     /// The current line overflowed the receive buffer (§3.3).
-    pub line_overflow: bool,
+    line_overflow: bool,
     /// Output lines were dropped; `overflow` is owed once drained.
-    pub overflow: bool,
+    overflow: bool,
     /// The overflow flag was set because the output stayed blocked past the
     /// reset timeout with the input full (§8.4): the peer is not reading,
     /// so even an `echo` runs with its reply dropped.
-    pub abandoned: bool,
+    abandoned: bool,
     /// Received bytes (RECV_BUF of them, reserved at startup).
-    pub recv: &'static mut [u8],
+    recv: &'static mut [u8],
     /// Bytes in `recv`.
-    pub recv_len: usize,
+    recv_len: usize,
     /// Bytes at the front of `recv` already run this turn: lines are taken
     /// without moving the rest, which moves down once, at the turn's end.
-    pub recv_at: usize,
+    recv_at: usize,
     /// Pending output (SEND_BUF bytes, reserved at startup).
-    pub send: &'static mut [u8],
+    send: &'static mut [u8],
     /// Bytes in `send`.
-    pub send_len: usize,
-    /// When output first hit EAGAIN (0: not blocked).
-    pub blocked_since: u64,
+    send_len: usize,
+    /// When output first hit EAGAIN (ZERO: not blocked; the clock is past
+    /// zero once the daemon runs).
+    blocked_since: Mono,
     /// Next time to log the reset-timeout warning.
-    pub warn_at: u64,
+    warn_at: Mono,
     /// Reset timeout, seconds.
-    pub reset_timeout: u32,
+    reset_timeout: u32,
     /// Close timeout, seconds.
-    pub close_timeout: u32,
+    close_timeout: u32,
     /// Last-arrival time of the newest signal sent to this controller.
     pub last_signal: u64,
     /// Received descriptors, oldest first.
-    pub anc: ArrayVec<Fd, ANC_MAX>,
+    anc: ArrayVec<Fd, ANC_MAX>,
     /// A statedump in progress.
     pub dump: Option<Dump>,
     /// Steps of the original's passes this controller has used since it
     /// last ran out of lines (a pass ends there): where a `terminate` falls
     /// in its pass decides which of the lines after it still run (§11.1).
-    pub pass_steps: u64,
+    pass_steps: u64,
     /// After `terminate`: the step at which the last pass ends.
-    pub pass_end: u64,
+    pass_end: u64,
 }
 
 impl Controller {
@@ -153,8 +178,8 @@ impl Controller {
             recv_at: 0,
             send,
             send_len: 0,
-            blocked_since: 0,
-            warn_at: 0,
+            blocked_since: Mono::ZERO,
+            warn_at: Mono::ZERO,
             reset_timeout: 15,
             close_timeout: 30,
             last_signal: 0,
@@ -193,6 +218,43 @@ impl Controller {
     /// Can output be queued?
     pub fn has_output(&self) -> bool {
         self.out_fd >= 0
+    }
+
+    /// Is output waiting to be written?
+    pub fn output_pending(&self) -> bool {
+        self.send_len > 0
+    }
+
+    /// Takes the output queued so far, as a reader would (the fuzz harness
+    /// checks it holds whole lines); the overflow flag is reset.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn take_output(&mut self) -> &[u8] {
+        self.overflow = false;
+        let n = core::mem::take(&mut self.send_len);
+        &self.send[..n]
+    }
+
+    /// Is there output pending past the high-water mark (and not being
+    /// dropped)? Commands and dumps wait until it drains.
+    pub fn output_high(&self) -> bool {
+        self.has_output() && !self.overflow && self.send_len > SEND_HIGH
+    }
+
+    /// Are lines being dropped until the output drains?
+    pub fn overflowing(&self) -> bool {
+        self.overflow
+    }
+
+    /// Does output queued now have a place to go (an active slot with an
+    /// output that is not dropping lines)?
+    pub fn takes_output(&self) -> bool {
+        self.active() && self.has_output() && !self.overflow
+    }
+
+    /// `exit`: no more input; the lines after it are dropped.
+    pub fn stop_input(&mut self) {
+        self.in_eof = true;
+        self.recv_at = self.recv_len;
     }
 
     /// Reads once into the receive buffer.
@@ -281,6 +343,58 @@ impl Controller {
         self.recv_at += n;
     }
 
+    /// Takes the next line, `n` bytes and its LF: (where it lies, whether
+    /// it is what is left of a line that overflowed the buffer).
+    #[inline(always)]
+    pub fn take_line(&mut self, n: usize) -> (usize, bool) {
+        let at = self.recv_at;
+        self.consume(n + 1);
+        (at, core::mem::take(&mut self.line_overflow))
+    }
+
+    /// The receive buffer, lent out while one of its lines runs as a
+    /// command (no command reads input); `restore_input` puts it back.
+    #[inline(always)]
+    pub fn lend_input(&mut self) -> &'static mut [u8] {
+        core::mem::take(&mut self.recv)
+    }
+
+    /// Puts back the buffer `lend_input` lent.
+    #[inline(always)]
+    pub fn restore_input(&mut self, recv: &'static mut [u8]) {
+        self.recv = recv;
+    }
+
+    /// The received byte at `at`.
+    pub fn input_byte(&self, at: usize) -> u8 {
+        self.recv[at]
+    }
+
+    /// Is the receive buffer full?
+    pub fn input_full(&self) -> bool {
+        self.recv_len == RECV_BUF
+    }
+
+    /// At the end of input: takes the bytes after the last LF. Their
+    /// length, unless there are none or they are what is left of a line
+    /// that overflowed the buffer (dropped without a word).
+    pub fn take_partial_line(&mut self) -> Option<usize> {
+        let n = core::mem::take(&mut self.recv_len);
+        let overflowed = core::mem::take(&mut self.line_overflow);
+        (n > 0 && !overflowed).then_some(n)
+    }
+
+    /// The original's pass for this controller ends here (it ran out of
+    /// lines, or its output blocks).
+    pub fn end_pass(&mut self) {
+        self.pass_steps = 0;
+    }
+
+    /// `conn.event_timeout`: the reset and close timeouts, in seconds.
+    pub fn set_timeouts(&mut self, reset: u32, close: u32) {
+        (self.reset_timeout, self.close_timeout) = (reset, close);
+    }
+
     /// Counts `steps` of the original's passes.
     #[inline(always)]
     pub fn step(&mut self, steps: u64) {
@@ -334,15 +448,30 @@ impl Controller {
         true
     }
 
+    /// Queues `line` and its LF, writing pending output first if the send
+    /// buffer is full; with no room even then, the line is dropped and the
+    /// overflow flag set (`overflow` is sent once the output drains).
+    /// Err(errno) when the output broke.
+    pub fn send_line(&mut self, line: &[u8], now: Mono) -> Result<(), Errno> {
+        if self.push_line(line) {
+            return Ok(());
+        }
+        self.flush(now)?;
+        if !self.push_line(line) {
+            self.overflow = true;
+        }
+        Ok(())
+    }
+
     /// Writes pending output without blocking. Returns Err(errno) when the
     /// output broke (it is then closed and its buffer dropped).
-    pub fn flush(&mut self, now: u64) -> Result<(), Errno> {
+    pub fn flush(&mut self, now: Mono) -> Result<(), Errno> {
         while self.out_fd >= 0 && self.send_len > 0 {
             match sys::write(self.out_fd, &self.send[..self.send_len]) {
                 Ok(n) => {
                     self.send.copy_within(n..self.send_len, 0);
                     self.send_len -= n;
-                    self.blocked_since = 0;
+                    self.blocked_since = Mono::ZERO;
                     if self.send_len == 0 && self.overflow {
                         self.overflow = false;
                         self.abandoned = false;
@@ -350,9 +479,9 @@ impl Controller {
                     }
                 }
                 Err(Errno::AGAIN) => {
-                    if self.blocked_since == 0 {
+                    if self.blocked_since == Mono::ZERO {
                         self.blocked_since = now;
-                        self.warn_at = now.wrapping_add((self.reset_timeout as u64) << 32);
+                        self.warn_at = now + Dur::from_secs(self.reset_timeout);
                     }
                     return Ok(());
                 }
@@ -375,7 +504,40 @@ impl Controller {
         self.send_len = 0;
         self.overflow = false;
         self.abandoned = false;
-        self.blocked_since = 0;
+        self.blocked_since = Mono::ZERO;
+    }
+
+    /// What blocked output's timeouts call for at `now` (§8.4): past the
+    /// close timeout the controller is closed; each reset timeout a
+    /// warning, and with the input full too the output is abandoned (the
+    /// peer is not reading: lines are dropped until it does).
+    pub fn stall(&mut self, now: Mono) -> Stall {
+        let since = self.blocked_since;
+        if since == Mono::ZERO || self.send_len == 0 {
+            return Stall::None;
+        }
+        let late = now.since(since).as_secs();
+        if late >= self.close_timeout as u64 {
+            return Stall::Close(late);
+        }
+        if now < self.warn_at {
+            return Stall::None;
+        }
+        self.warn_at = now + Dur::from_secs(self.reset_timeout.max(1));
+        if self.input_full() {
+            self.overflow = true;
+            self.abandoned = true;
+        }
+        Stall::Warn(late)
+    }
+
+    /// When blocked output's timeouts need the loop awake.
+    pub fn stall_wake_at(&self) -> Option<Mono> {
+        let since = self.blocked_since;
+        if since == Mono::ZERO || self.send_len == 0 {
+            return None;
+        }
+        Some(self.warn_at.min(since + Dur::from_secs(self.close_timeout)))
     }
 
     /// Closes everything and frees the slot; returns leftover ancillary
@@ -402,25 +564,4 @@ impl Controller {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lines_are_taken_in_place_then_compacted() {
-        let recv: &'static mut [u8] = Box::leak(Box::new([0u8; RECV_BUF]));
-        let send: &'static mut [u8] = Box::leak(Box::new([0u8; SEND_BUF]));
-        let mut c = Controller::new(recv, send);
-        let input = b"a\nbb\ncc";
-        c.recv[..input.len()].copy_from_slice(input);
-        c.recv_len = input.len();
-        assert_eq!(c.line_len(), Some(1));
-        c.consume(2);
-        assert_eq!(c.line_len(), Some(2));
-        assert_eq!(&c.recv[c.recv_at..c.recv_at + 2], b"bb");
-        c.consume(3);
-        assert_eq!(c.line_len(), None);
-        c.compact();
-        assert_eq!((c.recv_at, c.recv_len), (0, 2));
-        assert_eq!(&c.recv[..2], b"cc");
-    }
-}
+mod tests;

@@ -1,6 +1,6 @@
 //! The main loop (§8.7): the only place that reads the clock and blocks.
 
-use crate::controller::{self, Kind as CtlKind, ReadResult, SLOTS};
+use crate::controller::{Kind as CtlKind, ReadResult, SLOTS, Stall};
 use crate::exit;
 use crate::fmt::fmt_u64;
 use crate::log::Level;
@@ -8,13 +8,12 @@ use crate::service::State;
 use crate::signal;
 use crate::supervisor::Supervisor;
 use crate::sys::{self, Errno, PollEntry};
+use crate::time::{Dur, Mono};
 
 /// Commands run per controller per wake-up before others get a turn.
 const COMMANDS_PER_TURN: usize = 512;
 /// Reads per controller per wake-up (each at most a receive buffer).
 const READS_PER_TURN: usize = 8;
-/// Retry interval for a pending control-socket connection with no slot.
-const ACCEPT_RETRY: u64 = 5 << 32;
 
 /// What the last poll reported.
 #[derive(Default)]
@@ -53,9 +52,9 @@ impl Supervisor {
             input: [true; SLOTS],
             ..Ready::default()
         };
-        let mut accept_retry_at = 0u64;
+        let mut accept_retry_at = Mono::ZERO;
         loop {
-            self.now = sys::now();
+            self.now = Mono::from_raw(sys::now());
             self.run_log();
             if ready.log {
                 self.log.writable(self.now);
@@ -68,7 +67,7 @@ impl Supervisor {
                 self.reap();
             }
             self.run_services();
-            if ready.listener || (self.accept_held() && self.due(accept_retry_at)) {
+            if ready.listener || (self.accept_held() && self.now >= accept_retry_at) {
                 accept_retry_at = self.accept();
             }
             self.busy = false;
@@ -110,7 +109,7 @@ impl Supervisor {
             sys::exit(3);
         }
         while let Some(i) = self.ctl.iter().position(|c| c.active()) {
-            self.now = sys::now();
+            self.now = Mono::from_raw(sys::now());
             // Lines after a `terminate` or a start are checked too.
             self.terminate = None;
             self.loop_due = false;
@@ -135,16 +134,6 @@ impl Supervisor {
             }
         }
         sys::exit((self.config_errors != 0) as i32)
-    }
-
-    /// The listener waits for the retry time instead of poll: no slot is
-    /// free, or accept failed for want of descriptors.
-    fn accept_held(&self) -> bool {
-        self.free_slot().is_none() || self.accept_backoff
-    }
-
-    fn due(&self, t: u64) -> bool {
-        self.now.wrapping_sub(t) as i64 >= 0
     }
 
     /// Lets the log attach or retry, and tells the signal handlers where it
@@ -179,7 +168,7 @@ impl Supervisor {
             }
             for &s in &buf[..n] {
                 if signal::RECORDED.contains(&(s as i32)) {
-                    self.signals.record(s as i32, self.now);
+                    self.signals.record(s as i32, self.now.raw());
                 }
             }
         }
@@ -190,12 +179,12 @@ impl Supervisor {
             let Some(slot) = self.services.by_pid(pid) else {
                 continue;
             };
-            self.services.get_mut(slot).reaped(how, self.now);
+            let pending = self.signals.pending_mask();
+            let restart = self.services.reaped(slot, how, self.now, pending);
             crate::exit::note_running(slot, 0, b"");
             self.broadcast_state(slot);
-            let svc = *self.services.get(slot);
-            if svc.wants_restart(self.signals.pending_mask()) {
-                self.start_service(slot, svc.restart_time(self.now));
+            if let Some(at) = restart {
+                self.start_service(slot, at);
             }
         }
     }
@@ -207,13 +196,14 @@ impl Supervisor {
             if fresh != 0 {
                 for slot in 0..self.services.high() {
                     let s = self.services.get(slot);
-                    if s.state != State::Free && s.state != State::Up && s.triggers & fresh != 0 {
+                    let startable = matches!(s.state(), State::Down | State::Start);
+                    if startable && s.triggers & fresh != 0 {
                         self.start_service(slot, self.now);
                     }
                 }
             }
         }
-        if self.pending_starts == 0 {
+        if self.services.pending_starts() == 0 {
             return;
         }
         for slot in 0..self.services.high() {
@@ -221,74 +211,6 @@ impl Supervisor {
                 self.launch(slot);
             }
         }
-    }
-
-    /// Accepts one control-socket connection if a slot is free; returns the
-    /// time to retry when none is, or when accept failed.
-    fn accept(&mut self) -> u64 {
-        self.accept_backoff = false;
-        if self.ctl_socket < 0 {
-            return 0;
-        }
-        let Some(i) = self.free_slot() else {
-            let mut probe = [PollEntry::new(self.ctl_socket, true, false)];
-            sys::poll(&mut probe, 0);
-            if probe[0].readable() {
-                self.log(
-                    Level::Warning,
-                    &[b"No free controllers to accpet socket connection"],
-                );
-            }
-            return self.now.wrapping_add(ACCEPT_RETRY);
-        };
-        match sys::accept(self.ctl_socket) {
-            Ok(fd) if !self.admitted(fd) => sys::close(fd),
-            Ok(fd) => {
-                self.ctl[i].open(CtlKind::Socket, fd, fd);
-                self.ctl[i].is_socket = true;
-            }
-            Err(Errno::AGAIN | Errno::INTR | Errno::CONNABORTED) => {}
-            // Out of descriptors (EMFILE, ENFILE) or memory: the connection
-            // stays pending and the listener readable, so polling it again
-            // at once would spin. Retry later instead.
-            Err(e) => {
-                self.log(
-                    Level::Error,
-                    &[b"accept(control_socket): ", sys::strerror(e)],
-                );
-                self.accept_backoff = true;
-                return self.now.wrapping_add(ACCEPT_RETRY);
-            }
-        }
-        0
-    }
-
-    /// May the peer of an accepted connection control the daemon? A
-    /// controller can do anything root can, so by default only uid 0 and
-    /// the daemon's own uid may; `--socket-admit` admits
-    /// one more uid and the members of a group (by the peer's gid). A
-    /// refused peer is logged. Cold, as connections are rare.
-    #[cold]
-    #[inline(never)]
-    fn admitted(&mut self, fd: sys::Fd) -> bool {
-        sys::cold_ran();
-        // Unknown credentials are nobody's: refused, as uid 4294967295.
-        let (pid, uid, gid) = sys::peer_cred(fd).unwrap_or((0, u32::MAX, u32::MAX));
-        if uid == 0
-            || uid == sys::geteuid()
-            || Some(uid) == self.admit_uid
-            || Some(gid) == self.admit_gid
-        {
-            return true;
-        }
-        let mut n = [0u8; 20];
-        self.log_numbered(
-            Level::Warning,
-            b"control socket: refused a connection from pid ",
-            pid as usize,
-            &[b", uid ", num(uid as u64, &mut n)],
-        );
-        false
     }
 
     fn run_controller(&mut self, i: usize, readable: bool, writable: bool, hangup: bool) {
@@ -345,6 +267,8 @@ impl Supervisor {
                 if let Some(e) = err {
                     // A check that could not read its file did not pass.
                     self.config_errors += self.check as u32;
+                    // "])):" with its extra parenthesis is the original's
+                    // text, kept on purpose (a compatible log).
                     self.log_numbered(
                         Level::Error,
                         b"read(client[",
@@ -378,13 +302,13 @@ impl Supervisor {
                 let _ = c.flush(now);
                 if c.must_wait() {
                     // The original's pass ends at blocked output too.
-                    c.pass_steps = 0;
+                    c.end_pass();
                     return;
                 }
             }
             if self.ctl[i].dump.is_some() {
                 if !self.continue_dump(i) {
-                    self.ctl[i].pass_steps = 0;
+                    self.ctl[i].end_pass();
                     return;
                 }
                 continue;
@@ -408,7 +332,7 @@ impl Supervisor {
                 continue;
             }
             // No complete line: the original's pass for it ends here.
-            c.pass_steps = 0;
+            c.end_pass();
             if c.in_eof {
                 self.end_of_input(i);
             }
@@ -431,10 +355,8 @@ impl Supervisor {
     /// and runs it where it lies.
     #[inline(always)]
     fn run_line(&mut self, i: usize, n: usize) {
-        let at = self.ctl[i].recv_at;
-        self.ctl[i].consume(n + 1);
-        if self.ctl[i].line_overflow {
-            self.ctl[i].line_overflow = false;
+        let (at, overlong) = self.ctl[i].take_line(n);
+        if overlong {
             // What is left of the line (its first byte and the part after
             // the discarded ones) is shown as any command is.
             self.log_command(i, at, n);
@@ -451,7 +373,7 @@ impl Supervisor {
     fn line_too_long(&mut self, i: usize, at: usize) {
         sys::cold_ran();
         self.count_line(i);
-        if self.ctl[i].recv[at] == b'#' {
+        if self.ctl[i].input_byte(at) == b'#' {
             return;
         }
         self.reply(i, b"error\tline too long");
@@ -467,29 +389,26 @@ impl Supervisor {
     /// reads input), then put back.
     #[inline(always)]
     fn execute_at(&mut self, i: usize, at: usize, n: usize) {
-        let recv = core::mem::take(&mut self.ctl[i].recv);
+        let recv = self.ctl[i].lend_input();
         self.execute(i, &recv[at..at + n]);
-        self.ctl[i].recv = recv;
+        self.ctl[i].restore_input(recv);
     }
 
     /// Debug-logs the `n` received bytes at `at` of controller `i` as the
     /// command they are.
     #[cold]
     fn log_command(&mut self, i: usize, at: usize, n: usize) {
-        let recv = core::mem::take(&mut self.ctl[i].recv);
+        let recv = self.ctl[i].lend_input();
         self.log_command_line(i, &recv[at..at + n]);
-        self.ctl[i].recv = recv;
+        self.ctl[i].restore_input(recv);
     }
 
     /// Input ended and every complete line ran (§3.6).
     #[inline(never)]
     fn end_of_input(&mut self, i: usize) {
         let c = &mut self.ctl[i];
-        let n = core::mem::take(&mut c.recv_len);
-        if n > 0 {
-            if c.line_overflow {
-                c.line_overflow = false;
-            } else if c.auto_final_newline {
+        if let Some(n) = c.take_partial_line() {
+            if c.auto_final_newline {
                 self.log(
                     Level::Warning,
                     &[b"Command ends with EOF... processing anyway"],
@@ -514,28 +433,17 @@ impl Supervisor {
         let now = self.now;
         for i in 0..SLOTS {
             let c = &mut self.ctl[i];
-            if !c.active() || c.send_len == 0 {
+            if !c.active() || !c.output_pending() {
                 continue;
             }
             if c.flush(now).is_err() {
                 continue;
             }
-            let c = &mut self.ctl[i];
-            if c.blocked_since == 0 || c.send_len == 0 {
-                continue;
-            }
-            let late = now.wrapping_sub(c.blocked_since) >> 32;
-            let closing = late >= c.close_timeout as u64;
-            if !closing {
-                if (now.wrapping_sub(c.warn_at) as i64) < 0 {
-                    continue;
-                }
-                c.warn_at = now.wrapping_add((c.reset_timeout.max(1) as u64) << 32);
-                if c.recv_len == controller::RECV_BUF {
-                    c.overflow = true;
-                    c.abandoned = true;
-                }
-            }
+            let (late, closing) = match self.ctl[i].stall(now) {
+                Stall::None => continue,
+                Stall::Warn(late) => (late, false),
+                Stall::Close(late) => (late, true),
+            };
             let (level, end): (_, &[u8]) = if closing {
                 (Level::Error, b" seconds, closing connection")
             } else {
@@ -573,12 +481,12 @@ impl Supervisor {
     }
 
     /// Sleeps in poll until something is ready or a timer is due.
-    fn wait(&mut self, accept_retry_at: u64) -> Ready {
+    fn wait(&mut self, accept_retry_at: Mono) -> Ready {
         let mut set = [PollEntry::NONE; POLL_SET];
         set[WAKE] = PollEntry::new(self.wake_r, true, false);
         let hold = self.accept_held();
-        if self.ctl_socket >= 0 && !hold {
-            set[LISTENER] = PollEntry::new(self.ctl_socket, true, false);
+        if let Some(fd) = self.listener.fd().filter(|_| !hold) {
+            set[LISTENER] = PollEntry::new(fd, true, false);
         }
         if let Some(fd) = self.log.wants_writable() {
             set[LOG] = PollEntry::new(fd, false, true);
@@ -587,8 +495,8 @@ impl Supervisor {
         // timeout to arm and cancel on every wake-up.
         let mut wake_at = None;
         let now = self.now;
-        let mut earlier = |t: u64| {
-            if wake_at.is_none_or(|w: u64| (t.wrapping_sub(w) as i64) < 0) {
+        let mut earlier = |t: Mono| {
+            if wake_at.is_none_or(|w| t < w) {
                 wake_at = Some(t);
             }
         };
@@ -599,46 +507,33 @@ impl Supervisor {
             if !c.must_wait() && (c.dump.is_some() || c.line_len().is_some() || c.in_eof) {
                 self.busy = true;
             }
-            if c.in_fd >= 0 && !c.in_eof && c.recv_len < controller::RECV_BUF {
+            if c.in_fd >= 0 && !c.in_eof && !c.input_full() {
                 set[input(i)] = PollEntry::new(c.in_fd, true, false);
             }
             // With nothing to send and no input, only a hangup is of interest.
-            if c.out_fd >= 0 && (c.send_len > 0 || c.in_fd < 0) {
-                set[output(i)] = PollEntry::new(c.out_fd, false, c.send_len > 0);
+            if c.out_fd >= 0 && (c.output_pending() || c.in_fd < 0) {
+                set[output(i)] = PollEntry::new(c.out_fd, false, c.output_pending());
             }
-            if c.blocked_since != 0 && c.send_len > 0 {
-                earlier(c.warn_at);
-                earlier(c.blocked_since.wrapping_add((c.close_timeout as u64) << 32));
+            if let Some(t) = c.stall_wake_at() {
+                earlier(t);
             }
         }
         if let Some(t) = self.log.wake_at() {
             earlier(t);
         }
-        if self.ctl_socket >= 0 && hold {
+        if self.listener.fd().is_some() && hold {
             earlier(accept_retry_at);
         }
         if self.wake_r < 0 {
-            earlier(now.wrapping_add(1 << 32));
+            earlier(now + Dur::from_secs(1));
         }
-        if self.pending_starts > 0 {
-            for slot in 0..self.services.high() {
-                let s = self.services.get(slot);
-                if s.state == State::Start {
-                    earlier(s.start_time);
-                }
-            }
+        if let Some(t) = self.services.next_start() {
+            earlier(t);
         }
         let timeout_ms = match wake_at {
             _ if self.busy => 0,
             None => -1,
-            Some(t) => {
-                let d = t.wrapping_sub(now) as i64;
-                if d <= 0 {
-                    0
-                } else {
-                    ((d as u64 * 1000) >> 32) as i64 + 1
-                }
-            }
+            Some(t) => t.poll_ms_from(now),
         };
         sys::poll(&mut set, timeout_ms);
         Ready {

@@ -301,7 +301,7 @@ pub trait Report {
 /// out as it is put.
 impl Report for Log {
     fn log(&mut self, level: Level, parts: &[&[u8]]) {
-        self.put(level, parts, 0);
+        self.put(level, parts, crate::time::Mono::ZERO);
     }
 }
 

@@ -20,20 +20,23 @@ pub enum Kind {
     Socket,
 }
 
-/// Flag bits shown in `fd.state`.
+/// Flag bits shown in `fd.state`: bit i is the i-th of fd.open's flag
+/// words (`read` … `mkdir`), then `bind`; `FROM` marks the read end of a
+/// plain pipe and `SOCKPAIR` a pipe made by socketpair.
 pub mod fl {
-    pub const READ: u16 = 1;
-    pub const WRITE: u16 = 2;
-    pub const APPEND: u16 = 4;
-    pub const CREATE: u16 = 8;
-    pub const TRUNC: u16 = 16;
-    pub const NONBLOCK: u16 = 32;
-    pub const MKDIR: u16 = 64;
-    pub const BIND: u16 = 128;
-    /// Pipe: this is a read end of a plain pipe.
-    pub const FROM: u16 = 256;
-    /// Pipe: made by socketpair.
-    pub const SOCKPAIR: u16 = 512;
+    macro_rules! bits {
+        ($($name:ident),*) => {
+            bits!(@ 0; $($name),*);
+        };
+        (@ $bit:expr; $name:ident $(, $rest:ident)*) => {
+            pub const $name: u16 = 1 << $bit;
+            bits!(@ $bit + 1; $($rest),*);
+        };
+        (@ $bit:expr;) => {};
+    }
+    bits!(
+        READ, WRITE, APPEND, CREATE, TRUNC, NONBLOCK, MKDIR, BIND, FROM, SOCKPAIR
+    );
 }
 
 /// One named descriptor.
@@ -185,16 +188,6 @@ impl FdTable {
         })
     }
 
-    /// Looks up a name.
-    pub fn find(&self, name: &[u8]) -> Option<usize> {
-        self.obj.find(name)
-    }
-
-    /// Number of free objects.
-    pub fn available(&self) -> usize {
-        self.obj.available()
-    }
-
     /// Allocates an unnamed object (not yet in the index), storing `desc`.
     /// None when the pool or the description store is full.
     pub fn alloc(&mut self, mut obj: FdObj, desc: &[u8]) -> Option<usize> {
@@ -264,24 +257,9 @@ impl FdTable {
         self.unalloc(slot);
     }
 
-    /// The object in `slot`.
-    pub fn get(&self, slot: usize) -> &FdObj {
-        self.obj.get(slot)
-    }
-
     /// The object in `slot`, mutable.
     pub fn get_mut(&mut self, slot: usize) -> &mut FdObj {
         self.obj.get_mut(slot)
-    }
-
-    /// The object at position `pos` in name order.
-    pub fn sorted(&self, pos: usize) -> Option<usize> {
-        self.obj.sorted(pos)
-    }
-
-    /// Position of the first object named after `name`.
-    pub fn position_after(&self, name: &[u8]) -> usize {
-        self.obj.after(name)
     }
 
     /// Descriptor currently carrying `name` (None if no such name).
@@ -373,6 +351,57 @@ impl FdTable {
     }
 }
 
+/// The open(2) flags past the access mode and the flag bits they show as.
+const OPEN_FLAG_BITS: [(u32, u16); 4] = [
+    (sys::oflag::APPEND, fl::APPEND),
+    (sys::oflag::CREAT, fl::CREATE),
+    (sys::oflag::TRUNC, fl::TRUNC),
+    (sys::oflag::NONBLOCK, fl::NONBLOCK),
+];
+
+/// open(2) flags for fd.open's flag bits.
+pub fn open_flags(bits: u16) -> u32 {
+    use sys::oflag;
+    let mut o = match (bits & fl::READ != 0, bits & fl::WRITE != 0) {
+        (true, true) => oflag::RDWR,
+        (false, true) => oflag::WRONLY,
+        _ => oflag::RDONLY,
+    };
+    for (of, b) in OPEN_FLAG_BITS {
+        if bits & b != 0 {
+            o |= of;
+        }
+    }
+    o
+}
+
+/// The flag bits shown for a descriptor's status flags (§7.3).
+#[cold]
+fn flags_of(f: u32) -> u16 {
+    use sys::oflag;
+    let mut bits = match f & oflag::ACCMODE {
+        oflag::WRONLY => fl::WRITE,
+        oflag::RDWR => fl::READ | fl::WRITE,
+        _ => fl::READ,
+    };
+    for (of, b) in OPEN_FLAG_BITS {
+        if f & of != 0 {
+            bits |= b;
+        }
+    }
+    bits
+}
+
+/// The objects and their name index, read through the table (`get`,
+/// `find`, `sorted`, `after`, `available`); changes go through the
+/// table's methods.
+impl core::ops::Deref for FdTable {
+    type Target = Table<FdObj>;
+    fn deref(&self) -> &Table<FdObj> {
+        &self.obj
+    }
+}
+
 /// An object for an inherited or received descriptor, flags found by
 /// introspection (§7.3).
 #[cold]
@@ -391,22 +420,7 @@ pub fn introspect(name: &[u8], fd: Fd) -> FdObj {
         desc: Default::default(),
     };
     if let Ok(f) = sys::status_flags(fd) {
-        use sys::oflag;
-        o.flags |= match f & oflag::ACCMODE {
-            oflag::WRONLY => fl::WRITE,
-            oflag::RDWR => fl::READ | fl::WRITE,
-            _ => fl::READ,
-        };
-        for (bit, flag) in [
-            (oflag::APPEND, fl::APPEND),
-            (oflag::NONBLOCK, fl::NONBLOCK),
-            (oflag::CREAT, fl::CREATE),
-            (oflag::TRUNC, fl::TRUNC),
-        ] {
-            if f & bit != 0 {
-                o.flags |= flag;
-            }
-        }
+        o.flags = flags_of(f);
     }
     if let Some((d, t)) = sys::socket_kind(fd) {
         o.kind = Kind::Socket;

@@ -12,7 +12,6 @@
 
 use crate::controller::{Controller, Kind, RECV_BUF, SEND_BUF};
 use crate::fd_table::{self, FdObj, FdTable};
-use crate::fmt::Buf;
 use crate::log::{self, Level, Log};
 use crate::proto;
 use crate::service::ServiceTable;
@@ -53,22 +52,17 @@ pub fn run(data: &[u8]) -> usize {
     let services = ServiceTable::new(&mut res, SERVICES, SERVICE_BYTES, SERVICES * SERVICE_BYTES)
         .expect("service table");
     let sup = sup.write(Supervisor {
-        now: 1 << 40,
+        now: crate::time::Mono::from_raw(1 << 40),
         log,
         services,
         fds,
         ctl: [Controller::new(recv0, send0), Controller::new(recv1, send1)],
         signals,
         terminate: None,
-        ctl_socket: -1,
-        ctl_socket_path: Buf::new(),
-        admit_uid: None,
-        admit_gid: None,
+        listener: crate::control_socket::Listener::new(None, None),
         wake_r: -1,
-        pending_starts: 0,
         busy: false,
         loop_due: false,
-        accept_backoff: false,
         pid1: false,
         check: false,
         config_path: b"",
@@ -115,14 +109,13 @@ pub fn run(data: &[u8]) -> usize {
 /// Takes what a reader would from the send buffer, checking that only
 /// whole lines were queued; returns how much.
 fn drain(c: &mut Controller) -> usize {
-    let pending = &c.send[..c.send_len];
+    let pending = c.take_output();
     assert!(
         pending.is_empty() || pending.ends_with(b"\n"),
         "a partial line was queued: {:?}",
         String::from_utf8_lossy(pending)
     );
-    c.overflow = false;
-    core::mem::take(&mut c.send_len)
+    pending.len()
 }
 
 /// Is the line safe to run here? Commands acting on paths, the log's

@@ -8,6 +8,7 @@ use crate::fmt::fmt_u64;
 use crate::name::Name;
 use crate::proto;
 use crate::sys;
+use crate::time::{Dur, Mono};
 
 /// Log levels; a record is written when its level is above the filter.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -55,7 +56,8 @@ impl Level {
 
 /// Size of the record buffer.
 pub const LOG_BUF: usize = 1024;
-const RETRY_INTERVAL: u64 = 1 << 31; // 0.5 s in 32.32
+/// How long after a failed retry the next one is.
+const RETRY_INTERVAL: Dur = Dur::from_ms(500);
 const WRITE_GUARD_USEC: i64 = 62_500;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -64,7 +66,7 @@ enum Blocked {
     /// The last write failed: retry when the descriptor is writable.
     WaitWritable,
     /// Writability was not to be trusted: retry at this time.
-    RetryAt(u64),
+    RetryAt(Mono),
 }
 
 /// The log module's state.
@@ -105,7 +107,7 @@ impl Log {
     }
 
     /// Appends `LEVEL: parts…\n` and tries to write it out.
-    pub fn put(&mut self, level: Level, parts: &[&[u8]], now: u64) {
+    pub fn put(&mut self, level: Level, parts: &[&[u8]], now: Mono) {
         if !self.enabled(level) {
             return;
         }
@@ -133,7 +135,7 @@ impl Log {
     }
 
     /// Writes the buffer out, adding the "lost" warning once space is free.
-    fn flush(&mut self, now: u64) {
+    fn flush(&mut self, now: Mono) {
         while self.fd >= 0 && self.len > 0 {
             sys::alarm_usec(WRITE_GUARD_USEC);
             let r = sys::write(self.fd, &self.buf[..self.len]);
@@ -150,7 +152,7 @@ impl Log {
                 _ => {
                     self.blocked = match self.blocked {
                         Blocked::No => Blocked::WaitWritable,
-                        _ => Blocked::RetryAt(now.wrapping_add(RETRY_INTERVAL)),
+                        _ => Blocked::RetryAt(now + RETRY_INTERVAL),
                     };
                     return;
                 }
@@ -195,7 +197,7 @@ impl Log {
 
     /// Loop step: attach by name if detached (with `lookup` giving the
     /// descriptor currently carrying a name), and retry when due.
-    pub fn run(&mut self, now: u64, lookup: impl Fn(&Name) -> Option<sys::Fd>) {
+    pub fn run(&mut self, now: Mono, lookup: impl Fn(&Name) -> Option<sys::Fd>) {
         if self.fd < 0 {
             if let Some(fd) = self.dest.as_ref().and_then(&lookup) {
                 self.fd = fd;
@@ -205,7 +207,7 @@ impl Log {
             return;
         }
         match self.blocked {
-            Blocked::RetryAt(t) if now.wrapping_sub(t) as i64 >= 0 => self.flush(now),
+            Blocked::RetryAt(t) if now >= t => self.flush(now),
             Blocked::No if self.len > 0 => self.flush(now),
             _ => {}
         }
@@ -217,12 +219,12 @@ impl Log {
     }
 
     /// The descriptor became writable: retry.
-    pub fn writable(&mut self, now: u64) {
+    pub fn writable(&mut self, now: Mono) {
         self.flush(now);
     }
 
     /// When the loop must wake for a timed retry.
-    pub fn wake_at(&self) -> Option<u64> {
+    pub fn wake_at(&self) -> Option<Mono> {
         match self.blocked {
             Blocked::RetryAt(t) if self.fd >= 0 && self.len > 0 => Some(t),
             _ => None,
@@ -233,6 +235,68 @@ impl Log {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn log_to(fd: sys::Fd) -> Log {
+        let buf: &'static mut [u8] = Box::leak(Box::new([0u8; LOG_BUF]));
+        let mut log = Log::new(buf);
+        log.fd = fd;
+        log
+    }
+
+    fn drain(r: sys::Fd) -> Vec<u8> {
+        let mut all = Vec::new();
+        let mut buf = [0u8; LOG_BUF];
+        while let Ok(n @ 1..) = sys::read(r, &mut buf) {
+            all.extend_from_slice(&buf[..n]);
+        }
+        all
+    }
+
+    #[test]
+    fn failed_writes_wait_for_writable_then_retry_on_time() {
+        let t0 = Mono::from_secs(7);
+        let (r, w) = sys::pipe(true).unwrap();
+        // A write to the pipe's read end fails, as a broken log would.
+        let mut log = log_to(r);
+        log.put(Level::Error, &[b"one"], t0);
+        assert_eq!(log.wants_writable(), Some(r));
+        assert_eq!(log.wake_at(), None);
+        // Writable but failing again: retry after the interval, by time.
+        log.writable(t0);
+        assert_eq!(log.wants_writable(), None);
+        let retry = t0 + RETRY_INTERVAL;
+        assert_eq!(log.wake_at(), Some(retry));
+        // Records queue meanwhile; none is written before the retry time.
+        log.put(Level::Warning, &[b"two"], t0);
+        log.fd = w;
+        log.run(t0 + Dur::from_ms(499), |_| None);
+        assert_eq!(drain(r), b"");
+        log.run(retry, |_| None);
+        assert_eq!(drain(r), b"error: one\nwarning: two\n");
+        assert_eq!(log.wake_at(), None);
+        // Unblocked, a record goes out at once.
+        log.put(Level::Info, &[b"three"], retry);
+        assert_eq!(drain(r), b"info: three\n");
+        sys::close(r);
+        sys::close(w);
+    }
+
+    #[test]
+    fn records_past_the_buffer_are_counted_as_lost() {
+        let t0 = Mono::from_secs(1);
+        let (r, w) = sys::pipe(true).unwrap();
+        let mut log = log_to(r);
+        log.put(Level::Error, &[&[b'a'; 600]], t0);
+        log.put(Level::Error, &[&[b'b'; 600]], t0);
+        log.put(Level::Error, &[b"c"], t0);
+        log.fd = w;
+        log.writable(t0);
+        let out = drain(r);
+        assert!(out.starts_with(b"error: aaa"));
+        assert!(out.ends_with(b"aaa\nwarning: lost 2 log messages\n"));
+        sys::close(r);
+        sys::close(w);
+    }
 
     #[test]
     fn level_names() {

@@ -23,6 +23,7 @@ mod sys;
 mod macros;
 
 mod commands;
+mod control_socket;
 mod controller;
 mod errtext;
 mod event_loop;
@@ -47,6 +48,7 @@ mod service;
 mod signal;
 mod spawn;
 mod supervisor;
+mod time;
 
 use controller::{Controller, Kind as CtlKind, RECV_BUF, SEND_BUF, SLOTS};
 use fd_table::{FdObj, FdTable, Kind};
@@ -94,7 +96,7 @@ pub fn start(args: sys::Args) -> ! {
 
 #[cold]
 fn warn(log: &mut Log, text: &[u8]) {
-    log.put(Level::Warning, &[text], 0);
+    log.put(Level::Warning, &[text], crate::time::Mono::ZERO);
 }
 
 /// A pool option's bounds (§1.6), each with the original's warning for a
@@ -203,7 +205,11 @@ fn init(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         early_fatal(&mut log, 2, &[cold!(b"require -i or -c or -S")]);
     }
     if opts.interactive && opts.config == Some(b"-") {
-        log.put(Level::Error, &[cold!(b"stdin not available")], 0);
+        log.put(
+            Level::Error,
+            &[cold!(b"stdin not available")],
+            crate::time::Mono::ZERO,
+        );
         early_fatal(&mut log, 3, &[cold!(b"Unable to process config file")]);
         opts.config = None;
     }
@@ -288,22 +294,17 @@ fn init(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         }
     };
     let sup = sup.write(Supervisor {
-        now: sys::now(),
+        now: crate::time::Mono::from_raw(sys::now()),
         log,
         services,
         fds,
         ctl,
         signals,
         terminate: None,
-        ctl_socket: -1,
-        ctl_socket_path: Buf::new(),
-        admit_uid: opts.socket_uid,
-        admit_gid: opts.socket_gid,
+        listener: control_socket::Listener::new(opts.socket_uid, opts.socket_gid),
         wake_r: -1,
-        pending_starts: 0,
         busy: false,
         loop_due: false,
-        accept_backoff: false,
         pid1,
         check: opts.check,
         config_path: b"",

@@ -7,6 +7,7 @@ use crate::name::Name;
 use crate::pool::{Arena, Named, Span, Table};
 use crate::signal;
 use crate::sys::{ExitHow, Reservation};
+use crate::time::{Dur, Mono};
 
 /// A service's lifecycle state.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -78,10 +79,11 @@ pub const CONTROL_NAMES: &[u8] = b"control.cmd control.event control.socket";
 pub struct Service {
     /// Its name (empty for a free slot).
     pub name: Name,
-    /// Lifecycle state.
-    pub state: State,
+    /// Lifecycle state: changed only by the table's transitions, which
+    /// keep its count of start-pending services.
+    state: State,
     /// How the last run ended.
-    pub last: LastExit,
+    last: LastExit,
     /// True while `service.fds` was never set (or set to `null null null`).
     pub fds_default: bool,
     /// `always` is among the auto_up triggers.
@@ -89,9 +91,9 @@ pub struct Service {
     /// CTL_* bits from the fds list.
     pub control: u8,
     /// Process id of the current or last run (0: none).
-    pub pid: i32,
+    pid: i32,
     /// Exit code or signal number of the last run.
-    pub last_value: i32,
+    last_value: i32,
     /// Minimum restart interval in seconds.
     pub interval: u32,
     /// Signals in the auto_up wake set, one bit per number.
@@ -99,9 +101,9 @@ pub struct Service {
     /// Where its args, tags, fds and triggers are stored (by `Var`).
     pub strings: [Span; 4],
     /// Scheduled start time (Start) or fork time (Up, Down after a run).
-    pub start_time: u64,
+    start_time: Mono,
     /// Reap time of the last run.
-    pub reap_time: u64,
+    reap_time: Mono,
 }
 
 zeroable!(Service { name, state = State::Free, last = LastExit::None, fds_default, always, control, pid, last_value, interval, triggers, strings, start_time, reap_time });
@@ -118,8 +120,18 @@ impl Named for Service {
 pub struct NotStartable;
 
 impl Service {
+    /// Lifecycle state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Process id of the current or last run (0: none).
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
     /// `service.start` or an automatic start at `at`.
-    pub fn request_start(&mut self, at: u64) -> Result<(), NotStartable> {
+    fn request_start(&mut self, at: Mono) -> Result<(), NotStartable> {
         match self.state {
             State::Down | State::Start => {
                 self.state = State::Start;
@@ -133,11 +145,11 @@ impl Service {
     }
 
     /// `service.start NAME -`; false when no start was pending.
-    pub fn cancel_start(&mut self) -> bool {
+    fn cancel_start(&mut self) -> bool {
         match self.state {
             State::Start => {
                 self.state = State::Down;
-                self.start_time = 0;
+                self.start_time = Mono::ZERO;
                 true
             }
             State::Down | State::Up | State::Free => false,
@@ -145,15 +157,15 @@ impl Service {
     }
 
     /// Is a start due at `now`?
-    pub fn is_due(&self, now: u64) -> bool {
+    pub fn is_due(&self, now: Mono) -> bool {
         match self.state {
-            State::Start => now.wrapping_sub(self.start_time) as i64 >= 0,
+            State::Start => now >= self.start_time,
             State::Down | State::Up | State::Free => false,
         }
     }
 
     /// The fork succeeded.
-    pub fn forked(&mut self, pid: i32, now: u64) {
+    fn forked(&mut self, pid: i32, now: Mono) {
         match self.state {
             State::Start => {
                 self.state = State::Up;
@@ -165,7 +177,7 @@ impl Service {
     }
 
     /// waitpid returned this service's pid.
-    pub fn reaped(&mut self, how: ExitHow, now: u64) {
+    fn reaped(&mut self, how: ExitHow, now: Mono) {
         match self.state {
             State::Up => {
                 self.state = State::Down;
@@ -184,22 +196,22 @@ impl Service {
         self.always || self.triggers & pending != 0
     }
 
-    /// When to restart after a reap at `now` (§6.5).
-    pub fn restart_time(&self, now: u64) -> u64 {
-        let ran = self.reap_time.wrapping_sub(self.start_time);
-        let interval = (self.interval as u64) << 32;
-        if ran < interval {
-            now.wrapping_add(interval)
+    /// When to restart after a reap at `now` (§6.5): a run shorter than
+    /// the restart interval waits for the interval.
+    fn restart_time(&self, now: Mono) -> Mono {
+        let interval = Dur::from_secs(self.interval);
+        if self.reap_time.since(self.start_time) < interval {
+            now + interval
         } else {
             now
         }
     }
 
     /// Writes `service.state\tNAME\t…` (8 fields) for time `now`.
-    pub fn write_state(&self, b: &mut Bytes, now: u64) {
+    pub fn write_state(&self, b: &mut Bytes, now: Mono) {
         b.s(b"service.state\t").s(self.name.as_bytes()).tab();
-        let secs = |t: u64| t >> 32;
-        let dur = |a: u64, z: u64| a.wrapping_sub(z) >> 32;
+        let secs = |t: Mono| t.as_secs();
+        let dur = |a: Mono, z: Mono| a.since(z).as_secs();
         match self.state {
             State::Free => {
                 b.s(b"deleted\t-\t-\t-\t-\t-\t-");
@@ -237,6 +249,10 @@ impl Service {
     }
 }
 
+/// Why a service could not be deleted.
+#[derive(Debug)]
+pub struct IsRunning;
+
 /// Why a variable could not be stored.
 #[derive(Debug)]
 pub struct NoRoom;
@@ -247,6 +263,65 @@ pub struct ServiceTable {
     strings: Arena,
     /// Per-service limit on stored records, `key=value\0` each (pool mode).
     per_service: usize,
+    /// Number of services in `State::Start`.
+    pending_starts: usize,
+}
+
+/// A service's transitions (§6). Each keeps the count of start-pending
+/// services; the supervisor acts on them (forks, broadcasts).
+impl ServiceTable {
+    /// Number of services waiting for their start time.
+    pub fn pending_starts(&self) -> usize {
+        self.pending_starts
+    }
+
+    /// Makes a service start-pending at `at` (`service.start`, an automatic
+    /// start, a retry); a pending start moves to `at`. Err when it runs.
+    pub fn request_start(&mut self, slot: usize, at: Mono) -> Result<(), NotStartable> {
+        let svc = self.svc.get_mut(slot);
+        // Only a service that is down becomes pending: a pending one moves,
+        // a running (or free) one refuses.
+        self.pending_starts += usize::from(svc.state == State::Down);
+        svc.request_start(at)
+    }
+
+    /// `service.start NAME -`; false when no start was pending.
+    pub fn cancel_start(&mut self, slot: usize) -> bool {
+        let cancelled = self.svc.get_mut(slot).cancel_start();
+        self.pending_starts -= usize::from(cancelled);
+        cancelled
+    }
+
+    /// A start-pending service was forked as `pid` at `now`.
+    pub fn forked(&mut self, slot: usize, pid: i32, now: Mono) {
+        let svc = self.svc.get_mut(slot);
+        self.pending_starts -= usize::from(svc.state == State::Start);
+        svc.forked(pid, now);
+    }
+
+    /// A running service was reaped at `now`. Returns when to start it
+    /// again, if its auto_up triggers ask for it: `always`, or one of its
+    /// signals among `pending`.
+    pub fn reaped(&mut self, slot: usize, how: ExitHow, now: Mono, pending: u64) -> Option<Mono> {
+        let svc = self.svc.get_mut(slot);
+        svc.reaped(how, now);
+        svc.wants_restart(pending).then(|| svc.restart_time(now))
+    }
+
+    /// The earliest start time of the start-pending services: when the loop
+    /// must wake for them.
+    pub fn next_start(&self) -> Option<Mono> {
+        let mut next = None;
+        if self.pending_starts > 0 {
+            for slot in 0..self.high() {
+                let s = self.get(slot);
+                if s.state == State::Start && next.is_none_or(|t| s.start_time < t) {
+                    next = Some(s.start_time);
+                }
+            }
+        }
+        next
+    }
 }
 
 impl ServiceTable {
@@ -276,12 +351,8 @@ impl ServiceTable {
             svc: Table::new(res, count)?,
             strings: Arena::new(res, arena, count * 4)?,
             per_service,
+            pending_starts: 0,
         })
-    }
-
-    /// Looks up a service by name.
-    pub fn find(&self, name: &[u8]) -> Option<usize> {
-        self.svc.find(name)
     }
 
     /// Finds or creates a service; None when the pool is full.
@@ -305,25 +376,31 @@ impl ServiceTable {
             interval: 0,
             triggers: 0,
             strings: [Span::default(); 4],
-            start_time: 0,
-            reap_time: 0,
+            start_time: Mono::ZERO,
+            reap_time: Mono::ZERO,
         };
         self.svc.insert(pos, slot);
         Some(slot)
     }
 
-    /// Deletes a service and its strings.
-    pub fn delete(&mut self, slot: usize) {
+    /// Deletes a service that is not running, and its strings. The slot
+    /// keeps the name until it is reused: its state line is then the
+    /// `deleted` event.
+    pub fn delete(&mut self, slot: usize) -> Result<(), IsRunning> {
+        match self.svc.get(slot).state {
+            State::Up => return Err(IsRunning),
+            State::Start => self.pending_starts -= 1,
+            State::Down | State::Free => {}
+        }
         if let Ok(pos) = self.svc.search(self.svc.get(slot).name.as_bytes()) {
             self.svc.remove(pos);
         }
         for v in [Var::Args, Var::Tags, Var::Fds, Var::Triggers] {
             let _ = self.store(slot, v, b"");
         }
-        let svc = self.svc.get_mut(slot);
-        svc.state = State::Free;
-        svc.name = Name::EMPTY;
+        self.svc.get_mut(slot).state = State::Free;
         self.svc.release(slot);
+        Ok(())
     }
 
     /// A stored string.
@@ -373,29 +450,9 @@ impl ServiceTable {
         self.store(slot, v, val)
     }
 
-    /// Service in `slot`.
-    pub fn get(&self, slot: usize) -> &Service {
-        self.svc.get(slot)
-    }
-
     /// Service in `slot`, mutable.
     pub fn get_mut(&mut self, slot: usize) -> &mut Service {
         self.svc.get_mut(slot)
-    }
-
-    /// The service at position `pos` in name order.
-    pub fn sorted(&self, pos: usize) -> Option<usize> {
-        self.svc.sorted(pos)
-    }
-
-    /// Position of the first service named after `name`.
-    pub fn position_after(&self, name: &[u8]) -> usize {
-        self.svc.after(name)
-    }
-
-    /// One past the highest slot in use, for scans by slot.
-    pub fn high(&self) -> usize {
-        self.svc.high()
     }
 
     /// The service running as `pid`.
@@ -404,99 +461,14 @@ impl ServiceTable {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn new_table(count: usize, per_service: usize, arena: usize) -> ServiceTable {
-        let mut res = Reservation::new(ServiceTable::size(count, arena)).unwrap();
-        ServiceTable::new(&mut res, count, per_service, arena).unwrap()
-    }
-
-    fn table() -> ServiceTable {
-        new_table(4, 64, 4 * 64)
-    }
-
-    #[test]
-    fn lifecycle_and_state_lines() {
-        let mut t = table();
-        let s = t.find_or_create(b"foo").unwrap();
-        let now = 100u64 << 32;
-        let line = |t: &ServiceTable, now| {
-            let mut b = Buf::<200>::new();
-            t.get(s).write_state(&mut b, now);
-            String::from_utf8(b.as_bytes().to_vec()).unwrap()
-        };
-        assert_eq!(line(&t, now), "service.state\tfoo\tdown\t-\t-\t-\t-\t-\t-");
-        t.get_mut(s).request_start(now + (5 << 32)).unwrap();
-        assert_eq!(
-            line(&t, now),
-            "service.state\tfoo\tstart\t105\t-\t-\t-\t-\t-"
-        );
-        assert!(!t.get(s).is_due(now));
-        assert!(t.get(s).is_due(now + (5 << 32)));
-        t.get_mut(s).forked(42, now + (5 << 32));
-        assert_eq!(t.get_mut(s).request_start(now), Err(NotStartable));
-        assert_eq!(
-            line(&t, now + (7 << 32)),
-            "service.state\tfoo\tup\t105\t42\t-\t-\t2\t-"
-        );
-        assert_eq!(t.by_pid(42), Some(s));
-        t.get_mut(s).reaped(ExitHow::Signaled(15), now + (8 << 32));
-        assert_eq!(
-            line(&t, now + (9 << 32)),
-            "service.state\tfoo\tdown\t108\t42\tsignal\tSIGTERM\t3\t1"
-        );
-        t.get_mut(s).request_start(now).unwrap();
-        assert!(t.get_mut(s).cancel_start());
-        assert!(!t.get_mut(s).cancel_start());
-        assert_eq!(line(&t, now), "service.state\tfoo\tdown\t-\t-\t-\t-\t-\t-");
-    }
-
-    #[test]
-    fn restart_interval_counts_from_reap() {
-        let mut t = table();
-        let s = t.find_or_create(b"x").unwrap();
-        let svc = t.get_mut(s);
-        svc.interval = 5;
-        svc.request_start(0).unwrap();
-        svc.forked(1, 10 << 32);
-        svc.reaped(ExitHow::Exited(0), 12 << 32);
-        assert_eq!(svc.restart_time(12 << 32), 17 << 32);
-        svc.request_start(0).unwrap();
-        svc.forked(1, 10 << 32);
-        svc.reaped(ExitHow::Exited(0), 20 << 32);
-        assert_eq!(svc.restart_time(20 << 32), 20 << 32);
-    }
-
-    #[test]
-    fn strings_survive_other_services_changes() {
-        let mut t = table();
-        let a = t.find_or_create(b"a").unwrap();
-        let b = t.find_or_create(b"b").unwrap();
-        t.set_var(a, Var::Args, b"/bin/a").unwrap();
-        t.set_var(b, Var::Args, b"/bin/b").unwrap();
-        t.set_var(b, Var::Tags, b"x").unwrap();
-        t.set_var(a, Var::Args, b"/bin/longer").unwrap();
-        assert_eq!(t.var(b, Var::Args), b"/bin/b");
-        t.delete(a);
-        assert_eq!(t.var(b, Var::Args), b"/bin/b");
-        assert_eq!(t.var(b, Var::Tags), b"x");
-    }
-
-    #[test]
-    fn pool_and_record_limits() {
-        let mut t = new_table(2, 64, 128);
-        let a = t.find_or_create(b"a").unwrap();
-        t.find_or_create(b"b").unwrap();
-        assert!(t.find_or_create(b"c").is_none());
-        assert!(t.set_var(a, Var::Args, &[b'x'; 58]).is_ok()); // 5 + 58 + 1 = 64
-        assert!(t.set_var(a, Var::Tags, b"t").is_err());
-        assert!(t.set_var(a, Var::Args, &[b'x'; 59]).is_err());
-        assert_eq!(t.var(a, Var::Args).len(), 58);
-        t.delete(a);
-        assert!(t.find(b"a").is_none());
-        assert!(t.find_or_create(b"c").is_some());
-        assert_eq!(t.sorted(1).is_some(), t.sorted(2).is_none());
+/// The slots and their name index, read through the table (`get`, `find`,
+/// `sorted`, `after`, `high`); changes go through the table's methods.
+impl core::ops::Deref for ServiceTable {
+    type Target = Table<Service>;
+    fn deref(&self) -> &Table<Service> {
+        &self.svc
     }
 }
+
+#[cfg(test)]
+mod tests;

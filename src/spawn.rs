@@ -14,7 +14,7 @@ use crate::sys::{self, Domain, Errno, Fd, SockType};
 
 /// Longest argv or fd list a 1023-byte command line can produce.
 const MAX_LIST: usize = 512;
-const RETRY_DELAY: u64 = 3 << 32;
+const RETRY_DELAY: crate::time::Dur = crate::time::Dur::from_secs(3);
 
 /// A step that failed and its errno, if it has one.
 type StepFailed = (&'static [u8], Option<Errno>);
@@ -58,13 +58,12 @@ impl Supervisor {
         match spawned {
             Ok(pid) => {
                 sys::close(service_end);
-                self.services.get_mut(slot).forked(pid, self.now);
+                self.services.forked(slot, pid, self.now);
                 exit::note_running(slot, pid, self.services.get(slot).name.as_bytes());
                 // The fork ran cold code (the child's side, in this
                 // address space until it execs); let it go again before
                 // the loop sleeps.
                 sys::cold_ran();
-                self.pending_starts -= 1;
                 self.broadcast_state(slot);
             }
             Err(e) => {
@@ -80,8 +79,8 @@ impl Supervisor {
 
     fn retry_later(&mut self, slot: usize) {
         self.log(Level::Info, &[b"will retry in 3 seconds"]);
-        let at = self.now.wrapping_add(RETRY_DELAY);
-        let _ = self.services.get_mut(slot).request_start(at);
+        let at = self.now + RETRY_DELAY;
+        let _ = self.services.request_start(slot, at);
         self.broadcast_state(slot);
     }
 

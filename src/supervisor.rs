@@ -1,7 +1,11 @@
 //! The one owner of state: services, named fds, controllers, signals and the
 //! log, plus the output paths (reply, broadcast) and the statedump.
+//!
+//! Section numbers (§N.N) throughout the sources are those of
+//! docs/protocol.md.
 
-use crate::controller::{self, Controller, Dump, Kind as CtlKind, SLOTS};
+use crate::control_socket::Listener;
+use crate::controller::{Controller, Dump, DumpPart, Kind as CtlKind, SLOTS};
 use crate::exit;
 use crate::fd_table::FdTable;
 use crate::fmt::{Buf, Bytes};
@@ -10,14 +14,15 @@ use crate::name::Name;
 use crate::service::{ServiceTable, State, Var};
 use crate::signal::Signals;
 use crate::sys::{self, Fd};
+use crate::time::Mono;
 
 /// A formatted output line (without its LF).
 pub type Line = Buf<1152>;
 
 /// Everything the daemon knows.
 pub struct Supervisor {
-    /// This loop iteration's clock reading (32.32).
-    pub now: u64,
+    /// This loop iteration's clock reading.
+    pub now: Mono,
     /// The log.
     pub log: Log,
     /// Services.
@@ -30,18 +35,10 @@ pub struct Supervisor {
     pub signals: Signals,
     /// `terminate` succeeded with this code.
     pub terminate: Option<i64>,
-    /// Listening control socket (-1: none) and its path.
-    pub ctl_socket: Fd,
-    /// Path of the control socket.
-    pub ctl_socket_path: Buf<108>,
-    /// A uid and a group admitted to the control socket besides uid 0 and
-    /// the daemon's own (`--socket-admit`).
-    pub admit_uid: Option<u32>,
-    pub admit_gid: Option<u32>,
+    /// The control socket.
+    pub listener: Listener,
     /// Read end of the signal self-pipe.
     pub wake_r: Fd,
-    /// Number of services waiting for their start time.
-    pub pending_starts: usize,
     /// A controller has more buffered commands: poll without waiting.
     pub busy: bool,
     /// A command left work for the loop's earlier steps (a service to
@@ -49,9 +46,6 @@ pub struct Supervisor {
     /// runs about 3 commands per pass; this keeps that order of events
     /// without a pass for every few commands).
     pub loop_due: bool,
-    /// accept() on the control socket failed (out of descriptors): the
-    /// listener is left alone until the retry time.
-    pub accept_backoff: bool,
     /// Are we PID 1?
     pub pid1: bool,
     /// `--check`: commands run without effects (nothing opened, bound or
@@ -100,8 +94,7 @@ impl Supervisor {
     /// Queues `line` + LF to controller `i`, flushing or marking overflow
     /// when the send buffer is full.
     pub fn queue(&mut self, i: usize, line: &[u8]) {
-        let c = &self.ctl[i];
-        if !c.active() || !c.has_output() || c.overflow {
+        if !self.ctl[i].takes_output() {
             return;
         }
         if self.log.enabled(Level::Debug) {
@@ -112,18 +105,8 @@ impl Supervisor {
                 &[b"] event: \"", line, b"\n\""],
             );
         }
-        let now = self.now;
-        let c = &mut self.ctl[i];
-        if c.push_line(line) {
-            return;
-        }
-        if c.flush(now).is_err() {
+        if self.ctl[i].send_line(line, self.now).is_err() {
             self.log_output_closed(i);
-            return;
-        }
-        let c = &mut self.ctl[i];
-        if !c.push_line(line) {
-            c.overflow = true;
         }
     }
 
@@ -191,6 +174,18 @@ impl Supervisor {
         self.broadcast(b.as_bytes());
     }
 
+    /// Makes a service start-pending at `at` and broadcasts it; false when
+    /// it is running. The loop's earlier steps launch it: no more commands
+    /// run until the loop has been round (see `loop_due`).
+    pub fn start_service(&mut self, slot: usize, at: Mono) -> bool {
+        if self.services.request_start(slot, at).is_err() {
+            return false;
+        }
+        self.loop_due = true;
+        self.broadcast_state(slot);
+        true
+    }
+
     /// Broadcasts `fd.state` of a named descriptor.
     #[inline(never)]
     pub fn broadcast_fd(&mut self, slot: usize) {
@@ -222,7 +217,7 @@ impl Supervisor {
 
     /// Sends controller `i` every signal newer than it has seen (§8.3).
     pub fn deliver_signals(&mut self, i: usize) {
-        while self.ctl[i].has_output() && !self.ctl[i].overflow {
+        while self.ctl[i].has_output() && !self.ctl[i].overflowing() {
             let Some((sig, ts, count)) = self.signals.next_after(self.ctl[i].last_signal) else {
                 break;
             };
@@ -252,26 +247,26 @@ impl Supervisor {
         };
         let done = loop {
             let c = &self.ctl[i];
-            if c.has_output() && !c.overflow && c.send_len > controller::SEND_HIGH {
+            if c.output_high() {
                 break false;
             }
             let mut b = Line::new();
             // Names are never empty, so an empty name sorts first and is
             // never found.
             let name = d.name.as_bytes();
-            match d.phase {
-                0 => match self.fds.sorted(self.fds.position_after(name)) {
+            match d.part {
+                DumpPart::Fds => match self.fds.sorted(self.fds.after(name)) {
                     Some(slot) => {
                         self.fds.write_state(slot, &mut b);
                         d.name = self.fds.get(slot).name;
                     }
-                    None => d = Dump::at_phase(1),
+                    None => d = Dump::at(DumpPart::Services),
                 },
-                1 => {
+                DumpPart::Services => {
                     let current = self.services.find(name).filter(|_| d.line < 5);
                     let slot = current.or_else(|| {
                         d.line = 0;
-                        self.services.sorted(self.services.position_after(name))
+                        self.services.sorted(self.services.after(name))
                     });
                     match slot {
                         Some(s) => {
@@ -282,10 +277,10 @@ impl Supervisor {
                             }
                             d.line += 1;
                         }
-                        None => d = Dump::at_phase(2),
+                        None => d = Dump::at(DumpPart::Signals),
                     }
                 }
-                _ => match self.signals.next_after(d.signal_after) {
+                DumpPart::Signals => match self.signals.next_after(d.signal_after) {
                     Some((sig, ts, count)) => {
                         d.signal_after = ts;
                         crate::signal::write_event(&mut b, sig, ts, count);
@@ -311,63 +306,25 @@ impl Supervisor {
         let mut pos = 0;
         while let Some(slot) = self.services.sorted(pos) {
             pos += 1;
-            let svc = *self.services.get(slot);
-            if svc.state == State::Up {
+            let svc = self.services.get(slot);
+            if svc.state() == State::Up {
                 let mut pid = [0u8; 20];
-                let pid = crate::fmt::fmt_u64(svc.pid as u64, &mut pid);
-                self.log(
-                    Level::Warning,
-                    &[
-                        cold!(b"service '"),
-                        svc.name.as_bytes(),
-                        cold!(b"' running as pid "),
-                        pid,
-                    ],
-                );
+                let pid = crate::fmt::fmt_u64(svc.pid() as u64, &mut pid);
+                let parts: [&[u8]; 4] = [
+                    cold!(b"service '"),
+                    svc.name.as_bytes(),
+                    cold!(b"' running as pid "),
+                    pid,
+                ];
+                self.log.put(Level::Warning, &parts, self.now);
             }
         }
     }
 
-    /// fatal(code, msg) (§11.3): exec-on-exit if configured, otherwise log
-    /// and exit unless the terminate guard is set (then return).
+    /// fatal(code, msg) (§11.3): `exit::fatal`, reporting here.
     #[cold]
     pub fn fatal(&mut self, code: i32, msg: &[u8]) {
-        if exit::exec_configured() {
-            self.fatal_exec(code, msg);
-        }
-        if !msg.is_empty() {
-            if exit::guard() != 0 {
-                self.log(Level::Fatal, &[cold!(b"(attempting to continue) "), msg]);
-            } else {
-                self.log(Level::Fatal, &[msg]);
-            }
-        }
-        if exit::guard() == 0 {
-            self.log_running();
-            sys::exit(code);
-        }
-    }
-
-    /// fatal()'s exec step: announce, list running services, exec; returns
-    /// if the exec failed.
-    #[cold]
-    pub fn fatal_exec(&mut self, code: i32, msg: &[u8]) {
-        let mut argv0 = Buf::<256>::new();
-        exit::exec_argv0(&mut argv0);
-        self.log(
-            Level::Warning,
-            &[
-                cold!(b"daemonproxy exec_on_exit to '"),
-                argv0.as_bytes(),
-                b"'",
-            ],
-        );
-        self.log_running();
-        // What is logged so far goes out before the exec.
-        let now = self.now;
-        self.log.run(now, |_| None);
-        exit::set_log_fd(self.log.fd());
-        exit::exec_on_exit(code, msg, false);
+        exit::fatal(self, code, msg);
     }
 
     /// Frees controller `i` after its input ended (§3.6 steps 3–4). Returns
@@ -426,5 +383,23 @@ impl Supervisor {
     /// Current descriptor number of a name, for the log's re-attach.
     pub fn fd_lookup(fds: &FdTable) -> impl Fn(&Name) -> Option<Fd> + '_ {
         move |n: &Name| fds.fd_of(n.as_bytes()).filter(|&fd| fd >= 0)
+    }
+}
+
+/// fatal()'s report: the log, the running services, and a flush before
+/// the exec.
+impl exit::Report for Supervisor {
+    fn log(&mut self, level: Level, parts: &[&[u8]]) {
+        Supervisor::log(self, level, parts);
+    }
+
+    fn log_running(&mut self) {
+        Supervisor::log_running(self);
+    }
+
+    fn flush(&mut self) {
+        let now = self.now;
+        self.log.run(now, |_| None);
+        exit::set_log_fd(self.log.fd());
     }
 }

@@ -11,8 +11,10 @@ mod macros;
 
 #[path = "../../src/arch.rs"]
 mod arch;
-#[path = "../../src/commands.rs"]
+#[path = "../../src/commands/mod.rs"]
 mod commands;
+#[path = "../../src/control_socket.rs"]
+mod control_socket;
 #[path = "../../src/controller.rs"]
 mod controller;
 #[path = "../../src/event_loop.rs"]
@@ -33,7 +35,7 @@ mod name;
 mod options;
 #[path = "../../src/pid1.rs"]
 mod pid1;
-#[path = "../../src/pool.rs"]
+#[path = "../../src/pool/mod.rs"]
 mod pool;
 #[path = "../../src/proto.rs"]
 mod proto;
@@ -47,6 +49,8 @@ mod spawn;
 mod supervisor;
 #[path = "../../src/sys.rs"]
 mod sys;
+#[path = "../../src/time.rs"]
+mod time;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     fuzz::run(data);

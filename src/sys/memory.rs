@@ -30,7 +30,8 @@ macro_rules! cold {
 /// bytemuck's derive does) that the list names every field and that each
 /// is `Zeroable`; a field of a fieldless enum is written `field = Enum::V`,
 /// and `V` is checked to be its zero discriminant:
-/// `zeroable!(Item { name, kind = Kind::Free, fd });`
+/// `zeroable!(Item { name, kind = Kind::Free, fd });`, or a newtype's
+/// `zeroable!(Mono(u64));`
 macro_rules! zeroable {
     ($name:ident { $($field:ident $(= $zero:path)?),* $(,)? }) => {
         const _: fn(&$name) = |v| {
@@ -40,6 +41,17 @@ macro_rules! zeroable {
         };
         // SAFETY: every field is Zeroable or an enum whose zero is a
         // variant (checked above), so all-zero bytes are a valid value.
+        #[allow(unsafe_code)]
+        unsafe impl $crate::sys::Zeroable for $name {}
+    };
+    // A newtype: `zeroable!(Mono(u64));`
+    ($name:ident($ty:ty)) => {
+        const _: fn(&$name) = |v| {
+            let $name(inner) = v;
+            let inner: &$ty = inner;
+            $crate::sys::must_be_zeroable(inner);
+        };
+        // SAFETY: the one field is Zeroable (checked above).
         #[allow(unsafe_code)]
         unsafe impl $crate::sys::Zeroable for $name {}
     };
