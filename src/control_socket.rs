@@ -186,7 +186,7 @@ impl Supervisor {
             Ok(fd) => {
                 self.listener.fd = fd;
                 self.listener.path.clear();
-                self.listener.path.s(path);
+                self.listener.path.bytes(path);
                 true
             }
             Err((what, e)) => {

@@ -97,7 +97,7 @@ fn log_running_direct() {
             len += 1;
         }
         let mut num = Buf::<20>::new();
-        num.i(pid as i64);
+        num.int(pid as i64);
         log_direct(&[
             cold!(b"warning: service '"),
             &name[..len],
@@ -178,9 +178,9 @@ pub fn write_record(fd: sys::Fd, max: usize, parts: &[&[u8]]) {
     }
     let mut b = Buf::<1400>::new();
     for p in parts {
-        b.s(p);
+        b.bytes(p);
     }
-    b.c(b'\n');
+    b.byte(b'\n');
     let record = b.as_bytes();
     sys::write_all(fd, &record[..record.len().min(max)]);
 }
@@ -228,7 +228,7 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
     crate::spawn::split_argv(&mut text, len, &mut argv);
     // In decimal as the C int it is: `terminate -1` gives -1.
     let mut num = Buf::<20>::new();
-    num.i(code as i64);
+    num.int(code as i64);
     let code_text = num.as_bytes();
     let mut var_code = [0u8; 48];
     let mut var_error = [0u8; 1200];
@@ -413,11 +413,11 @@ extern "C" fn on_fatal(sig: core::ffi::c_int, info: *mut sys::SigInfo, _: *mut c
         return;
     }
     let mut msg = Buf::<64>::new();
-    msg.s(cold!(b"Received signal SIG"))
-        .s(signal::name(sig))
-        .s(b" (")
-        .i(sig as i64)
-        .c(b')');
+    msg.bytes(cold!(b"Received signal SIG"))
+        .bytes(signal::name(sig))
+        .bytes(b" (")
+        .int(sig as i64)
+        .byte(b')');
     if sys::is_fault(info) {
         fault_exit(msg.as_bytes());
     }
@@ -525,6 +525,6 @@ pub fn exec_argv0(out: &mut crate::fmt::Bytes) {
         if b == b'\t' || b == 0 {
             break;
         }
-        out.c(b);
+        out.byte(b);
     }
 }

@@ -125,7 +125,9 @@ const FILE_FLAGS: [(u16, &[u8]); 5] = [
 /// `DOMAIN,TYPE` of a socket or socketpair.
 fn write_socket_kind(b: &mut Bytes, o: &FdObj) {
     let word = |words, code: u8| proto::nth_word(words, code.into()).unwrap_or_default();
-    b.s(word(DOMAINS, o.domain)).c(b',').s(word(TYPES, o.stype));
+    b.bytes(word(DOMAINS, o.domain))
+        .byte(b',')
+        .bytes(word(TYPES, o.stype));
 }
 
 /// The constant handles and their descriptions (§7.2).
@@ -291,61 +293,61 @@ impl FdTable {
     /// Writes `fd.state\tNAME\tTYPE\tFLAGS\tDESCRIPTION`.
     pub fn write_state(&self, slot: usize, b: &mut Bytes) {
         let o = self.obj.get(slot);
-        b.s(b"fd.state\t").s(o.name.as_bytes()).tab();
+        b.bytes(b"fd.state\t").bytes(o.name.as_bytes()).tab();
         let has = |f: u16| o.flags & f != 0;
         match o.kind {
             Kind::Free => {
-                b.s(b"deleted");
+                b.bytes(b"deleted");
             }
             Kind::Special | Kind::File => {
-                b.s(if o.kind == Kind::Special {
+                b.bytes(if o.kind == Kind::Special {
                     b"special\t"
                 } else {
                     b"file\t"
                 });
-                b.s(match (has(fl::READ), has(fl::WRITE)) {
+                b.bytes(match (has(fl::READ), has(fl::WRITE)) {
                     (true, true) => b"read,write",
                     (false, true) => b"write",
                     _ => b"read",
                 });
                 for &(f, t) in &FILE_FLAGS {
                     if has(f) {
-                        b.s(t);
+                        b.bytes(t);
                     }
                 }
-                b.tab().s(self.description(slot));
+                b.tab().bytes(self.description(slot));
             }
             Kind::Pipe => {
-                b.s(b"pipe\t");
+                b.bytes(b"pipe\t");
                 if has(fl::SOCKPAIR) {
                     write_socket_kind(b, o);
-                    b.c(b',');
+                    b.byte(b',');
                 }
                 if has(fl::NONBLOCK) {
-                    b.s(b"nonblock,");
+                    b.bytes(b"nonblock,");
                 }
-                b.s(if has(fl::FROM) { b"from\t" } else { b"to\t" });
+                b.bytes(if has(fl::FROM) { b"from\t" } else { b"to\t" });
                 match o.peer {
-                    0 => b.c(b'?'),
-                    p => b.s(self.obj.get(p as usize - 1).name.as_bytes()),
+                    0 => b.byte(b'?'),
+                    p => b.bytes(self.obj.get(p as usize - 1).name.as_bytes()),
                 };
             }
             Kind::Socket => {
-                b.s(b"socket\t");
+                b.bytes(b"socket\t");
                 write_socket_kind(b, o);
                 if has(fl::BIND) {
-                    b.s(b",bind");
+                    b.bytes(b",bind");
                 }
                 if o.listen > 0 {
-                    b.s(b",listen=").u(o.listen as u64);
+                    b.bytes(b",listen=").uint(o.listen as u64);
                 }
                 if has(fl::MKDIR) {
-                    b.s(b",mkdir");
+                    b.bytes(b",mkdir");
                 }
                 if has(fl::NONBLOCK) {
-                    b.s(b",nonblock");
+                    b.bytes(b",nonblock");
                 }
-                b.tab().s(self.description(slot));
+                b.tab().bytes(self.description(slot));
             }
         }
     }

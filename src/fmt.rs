@@ -83,7 +83,7 @@ impl Bytes {
 
     /// Appends bytes.
     #[inline(never)]
-    pub fn s(&mut self, b: &[u8]) -> &mut Self {
+    pub fn bytes(&mut self, b: &[u8]) -> &mut Self {
         let room = self.data.get_mut(self.len..).unwrap_or_default();
         let n = b.len().min(room.len());
         // SAFETY: room has at least n bytes.
@@ -96,7 +96,7 @@ impl Bytes {
     }
 
     /// Appends one byte.
-    pub fn c(&mut self, b: u8) -> &mut Self {
+    pub fn byte(&mut self, b: u8) -> &mut Self {
         match self.data.get_mut(self.len) {
             Some(d) => {
                 d.write(b);
@@ -109,22 +109,22 @@ impl Bytes {
 
     /// Appends a TAB.
     pub fn tab(&mut self) -> &mut Self {
-        self.c(b'\t')
+        self.byte(b'\t')
     }
 
     /// Appends an unsigned decimal.
-    pub fn u(&mut self, v: u64) -> &mut Self {
+    pub fn uint(&mut self, v: u64) -> &mut Self {
         let mut tmp = [0u8; 20];
         let s = fmt_u64(v, &mut tmp);
-        self.s(s)
+        self.bytes(s)
     }
 
     /// Appends a signed decimal.
-    pub fn i(&mut self, v: i64) -> &mut Self {
+    pub fn int(&mut self, v: i64) -> &mut Self {
         if v < 0 {
-            self.c(b'-');
+            self.byte(b'-');
         }
-        self.u(v.unsigned_abs())
+        self.uint(v.unsigned_abs())
     }
 }
 
@@ -209,15 +209,15 @@ mod tests {
     #[test]
     fn numbers_and_truncation() {
         let mut b = Buf::<8>::new();
-        b.u(0).c(b' ').i(-42);
+        b.uint(0).byte(b' ').int(-42);
         assert_eq!(b.as_bytes(), b"0 -42");
-        b.s(b"abcdef");
+        b.bytes(b"abcdef");
         assert_eq!(b.as_bytes(), b"0 -42abc");
         assert!(b.truncated);
         let mut b = Buf::<2>::new();
-        b.c(b'x').tab();
+        b.byte(b'x').tab();
         assert!(!b.truncated);
-        b.c(b'y');
+        b.byte(b'y');
         assert_eq!(b.as_bytes(), b"x\t");
         assert!(b.truncated);
         let mut t = [0; 20];

@@ -384,10 +384,10 @@ fn startup(sup: &mut Supervisor, opts: &Options<'static>) {
         }
         let mut name = Buf::<16>::new();
         match fd {
-            0 => name.s(b"stdin"),
-            1 => name.s(b"stdout"),
-            2 => name.s(b"stderr"),
-            _ => name.s(b"fd_").u(fd as u64),
+            0 => name.bytes(b"stdin"),
+            1 => name.bytes(b"stdout"),
+            2 => name.bytes(b"stderr"),
+            _ => name.bytes(b"fd_").uint(fd as u64),
         };
         // A closed standard number gets a dup of /dev/null, so that nothing
         // the daemon opens later lands on it. A check only names them: its
@@ -470,7 +470,7 @@ fn startup(sup: &mut Supervisor, opts: &Options<'static>) {
 #[cold]
 fn fatal_errno(sup: &mut Supervisor, code: i32, what: &[u8], e: sys::Errno) {
     let mut m = Buf::<128>::new();
-    m.s(what).s(sys::strerror(e));
+    m.bytes(what).bytes(sys::strerror(e));
     sup.fatal(code, m.as_bytes());
 }
 
@@ -493,7 +493,7 @@ fn setup_interactive(sup: &mut Supervisor) {
     let licence = proto::split(options::VERSION_TEXT, b'\n').skip(3);
     for line in licence.filter(|l| !l.is_empty()) {
         b.clear();
-        b.s(b"info\t").s(line);
+        b.bytes(b"info\t").bytes(line);
         sup.reply(i, b.as_bytes());
     }
     sup.reply(
@@ -569,7 +569,7 @@ fn daemonize(sup: &mut Supervisor) {
         Ok(0) => {}
         Ok(pid) => {
             let mut b = Buf::<20>::new();
-            b.u(pid as u64);
+            b.uint(pid as u64);
             sys::write_all(1, b.as_bytes());
             sys::exit_now(0);
         }

@@ -51,7 +51,7 @@ pub struct Options<'a> {
 pub fn early_fatal(log: &mut Log, code: i32, parts: &[&[u8]]) {
     let mut m = Buf::<300>::new();
     for p in parts {
-        m.s(p);
+        m.bytes(p);
     }
     exit::fatal(log, code, m.as_bytes());
 }

@@ -209,41 +209,45 @@ impl Service {
 
     /// Writes `service.state\tNAME\t…` (8 fields) for time `now`.
     pub fn write_state(&self, b: &mut Bytes, now: Mono) {
-        b.s(b"service.state\t").s(self.name.as_bytes()).tab();
+        b.bytes(b"service.state\t")
+            .bytes(self.name.as_bytes())
+            .tab();
         let secs = |t: Mono| t.as_secs();
         let dur = |a: Mono, z: Mono| a.since(z).as_secs();
         match self.state {
             State::Free => {
-                b.s(b"deleted\t-\t-\t-\t-\t-\t-");
+                b.bytes(b"deleted\t-\t-\t-\t-\t-\t-");
             }
             State::Start => {
-                b.s(b"start\t")
-                    .u(secs(self.start_time))
-                    .s(b"\t-\t-\t-\t-\t-");
+                b.bytes(b"start\t")
+                    .uint(secs(self.start_time))
+                    .bytes(b"\t-\t-\t-\t-\t-");
             }
             State::Up => {
-                b.s(b"up\t")
-                    .u(secs(self.start_time))
+                b.bytes(b"up\t")
+                    .uint(secs(self.start_time))
                     .tab()
-                    .i(self.pid as i64);
-                b.s(b"\t-\t-\t").u(dur(now, self.start_time)).s(b"\t-");
+                    .int(self.pid as i64);
+                b.bytes(b"\t-\t-\t")
+                    .uint(dur(now, self.start_time))
+                    .bytes(b"\t-");
             }
             State::Down if self.last == LastExit::None => {
-                b.s(b"down\t-\t-\t-\t-\t-\t-");
+                b.bytes(b"down\t-\t-\t-\t-\t-\t-");
             }
             State::Down => {
-                b.s(b"down\t")
-                    .u(secs(self.reap_time))
+                b.bytes(b"down\t")
+                    .uint(secs(self.reap_time))
                     .tab()
-                    .i(self.pid as i64)
+                    .int(self.pid as i64)
                     .tab();
                 if self.last == LastExit::Exited {
-                    b.s(b"exit\t").i(self.last_value as i64);
+                    b.bytes(b"exit\t").int(self.last_value as i64);
                 } else {
-                    b.s(b"signal\tSIG").s(signal::name(self.last_value));
+                    b.bytes(b"signal\tSIG").bytes(signal::name(self.last_value));
                 }
-                b.tab().u(dur(self.reap_time, self.start_time));
-                b.tab().u(dur(now, self.reap_time));
+                b.tab().uint(dur(self.reap_time, self.start_time));
+                b.tab().uint(dur(now, self.reap_time));
             }
         }
     }

@@ -105,12 +105,12 @@ pub fn parse_arg(f: Option<&[u8]>) -> Result<i32, SigArgError> {
 
 /// Writes `signal\tSIGNAME\tTS\tCOUNT` (§5.2).
 pub fn write_event(b: &mut crate::fmt::Bytes, sig: i32, ts: u64, count: u32) {
-    b.s(b"signal\tSIG")
-        .s(name(sig))
+    b.bytes(b"signal\tSIG")
+        .bytes(name(sig))
         .tab()
-        .u(ts >> 32)
+        .uint(ts >> 32)
         .tab()
-        .u(count as u64);
+        .uint(count as u64);
 }
 
 /// Every signal the daemon handles: those reported as `signal` events

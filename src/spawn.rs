@@ -164,7 +164,7 @@ impl Supervisor {
                     Some(fd) => fd,
                     None => {
                         if plan.missing.is_empty() {
-                            plan.missing.s(name);
+                            plan.missing.bytes(name);
                         }
                         -1
                     }

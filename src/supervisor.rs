@@ -149,7 +149,7 @@ impl Supervisor {
     pub fn reply_parts(&mut self, i: usize, parts: &[&[u8]]) {
         let mut b = Line::new();
         for p in parts {
-            b.s(p);
+            b.bytes(p);
         }
         self.reply(i, b.as_bytes());
     }
@@ -198,12 +198,12 @@ impl Supervisor {
     pub fn write_var(&self, slot: usize, v: Var, b: &mut Bytes) {
         let svc = self.services.get(slot);
         let value = self.services.var(slot, v);
-        b.s(v.command()).tab().s(svc.name.as_bytes()).tab();
+        b.bytes(v.command()).tab().bytes(svc.name.as_bytes()).tab();
         match v {
-            Var::Fds if svc.fds_default => b.s(b"null\tnull\tnull"),
-            Var::Triggers if value.is_empty() => b.c(b'-'),
-            Var::Triggers => b.u(svc.interval as u64).tab().s(value),
-            Var::Args | Var::Tags | Var::Fds => b.s(value),
+            Var::Fds if svc.fds_default => b.bytes(b"null\tnull\tnull"),
+            Var::Triggers if value.is_empty() => b.byte(b'-'),
+            Var::Triggers => b.uint(svc.interval as u64).tab().bytes(value),
+            Var::Args | Var::Tags | Var::Fds => b.bytes(value),
         };
     }
 

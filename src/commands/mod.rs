@@ -137,22 +137,22 @@ impl Error<'_> {
     pub fn write(&self, m: &mut Bytes) {
         let start = m.len();
         match *self {
-            Error::Text(t) => m.s(t.text()),
-            Error::Sys(what, e) => m.s(what.text()).s(sys::strerror(e)),
-            Error::UnknownFlag(f) => m.s(b"unknown flag \"").s(f).s(b"\"\n"),
-            Error::UnknownOption(o) => m.s(b"unknown option \"").s(o).c(b'"'),
+            Error::Text(t) => m.bytes(t.text()),
+            Error::Sys(what, e) => m.bytes(what.text()).bytes(sys::strerror(e)),
+            Error::UnknownFlag(f) => m.bytes(b"unknown flag \"").bytes(f).bytes(b"\"\n"),
+            Error::UnknownOption(o) => m.bytes(b"unknown option \"").bytes(o).byte(b'"'),
             Error::Kill {
                 name,
                 pid,
                 group,
                 errno,
             } => m
-                .s(b"can't kill ")
-                .s(name)
-                .s(if group { b" (pgid " } else { b" (pid " })
-                .i(pid as i64)
-                .s(b"): ")
-                .s(sys::strerror(errno)),
+                .bytes(b"can't kill ")
+                .bytes(name)
+                .bytes(if group { b" (pgid " } else { b" (pid " })
+                .int(pid as i64)
+                .bytes(b"): ")
+                .bytes(sys::strerror(errno)),
         };
         m.truncate(start + MESSAGE_MAX);
     }
@@ -264,16 +264,16 @@ impl Supervisor {
     fn command_failed(&mut self, i: usize, line: &[u8], e: Error) {
         sys::cold_ran();
         let mut b = Line::new();
-        b.s(b"error\t");
+        b.bytes(b"error\t");
         e.write(&mut b);
         let message = 6..b.len();
-        b.s(b", for command \"");
+        b.bytes(b", for command \"");
         if line.len() >= 30 {
-            b.s(&line[..30]).s(b"...");
+            b.bytes(&line[..30]).bytes(b"...");
         } else {
-            b.s(line);
+            b.bytes(line);
         }
-        b.c(b'"');
+        b.byte(b'"');
         self.reply(i, b.as_bytes());
         if self.ctl[i].kind == CtlKind::Config {
             let text = &b.as_bytes()[message];
