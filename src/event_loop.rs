@@ -16,6 +16,7 @@ const COMMANDS_PER_TURN: usize = 512;
 const READS_PER_TURN: usize = 8;
 
 /// What the last poll reported.
+#[derive(Default)]
 struct Ready {
     wake: bool,
     listener: bool,
@@ -26,17 +27,6 @@ struct Ready {
 }
 
 impl Ready {
-    /// What the first pass looks at: the signals, the control socket and
-    /// every controller's input.
-    const FIRST: Ready = Ready {
-        wake: true,
-        listener: true,
-        input: [true; SLOTS],
-        output: [false; SLOTS],
-        hangup: [false; SLOTS],
-        log: false,
-    };
-
     /// What a poll over `set` reported.
     fn from(set: &[PollEntry; POLL_SET]) -> Ready {
         Ready {
@@ -70,7 +60,12 @@ fn num(v: u64, tmp: &mut [u8; 20]) -> &[u8] {
 impl Supervisor {
     /// Runs until terminate or the end of the interactive session.
     pub fn run_loop(&mut self) -> ! {
-        let mut ready = Ready::FIRST;
+        let mut ready = Ready {
+            wake: true,
+            listener: true,
+            input: [true; SLOTS],
+            ..Ready::default()
+        };
         let mut accept_retry_at = Mono::ZERO;
         loop {
             self.pass(&ready, &mut accept_retry_at);
