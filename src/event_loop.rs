@@ -574,3 +574,6 @@ impl Supervisor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
