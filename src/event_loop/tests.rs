@@ -19,8 +19,8 @@ struct Loop {
 }
 
 impl Loop {
-    /// A fresh supervisor, with the clock at `secs`.
-    fn at(secs: u64) -> Loop {
+    /// A fresh supervisor with the clock at `secs`, sent `lines`.
+    fn at(secs: u64, lines: &[&str]) -> Loop {
         fake::reset();
         fake::set_now(Mono::from_secs(secs));
         let (cmd_r, commands) = sys::pipe(true).expect("pipe");
@@ -28,13 +28,17 @@ impl Loop {
         let (wake_r, wake) = sys::pipe(true).expect("pipe");
         let mut sup = Harness::new(cmd_r, ev_w);
         sup.wake_r = wake_r;
-        Loop {
+        let mut l = Loop {
             sup,
             commands,
             events,
             wake,
             accept_retry_at: Mono::ZERO,
+        };
+        for line in lines {
+            l.send(line);
         }
+        l
     }
 
     /// Sends controller 0 a command line.
@@ -86,7 +90,9 @@ impl Loop {
     /// without the event name.
     fn states(&mut self) -> Vec<String> {
         let events = self.events();
-        let states = events.iter().filter_map(|l| l.strip_prefix("service.state\t"));
+        let states = events
+            .iter()
+            .filter_map(|l| l.strip_prefix("service.state\t"));
         states.map(str::to_owned).collect()
     }
 }
@@ -103,9 +109,7 @@ const PID: i32 = fake::FIRST_PID;
 
 #[test]
 fn a_started_service_is_forked_then_reaped() {
-    let mut l = Loop::at(100);
-    l.send("service.args\tweb\t/bin/true");
-    l.send("service.start\tweb");
+    let mut l = Loop::at(100, &["service.args\tweb\t/bin/true", "service.start\tweb"]);
     // The start is broadcast; the launch waits for the loop's next turn,
     // which is due at once.
     assert_eq!(l.pass(), 0);
@@ -131,9 +135,13 @@ fn a_started_service_is_forked_then_reaped() {
 
 #[test]
 fn a_crashed_service_restarts_after_its_interval() {
-    let mut l = Loop::at(100);
-    l.send("service.args\tdb\t/bin/true");
-    l.send("service.auto_up\tdb\t10\talways");
+    let mut l = Loop::at(
+        100,
+        &[
+            "service.args\tdb\t/bin/true",
+            "service.auto_up\tdb\t10\talways",
+        ],
+    );
     l.pass();
     l.pass();
     assert_eq!(fake::take_forks(), [PID]);
@@ -161,7 +169,10 @@ fn a_crashed_service_restarts_after_its_interval() {
     l.clock(112);
     l.pass();
     assert_eq!(fake::take_forks(), [PID + 1]);
-    assert_eq!(l.states(), [format!("db\tup\t112\t{}\t-\t-\t0\t-", PID + 1)]);
+    assert_eq!(
+        l.states(),
+        [format!("db\tup\t112\t{}\t-\t-\t0\t-", PID + 1)]
+    );
     // A run longer than the interval restarts at once.
     l.clock(130);
     l.exit(PID + 1, ExitHow::Exited(1));
@@ -172,9 +183,10 @@ fn a_crashed_service_restarts_after_its_interval() {
 
 #[test]
 fn a_timed_start_waits_for_its_time() {
-    let mut l = Loop::at(100);
-    l.send("service.args\tcron\t/bin/true");
-    l.send("service.start\tcron\t160");
+    let mut l = Loop::at(
+        100,
+        &["service.args\tcron\t/bin/true", "service.start\tcron\t160"],
+    );
     assert_eq!(l.pass(), 60_001);
     assert_eq!(l.states(), ["cron\tstart\t160\t-\t-\t-\t-\t-"]);
     l.clock(159);
@@ -188,9 +200,7 @@ fn a_timed_start_waits_for_its_time() {
 
 #[test]
 fn service_signal_reaches_the_process() {
-    let mut l = Loop::at(100);
-    l.send("service.args\td\t/bin/true");
-    l.send("service.start\td");
+    let mut l = Loop::at(100, &["service.args\td\t/bin/true", "service.start\td"]);
     l.pass();
     l.pass();
     assert_eq!(fake::take_forks(), [PID]);
@@ -214,9 +224,13 @@ fn service_signal_reaches_the_process() {
 
 #[test]
 fn a_trigger_signal_starts_its_service() {
-    let mut l = Loop::at(100);
-    l.send("service.args\tups\t/bin/true");
-    l.send("service.auto_up\tups\t1\tSIGHUP");
+    let mut l = Loop::at(
+        100,
+        &[
+            "service.args\tups\t/bin/true",
+            "service.auto_up\tups\t1\tSIGHUP",
+        ],
+    );
     l.pass();
     l.pass();
     assert_eq!(fake::take_forks(), []);
@@ -229,7 +243,10 @@ fn a_trigger_signal_starts_its_service() {
     l.pass();
     assert_eq!(fake::take_forks(), [PID]);
     let events = l.events();
-    assert!(events.contains(&"signal\tSIGHUP\t105\t1".to_owned()), "{events:?}");
+    assert!(
+        events.contains(&"signal\tSIGHUP\t105\t1".to_owned()),
+        "{events:?}"
+    );
     assert!(
         events.contains(&format!("service.state\tups\tup\t105\t{PID}\t-\t-\t0\t-")),
         "{events:?}"
