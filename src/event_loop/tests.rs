@@ -252,3 +252,25 @@ fn a_trigger_signal_starts_its_service() {
         "{events:?}"
     );
 }
+
+#[test]
+fn a_failed_fork_is_retried_after_3_seconds() {
+    let mut l = Loop::at(100, &["service.args\tx\t/bin/true", "service.start\tx"]);
+    l.pass();
+    fake::fail_next_fork(sys::Errno::AGAIN);
+    assert_eq!(l.pass(), 3001);
+    assert_eq!(fake::take_forks(), []);
+    assert_eq!(
+        l.states(),
+        [
+            "x\tstart\t100\t-\t-\t-\t-\t-",
+            "x\tstart\t103\t-\t-\t-\t-\t-"
+        ]
+    );
+    l.clock(102);
+    l.pass();
+    assert_eq!(fake::take_forks(), []);
+    l.clock(103);
+    l.pass();
+    assert_eq!(fake::take_forks(), [PID]);
+}

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::vec::Vec;
 
-use super::{ExitHow, Res};
+use super::{Errno, ExitHow, Res};
 use crate::time::Mono;
 
 /// The made-up processes and clock of one thread.
@@ -20,6 +20,7 @@ struct World {
     forks: Vec<i32>,
     kills: Vec<Kill>,
     exits: VecDeque<(i32, ExitHow)>,
+    fork_error: Option<Errno>,
 }
 
 /// A recorded `kill`: (pid, signal, to the process group).
@@ -36,6 +37,7 @@ impl World {
             forks: Vec::new(),
             kills: Vec::new(),
             exits: VecDeque::new(),
+            fork_error: None,
         }
     }
 }
@@ -54,9 +56,13 @@ pub fn now() -> u64 {
 }
 
 /// Records a launch and returns the next made-up pid, never 0: the
-/// child's side of a fork never runs in a test.
+/// child's side of a fork never runs in a test. Fails once after
+/// `fail_next_fork`.
 pub fn fork() -> Res<i32> {
     with(|w| {
+        if let Some(e) = w.fork_error.take() {
+            return Err(e);
+        }
         let pid = w.next_pid;
         w.next_pid += 1;
         w.forks.push(pid);
@@ -94,6 +100,11 @@ pub fn take_forks() -> Vec<i32> {
 /// The `kill` calls since the last call.
 pub fn take_kills() -> Vec<Kill> {
     with(|w| core::mem::take(&mut w.kills))
+}
+
+/// Makes the next `fork` fail with `e`.
+pub fn fail_next_fork(e: Errno) {
+    with(|w| w.fork_error = Some(e));
 }
 
 /// Makes process `pid` end as `how`: the next `reap_any` calls return it.
