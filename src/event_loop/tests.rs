@@ -75,6 +75,17 @@ impl Loop {
         self.sup.poll_set(&mut set, self.accept_retry_at)
     }
 
+    /// Runs a pass a second before `secs`, which must launch nothing, and
+    /// one at `secs`; returns the pids that one launched.
+    fn launched_at(&mut self, secs: u64) -> Vec<i32> {
+        self.clock(secs - 1);
+        self.pass();
+        assert_eq!(fake::take_forks(), [], "a launch before {secs}");
+        self.clock(secs);
+        self.pass();
+        fake::take_forks()
+    }
+
     /// The lines controller 0 received since the last call.
     fn events(&mut self) -> Vec<String> {
         let mut out = Vec::new();
@@ -163,12 +174,7 @@ fn a_crashed_service_restarts_after_its_interval() {
             "db\tstart\t112\t-\t-\t-\t-\t-".to_owned(),
         ]
     );
-    l.clock(111);
-    assert_eq!(l.pass(), 1001);
-    assert_eq!(fake::take_forks(), []);
-    l.clock(112);
-    l.pass();
-    assert_eq!(fake::take_forks(), [PID + 1]);
+    assert_eq!(l.launched_at(112), [PID + 1]);
     assert_eq!(
         l.states(),
         [format!("db\tup\t112\t{}\t-\t-\t0\t-", PID + 1)]
@@ -189,12 +195,7 @@ fn a_timed_start_waits_for_its_time() {
     );
     assert_eq!(l.pass(), 60_001);
     assert_eq!(l.states(), ["cron\tstart\t160\t-\t-\t-\t-\t-"]);
-    l.clock(159);
-    l.pass();
-    assert_eq!(fake::take_forks(), []);
-    l.clock(160);
-    l.pass();
-    assert_eq!(fake::take_forks(), [PID]);
+    assert_eq!(l.launched_at(160), [PID]);
     assert_eq!(l.states(), [format!("cron\tup\t160\t{PID}\t-\t-\t0\t-")]);
 }
 
@@ -267,10 +268,5 @@ fn a_failed_fork_is_retried_after_3_seconds() {
             "x\tstart\t103\t-\t-\t-\t-\t-"
         ]
     );
-    l.clock(102);
-    l.pass();
-    assert_eq!(fake::take_forks(), []);
-    l.clock(103);
-    l.pass();
-    assert_eq!(fake::take_forks(), [PID]);
+    assert_eq!(l.launched_at(103), [PID]);
 }
