@@ -1,4 +1,4 @@
-//! Descriptor commands (§7): `fd.open`, `fd.pipe`, `fd.socket`, `fd.take`
+//! Descriptor commands (§4.8–4.12, §7): `fd.open`, `fd.pipe`, `fd.socket`, `fd.take`
 //! and `fd.delete`, with their flag words.
 
 use super::{Error, Msg, Result, fail, fd_name};
