@@ -735,9 +735,7 @@ fn delete_pending_service_cancels_start() {
     );
     // The start was due at TS; the loop starts due services before it runs
     // commands, so an echo sent once TS has passed comes after any start.
-    while mono_now() <= ts {
-        sleep(Duration::from_millis(100));
-    }
+    wait_for("TS to pass", || mono_now() > ts);
     let out = d.sync();
     assert!(out.is_empty(), "{out:?}");
 }
