@@ -389,7 +389,7 @@ fn not_signalled(pid: i32) -> bool {
     let pending = status
         .lines()
         .filter(|l| l.starts_with("SigPnd:") || l.starts_with("ShdPnd:"))
-        .any(|l| l[7..].trim().trim_start_matches('0') != "");
+        .any(|l| !l[7..].trim().trim_start_matches('0').is_empty());
     st[0] != "Z" && flags & PF_EXITING == 0 && !pending
 }
 
