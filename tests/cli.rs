@@ -4,7 +4,6 @@
 use crate::util::*;
 use std::io::Read;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 const HELP_REST: &str = "\
 options:
@@ -197,12 +196,15 @@ fn exit_guard_zero_and_empty_disable_the_guard() {
 #[test]
 fn exit_guard_accepts_blanks_and_sign() {
     for g in [" 5", "-3", "+7"] {
-        let mut d = Daemon::interactive(&["--exit-guard", g]);
+        let dir = TempDir::new();
+        let sock = dir.join("ctl.sock");
+        let mut d = Daemon::interactive_in(dir, &["--exit-guard", g, "-S", &sock]);
         d.close_stdin();
         d.stderr_contains(
             "warning: interactive session ended, but not exiting due to terminate-guard\n",
         );
-        std::thread::sleep(Duration::from_millis(200));
+        // The loop goes on past the EOF: a client is answered.
+        Client::connect(&sock).sync();
         assert!(d.running(), "guard {g:?}: daemon exited after EOF");
     }
 }
