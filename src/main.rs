@@ -42,7 +42,6 @@ mod options;
 mod pid1;
 #[allow(unsafe_code)]
 mod pool;
-#[allow(unsafe_code)]
 mod proto;
 mod service;
 mod signal;
