@@ -182,3 +182,38 @@ pub mod fault {
         overflow(depth + 1).wrapping_add(frame[depth % 1024] as usize)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptors_are_never_negative_and_none_is_zero() {
+        assert_eq!(Fd::new(-1), None);
+        assert_eq!(Fd::new(i32::MIN), None);
+        assert_eq!(Fd::new(0), Some(Fd::STDIN));
+        assert_eq!(Fd::new(i32::MAX).map(Fd::raw), Some(i32::MAX));
+        assert_eq!(Fd::low(7).raw(), 7);
+        // As small as the number, and zeroed memory holds none.
+        assert_eq!(size_of::<Option<Fd>>(), size_of::<i32>());
+        // SAFETY: Option<Fd> is Zeroable.
+        assert_eq!(unsafe { core::mem::zeroed::<Option<Fd>>() }, None);
+        let a = AtomicFd::new(Some(Fd::STDERR));
+        assert_eq!(a.get(), Some(Fd::STDERR));
+        a.set(None);
+        assert_eq!(a.get(), None);
+    }
+
+    #[test]
+    fn wrappers_take_what_the_kernel_returns() {
+        let (r, w) = pipe(true).unwrap();
+        assert_eq!(write(w, b"x"), Ok(1));
+        let mut b = [0u8; 4];
+        assert_eq!(read(r, &mut b), Ok(1));
+        let d = dup_above(r, Fd::low(100)).unwrap();
+        assert!(d.raw() >= 100);
+        for fd in [r, w, d] {
+            close(fd);
+        }
+    }
+}
