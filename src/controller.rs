@@ -203,7 +203,10 @@ impl Controller {
         self.kind = kind;
         self.in_fd = in_fd;
         self.out_fd = out_fd;
-        for fd in [in_fd, out_fd].into_iter().flatten() {
+        if let Some(fd) = in_fd {
+            let _ = sys::set_nonblock(fd, true);
+        }
+        if let Some(fd) = out_fd {
             let _ = sys::set_nonblock(fd, true);
         }
     }

@@ -267,7 +267,13 @@ impl FdTable {
     /// Descriptor currently carrying `name` (None if no such name, or no
     /// descriptor under it).
     pub fn fd_of(&self, name: &[u8]) -> Option<Fd> {
-        self.find(name).and_then(|s| self.obj.get(s).fd)
+        self.named_fd(name).flatten()
+    }
+
+    /// The object named `name`'s descriptor: None if there is no such
+    /// name, Some(None) if it carries none.
+    pub fn named_fd(&self, name: &[u8]) -> Option<Option<Fd>> {
+        self.find(name).map(|s| self.obj.get(s).fd)
     }
 
     /// The description shown in `fd.state`: the constants' texts and

@@ -164,8 +164,8 @@ impl Supervisor {
                 }
                 b"-" => None,
                 b"control.cmd" | b"control.event" | b"control.socket" => service_end,
-                _ => match self.fds.find(name) {
-                    Some(s) => self.fds.get(s).fd,
+                _ => match self.fds.named_fd(name) {
+                    Some(fd) => fd,
                     None => {
                         if plan.missing.is_empty() {
                             plan.missing.bytes(name);

@@ -295,21 +295,23 @@ impl Supervisor {
             } else {
                 sys::pipe(false).map_err(|e| Error::Sys(Msg::PipeFailed, e))?
             };
+            if bits != 0 {
+                for fd in [r, w] {
+                    if let Err(e) = sys::set_nonblock(fd, true) {
+                        sys::close(r);
+                        sys::close(w);
+                        return Err(Error::Sys(Msg::FcntlNonblockFailed, e));
+                    }
+                }
+            }
             (Some(r), Some(w))
         };
         let close_both = || {
-            for fd in [r, w].into_iter().flatten() {
-                sys::close(fd);
+            if let Some((r, w)) = r.zip(w) {
+                sys::close(r);
+                sys::close(w);
             }
         };
-        if bits != 0 {
-            for fd in [r, w].into_iter().flatten() {
-                if let Err(e) = sys::set_nonblock(fd, true) {
-                    close_both();
-                    return Err(Error::Sys(Msg::FcntlNonblockFailed, e));
-                }
-            }
-        }
         if sock.any {
             bits |= fl::SOCKPAIR;
         }
