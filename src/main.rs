@@ -353,7 +353,7 @@ fn startup(sup: &mut Supervisor, opts: &Options<'static>) {
     // gets as a dup of it below.
     let null = null.map(|null| match null.raw() {
         0..=2 => {
-            let moved = sys::dup_above(null, Fd::low(3)).unwrap_or(null);
+            let moved = sys::dup_above(null, Fd::PAST_STANDARD).unwrap_or(null);
             if moved != null {
                 sys::close(null);
             }

@@ -51,7 +51,7 @@ pub fn final_stage(action: Action) -> ! {
     }
     // What the daemon handed on (its log file, say) would keep a file
     // system busy: only the console stays.
-    sys::close_from_except(Fd::low(3), None);
+    sys::close_from_except(Fd::PAST_STANDARD, None);
     say(cold!(b"daemonproxy: stopping all processes"));
     for sig in [libc::SIGTERM, libc::SIGCONT, libc::SIGHUP] {
         let _ = sys::kill(-1, sig, false);

@@ -372,7 +372,7 @@ impl Supervisor {
     pub fn repoint_to_null(&mut self, name: &[u8]) {
         let null = self.fds.fd_of(b"null");
         if let Some(s) = self.fds.find(name) {
-            let fd = null.and_then(|null| sys::dup_above(null, Fd::low(3)).ok());
+            let fd = null.and_then(|null| sys::dup_above(null, Fd::PAST_STANDARD).ok());
             self.fds.get_mut(s).fd = fd;
         }
     }

@@ -54,6 +54,8 @@ impl Fd {
     pub const STDOUT: Fd = Fd::low(1);
     /// Standard error, where the log starts.
     pub const STDERR: Fd = Fd::low(2);
+    /// The first number past the standard three.
+    pub const PAST_STANDARD: Fd = Fd::low(3);
 
     /// Descriptor `n`, if it is one (not negative).
     pub const fn new(n: i32) -> Option<Fd> {
