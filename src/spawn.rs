@@ -55,11 +55,11 @@ impl Supervisor {
             self.child(slot, service_end);
         }
         sys::set_mask(&mask);
+        if let Some(fd) = service_end {
+            sys::close(fd);
+        }
         match spawned {
             Ok(pid) => {
-                if let Some(fd) = service_end {
-                    sys::close(fd);
-                }
                 self.services.forked(slot, pid, self.now);
                 exit::note_running(slot, pid, self.services.get(slot).name.as_bytes());
                 // The fork ran cold code (the child's side, in this
@@ -69,9 +69,6 @@ impl Supervisor {
                 self.broadcast_state(slot);
             }
             Err(e) => {
-                if let Some(fd) = service_end {
-                    sys::close(fd);
-                }
                 if let Some(c) = ctl {
                     self.ctl[c].close();
                 }
