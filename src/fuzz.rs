@@ -60,7 +60,7 @@ pub fn run(data: &[u8]) -> usize {
         signals,
         terminate: None,
         listener: crate::control_socket::Listener::new(None, None),
-        wake_r: -1,
+        wake_r: None,
         busy: false,
         loop_due: false,
         pid1: false,
@@ -70,13 +70,13 @@ pub fn run(data: &[u8]) -> usize {
         config_errors: 0,
     });
     for (name, flags, _) in fd_table::SPECIALS {
-        let obj = FdObj::new(name, fd_table::Kind::Special, flags, -1);
+        let obj = FdObj::new(name, fd_table::Kind::Special, flags, None);
         let slot = sup.fds.alloc(obj, b"").expect("room for the constants");
         sup.fds.publish(slot);
     }
     let out = sys::open_dev_null().expect("/dev/null");
     let mut output = 0;
-    sup.ctl[0].open(Kind::Interactive, -1, out);
+    sup.ctl[0].open(Kind::Interactive, None, Some(out));
     for line in data.split(|&b| b == b'\n') {
         let line = &line[..line.len().min(RECV_BUF - 1)];
         if allowed(line) {
@@ -94,8 +94,7 @@ pub fn run(data: &[u8]) -> usize {
     let mut pos = 0;
     while let Some(slot) = sup.fds.sorted(pos) {
         pos += 1;
-        let fd = sup.fds.get(slot).fd;
-        if fd >= 0 {
+        if let Some(fd) = sup.fds.get(slot).fd {
             sys::close(fd);
         }
     }
