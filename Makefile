@@ -19,10 +19,9 @@ endif
 ifeq ($(TARGET),)
 $(error unknown ARCH '$(ARCH)': one of $(ARCHES_ALL))
 endif
-# The VM suites (make vmtest, make test) boot every one of these.
-# mipsel builds and boots, but is over the size budget and needs two source
-# fixes first (docs/ports.md); ARCHES="... mipsel" adds it.
-ARCHES  ?= x86_64 aarch64 armv7 riscv64
+# The VM suites (make vmtest, make test) boot every one of these. mipsel
+# boots and passes them, but is over the size budget (docs/size.md).
+ARCHES  ?= x86_64 aarch64 armv7 riscv64 mipsel
 
 CARGO_BIN := target/$(TARGET)/release/daemonproxy
 # The shipped binary: cargo's output without unwind tables.

@@ -11,8 +11,8 @@ use crate::time::{Dur, Mono};
 /// The listening control socket, its path, and who besides uid 0 and the
 /// daemon's own uid may connect.
 pub struct Listener {
-    /// The socket (-1: none).
-    fd: Fd,
+    /// The socket, once it listens.
+    fd: Option<Fd>,
     path: Buf<108>,
     /// A uid and a group admitted besides (`--socket-admit`).
     admit_uid: Option<u32>,
@@ -26,7 +26,7 @@ impl Listener {
     /// No socket yet; `--socket-admit`'s uid and group.
     pub const fn new(admit_uid: Option<u32>, admit_gid: Option<u32>) -> Listener {
         Listener {
-            fd: -1,
+            fd: None,
             path: Buf::new(),
             admit_uid,
             admit_gid,
@@ -36,7 +36,7 @@ impl Listener {
 
     /// The listening socket, if there is one.
     pub fn fd(&self) -> Option<Fd> {
-        (self.fd >= 0).then_some(self.fd)
+        self.fd
     }
 }
 
@@ -56,11 +56,11 @@ impl Supervisor {
     /// time to retry when none is, or when accept failed.
     pub(crate) fn accept(&mut self) -> Mono {
         self.listener.backoff = false;
-        if self.listener.fd < 0 {
+        let Some(listener) = self.listener.fd else {
             return Mono::ZERO;
-        }
+        };
         let Some(i) = self.free_slot() else {
-            let mut probe = [PollEntry::new(self.listener.fd, true, false)];
+            let mut probe = [PollEntry::new(listener, true, false)];
             sys::poll(&mut probe, 0);
             if probe[0].readable() {
                 // "accpet": the original's spelling, kept on purpose (the
@@ -72,10 +72,10 @@ impl Supervisor {
             }
             return self.now + ACCEPT_RETRY;
         };
-        match sys::accept(self.listener.fd) {
+        match sys::accept(listener) {
             Ok(fd) if !self.admitted(fd) => sys::close(fd),
             Ok(fd) => {
-                self.ctl[i].open(CtlKind::Socket, fd, fd);
+                self.ctl[i].open(CtlKind::Socket, Some(fd), Some(fd));
                 self.ctl[i].is_socket = true;
             }
             Err(Errno::AGAIN | Errno::INTR | Errno::CONNABORTED) => {}
@@ -125,9 +125,8 @@ impl Supervisor {
     #[cold]
     pub fn delete_control_socket(&mut self) {
         sys::cold_ran();
-        if self.listener.fd >= 0 {
-            sys::close(self.listener.fd);
-            self.listener.fd = -1;
+        if let Some(fd) = self.listener.fd.take() {
+            sys::close(fd);
             let path = core::mem::take(&mut self.listener.path);
             let _ = self.remove_socket(path.as_bytes());
         }
@@ -184,7 +183,7 @@ impl Supervisor {
         };
         match r {
             Ok(fd) => {
-                self.listener.fd = fd;
+                self.listener.fd = Some(fd);
                 self.listener.path.clear();
                 self.listener.path.bytes(path);
                 true

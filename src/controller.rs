@@ -108,10 +108,10 @@ pub enum ReadResult {
 pub struct Controller {
     /// Kind; Free for an unused slot.
     pub kind: Kind,
-    /// Command input (-1: none).
-    pub in_fd: Fd,
-    /// Event output (-1: none or closed).
-    pub out_fd: Fd,
+    /// Command input, if it has one.
+    pub in_fd: Option<Fd>,
+    /// Event output, if it has one still open.
+    pub out_fd: Option<Fd>,
     /// Input is a socket: read with recvmsg to collect SCM_RIGHTS.
     pub is_socket: bool,
     /// Add a final LF to a partial last line at EOF.
@@ -165,8 +165,8 @@ impl Controller {
     pub fn new(recv: &'static mut [u8], send: &'static mut [u8]) -> Controller {
         Controller {
             kind: Kind::Free,
-            in_fd: -1,
-            out_fd: -1,
+            in_fd: None,
+            out_fd: None,
             is_socket: false,
             auto_final_newline: false,
             in_eof: false,
@@ -198,15 +198,16 @@ impl Controller {
     }
 
     /// Sets up a slot for a new stream; both descriptors become non-blocking.
-    pub fn open(&mut self, kind: Kind, in_fd: Fd, out_fd: Fd) {
+    pub fn open(&mut self, kind: Kind, in_fd: Option<Fd>, out_fd: Option<Fd>) {
         self.reset();
         self.kind = kind;
         self.in_fd = in_fd;
         self.out_fd = out_fd;
-        for fd in [in_fd, out_fd] {
-            if fd >= 0 {
-                let _ = sys::set_nonblock(fd, true);
-            }
+        if let Some(fd) = in_fd {
+            let _ = sys::set_nonblock(fd, true);
+        }
+        if let Some(fd) = out_fd {
+            let _ = sys::set_nonblock(fd, true);
         }
     }
 
@@ -217,7 +218,7 @@ impl Controller {
 
     /// Can output be queued?
     pub fn has_output(&self) -> bool {
-        self.out_fd >= 0
+        self.out_fd.is_some()
     }
 
     /// Is output waiting to be written?
@@ -264,19 +265,21 @@ impl Controller {
         if space.is_empty() {
             return ReadResult::Again;
         }
+        let Some(in_fd) = self.in_fd else {
+            return ReadResult::Again;
+        };
         let r = if self.is_socket {
-            let mut fds = [-1; 8];
-            sys::recv_with_fds(self.in_fd, space, &mut fds).map(|(n, nfds)| {
-                for &fd in &fds[..nfds] {
-                    if let Err(full) = self.anc.try_push(fd) {
-                        sys::close(fd);
-                        dropped.push(full.element());
-                    }
+            let mut fds = ArrayVec::new();
+            let r = sys::recv_with_fds(in_fd, space, &mut fds);
+            for fd in fds {
+                if let Err(full) = self.anc.try_push(fd) {
+                    sys::close(fd);
+                    dropped.push(full.element());
                 }
-                n
-            })
+            }
+            r
         } else {
-            sys::read(self.in_fd, space)
+            sys::read(in_fd, space)
         };
         match r {
             Ok(0) if dropped.is_empty() => ReadResult::Eof(None),
@@ -466,8 +469,10 @@ impl Controller {
     /// Writes pending output without blocking. Returns Err(errno) when the
     /// output broke (it is then closed and its buffer dropped).
     pub fn flush(&mut self, now: Mono) -> Result<(), Errno> {
-        while self.out_fd >= 0 && self.send_len > 0 {
-            match sys::write(self.out_fd, &self.send[..self.send_len]) {
+        while let Some(out_fd) = self.out_fd
+            && self.send_len > 0
+        {
+            match sys::write(out_fd, &self.send[..self.send_len]) {
                 Ok(n) => {
                     self.send.copy_within(n..self.send_len, 0);
                     self.send_len -= n;
@@ -497,10 +502,11 @@ impl Controller {
 
     /// Stops output; later lines are discarded.
     pub fn close_output(&mut self) {
-        if self.out_fd >= 0 && self.out_fd != self.in_fd {
-            sys::close(self.out_fd);
+        if let Some(fd) = self.out_fd.take()
+            && self.in_fd != Some(fd)
+        {
+            sys::close(fd);
         }
-        self.out_fd = -1;
         self.send_len = 0;
         self.overflow = false;
         self.abandoned = false;
@@ -547,11 +553,13 @@ impl Controller {
         for &fd in &left {
             sys::close(fd);
         }
-        if self.out_fd >= 0 && self.out_fd != self.in_fd {
-            sys::close(self.out_fd);
+        if let Some(fd) = self.out_fd
+            && self.in_fd != Some(fd)
+        {
+            sys::close(fd);
         }
-        if self.in_fd >= 0 {
-            sys::close(self.in_fd);
+        if let Some(fd) = self.in_fd {
+            sys::close(fd);
         }
         self.reset();
         left

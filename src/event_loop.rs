@@ -90,7 +90,7 @@ impl Supervisor {
         if log {
             self.log.writable(self.now);
         }
-        if wake || self.wake_r < 0 {
+        if wake || self.wake_r.is_none() {
             // SIGCHLD is among what woke us: a child can only need
             // reaping after its signal's byte reached the wake pipe.
             // Without the pipe (see open_wake_pipe), every pass reaps.
@@ -143,7 +143,9 @@ impl Supervisor {
             self.terminate = None;
             self.loop_due = false;
             // `-c -` may be a pipe that has nothing yet.
-            let mut p = [PollEntry::new(self.ctl[i].in_fd, true, false)];
+            let mut p = [self.ctl[i]
+                .in_fd
+                .map_or(PollEntry::NONE, |fd| PollEntry::new(fd, true, false))];
             sys::poll(&mut p, -1);
             self.read_input(i);
             // The steps of run_lines that a file needs, without its turn
@@ -180,18 +182,18 @@ impl Supervisor {
     #[cold]
     pub fn open_wake_pipe(&mut self) -> Result<(), Errno> {
         let (r, w) = sys::pipe(true)?;
-        self.wake_r = r;
+        self.wake_r = Some(r);
         exit::set_wake_fds(r, w);
         Ok(())
     }
 
     fn drain_signals(&mut self) {
-        if self.wake_r < 0 {
+        let Some(wake_r) = self.wake_r else {
             let _ = self.open_wake_pipe();
             return;
-        }
+        };
         let mut buf = [0u8; 64];
-        while let Ok(n) = sys::read(self.wake_r, &mut buf) {
+        while let Ok(n) = sys::read(wake_r, &mut buf) {
             if n == 0 {
                 break;
             }
@@ -253,7 +255,7 @@ impl Supervisor {
                 self.log_output_closed(i);
             }
         }
-        if hangup && self.ctl[i].kind == CtlKind::Service && self.ctl[i].in_fd < 0 {
+        if hangup && self.ctl[i].kind == CtlKind::Service && self.ctl[i].in_fd.is_none() {
             self.ctl[i].close();
             return;
         }
@@ -273,7 +275,7 @@ impl Supervisor {
     /// Reads what controller `i`'s input has; true when that filled the
     /// receive buffer.
     fn read_input(&mut self, i: usize) -> bool {
-        if !self.ctl[i].active() || self.ctl[i].in_fd < 0 || self.ctl[i].in_eof {
+        if !self.ctl[i].active() || self.ctl[i].in_fd.is_none() || self.ctl[i].in_eof {
             return false;
         }
         let mut tmp = [0u8; 20];
@@ -284,7 +286,7 @@ impl Supervisor {
                         Level::Error,
                         &[
                             b"No room for ancillary file descriptor ",
-                            num(fd as u64, &mut tmp),
+                            num(fd.raw() as u64, &mut tmp),
                         ],
                     );
                 }
@@ -520,7 +522,9 @@ impl Supervisor {
     /// Fills the poll set with what the loop waits for; returns how long
     /// it may sleep (-1: until something happens).
     fn poll_set(&mut self, set: &mut [PollEntry; POLL_SET], accept_retry_at: Mono) -> i64 {
-        set[WAKE] = PollEntry::new(self.wake_r, true, false);
+        if let Some(fd) = self.wake_r {
+            set[WAKE] = PollEntry::new(fd, true, false);
+        }
         let hold = self.accept_held();
         if let Some(fd) = self.listener.fd().filter(|_| !hold) {
             set[LISTENER] = PollEntry::new(fd, true, false);
@@ -544,12 +548,17 @@ impl Supervisor {
             if !c.must_wait() && (c.dump.is_some() || c.line_len().is_some() || c.in_eof) {
                 self.busy = true;
             }
-            if c.in_fd >= 0 && !c.in_eof && !c.input_full() {
-                set[input(i)] = PollEntry::new(c.in_fd, true, false);
+            if let Some(fd) = c.in_fd
+                && !c.in_eof
+                && !c.input_full()
+            {
+                set[input(i)] = PollEntry::new(fd, true, false);
             }
             // With nothing to send and no input, only a hangup is of interest.
-            if c.out_fd >= 0 && (c.output_pending() || c.in_fd < 0) {
-                set[output(i)] = PollEntry::new(c.out_fd, false, c.output_pending());
+            if let Some(fd) = c.out_fd
+                && (c.output_pending() || c.in_fd.is_none())
+            {
+                set[output(i)] = PollEntry::new(fd, false, c.output_pending());
             }
             if let Some(t) = c.stall_wake_at() {
                 earlier(t);
@@ -561,7 +570,7 @@ impl Supervisor {
         if self.listener.fd().is_some() && hold {
             earlier(accept_retry_at);
         }
-        if self.wake_r < 0 {
+        if self.wake_r.is_none() {
             earlier(now + Dur::from_secs(1));
         }
         if let Some(t) = self.services.next_start() {

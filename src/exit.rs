@@ -15,7 +15,7 @@ use core::sync::atomic::{
 use crate::fmt::Buf;
 use crate::log::{Level, Log};
 use crate::signal;
-use crate::sys::{self, Errno, StaticSlice, TakeSlice};
+use crate::sys::{self, AtomicFd, Errno, Fd, StaticSlice, TakeSlice};
 
 /// Exec-on-exit text is limited to 255 bytes.
 pub const EXEC_ARGS_MAX: usize = 255;
@@ -30,9 +30,9 @@ static ENVP: TakeSlice<*const c_char> = TakeSlice::new();
 /// The terminate guard, as wide as a C long (the original's type): MIPS32
 /// has no 64-bit atomics.
 static GUARD: AtomicIsize = AtomicIsize::new(0);
-static LOG_FD: AtomicI32 = AtomicI32::new(2);
-static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
-static WAKE_R: AtomicI32 = AtomicI32::new(-1);
+static LOG_FD: AtomicFd = AtomicFd::new(Some(Fd::STDERR));
+static WAKE_FD: AtomicFd = AtomicFd::new(None);
+static WAKE_R: AtomicFd = AtomicFd::new(None);
 static DAEMON_PID: AtomicI32 = AtomicI32::new(0);
 /// The running services as the fatal handler lists them (`Running`).
 static RUNNING: StaticSlice<Running> = StaticSlice::new();
@@ -164,18 +164,18 @@ pub fn set_guard(v: i64) {
 }
 
 /// Tells the handlers where the log goes.
-pub fn set_log_fd(fd: sys::Fd) {
-    LOG_FD.store(fd, Relaxed);
+pub fn set_log_fd(fd: Option<Fd>) {
+    LOG_FD.set(fd);
 }
 
 /// Writes `parts` and a LF to `fd` as one record, cut to `max` bytes
-/// (nothing when `fd` is negative); for the paths that cannot use the log:
+/// (nothing when there is none); for the paths that cannot use the log:
 /// signal handlers, the exit paths, a forked child, the final stage.
 #[cold]
-pub fn write_record(fd: sys::Fd, max: usize, parts: &[&[u8]]) {
-    if fd < 0 {
+pub fn write_record(fd: Option<Fd>, max: usize, parts: &[&[u8]]) {
+    let Some(fd) = fd else {
         return;
-    }
+    };
     let mut b = Buf::<1400>::new();
     for p in parts {
         b.bytes(p);
@@ -188,7 +188,7 @@ pub fn write_record(fd: sys::Fd, max: usize, parts: &[&[u8]]) {
 /// Writes a record to the log descriptor.
 #[cold]
 fn log_direct(parts: &[&[u8]]) {
-    write_record(LOG_FD.load(Relaxed), 1400, parts);
+    write_record(LOG_FD.get(), 1400, parts);
 }
 
 /// The exec-on-exit program's environment variables.
@@ -342,10 +342,10 @@ pub fn fatal(r: &mut dyn Report, code: i32, msg: &[u8]) {
 
 /// Remembers the self-pipe's ends: the handlers write to `w`, and neither
 /// end is passed to the exec-on-exit program.
-pub fn set_wake_fds(r: sys::Fd, w: sys::Fd) {
+pub fn set_wake_fds(r: Fd, w: Fd) {
     set_daemon_pid();
-    WAKE_R.store(r, Relaxed);
-    WAKE_FD.store(w, Relaxed);
+    WAKE_R.set(Some(r));
+    WAKE_FD.set(Some(w));
 }
 
 /// Makes every open descriptor but the self-pipe inheritable, for the
@@ -354,9 +354,10 @@ pub fn set_wake_fds(r: sys::Fd, w: sys::Fd) {
 /// signal may have interrupted any change to the tables. The numbers are
 /// those startup registers (§2 step 8).
 fn inherit_all() {
-    let (r, w) = (WAKE_R.load(Relaxed), WAKE_FD.load(Relaxed));
-    for fd in 0..1024 {
-        if fd != r && fd != w {
+    let (r, w) = (WAKE_R.get(), WAKE_FD.get());
+    for n in 0..1024 {
+        let fd = Fd::low(n);
+        if Some(fd) != r && Some(fd) != w {
             let _ = sys::set_cloexec(fd, false);
         }
     }
@@ -392,8 +393,7 @@ extern "C" fn on_signal(sig: core::ffi::c_int) {
         sys::errno_set(saved);
         return;
     }
-    let fd = WAKE_FD.load(Relaxed);
-    if fd >= 0 {
+    if let Some(fd) = WAKE_FD.get() {
         let _ = sys::write(fd, &[sig as u8]);
     }
     sys::errno_set(saved);

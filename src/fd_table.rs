@@ -58,8 +58,9 @@ pub struct FdObj {
     pub peer: u16,
     /// Inherited or received: the description is `unknown`.
     pub inherited: bool,
-    /// The descriptor number (-1 for none).
-    pub fd: Fd,
+    /// The descriptor, if it has one (a constant other than `null`, a
+    /// closed standard descriptor, any object under `--check`).
+    pub fd: Option<Fd>,
     /// Where its description is stored (set by `FdTable::alloc`).
     pub desc: Span,
 }
@@ -67,10 +68,9 @@ pub struct FdObj {
 zeroable!(FdObj { name, kind = Kind::Free, domain, stype, flags, listen, peer, inherited, fd, desc });
 
 impl FdObj {
-    /// A new object: `kind` with `flags`, on `fd` (-1: none), not a
-    /// socket and not inherited; its description is stored by
-    /// `FdTable::alloc`.
-    pub fn new(name: &[u8], kind: Kind, flags: u16, fd: Fd) -> FdObj {
+    /// A new object: `kind` with `flags`, on `fd`, not a socket and not
+    /// inherited; its description is stored by `FdTable::alloc`.
+    pub fn new(name: &[u8], kind: Kind, flags: u16, fd: Option<Fd>) -> FdObj {
         FdObj {
             name: Name::new(name),
             kind,
@@ -230,12 +230,12 @@ impl FdTable {
     }
 
     /// Gives `slot` its name, replacing any object of that name; returns the
-    /// replaced object's descriptor (for the caller to close).
+    /// replaced object's descriptor, if it had one (for the caller to close).
     pub fn publish(&mut self, slot: usize) -> Option<Fd> {
         let name = self.obj.get(slot).name;
         let mut old_fd = None;
         if let Some(old) = self.obj.find(name.as_bytes()) {
-            old_fd = Some(self.obj.get(old).fd);
+            old_fd = self.obj.get(old).fd;
             self.forget(old);
         }
         if let Err(pos) = self.obj.search(name.as_bytes()) {
@@ -264,8 +264,15 @@ impl FdTable {
         self.obj.get_mut(slot)
     }
 
-    /// Descriptor currently carrying `name` (None if no such name).
+    /// Descriptor currently carrying `name` (None if no such name, or no
+    /// descriptor under it).
     pub fn fd_of(&self, name: &[u8]) -> Option<Fd> {
+        self.named_fd(name).flatten()
+    }
+
+    /// The object named `name`'s descriptor: None if there is no such
+    /// name, Some(None) if it carries none.
+    pub fn named_fd(&self, name: &[u8]) -> Option<Option<Fd>> {
         self.find(name).map(|s| self.obj.get(s).fd)
     }
 
@@ -418,7 +425,7 @@ pub fn introspect(name: &[u8], fd: Fd) -> FdObj {
         listen: 0,
         peer: 0,
         inherited: true,
-        fd,
+        fd: Some(fd),
         desc: Default::default(),
     };
     if let Ok(f) = sys::status_flags(fd) {
@@ -438,7 +445,7 @@ mod tests {
     use super::*;
 
     fn obj(name: &[u8], kind: Kind, flags: u16) -> FdObj {
-        FdObj::new(name, kind, flags, -1)
+        FdObj::new(name, kind, flags, None)
     }
 
     fn table(count: usize, desc_bytes: usize, obj_size: Option<usize>) -> FdTable {
@@ -487,13 +494,13 @@ mod tests {
     fn replacing_a_name_returns_the_old_descriptor() {
         let mut t = table(4, 1024, None);
         let mut a = obj(b"a", Kind::File, fl::READ);
-        a.fd = 10;
+        a.fd = Some(Fd::low(10));
         let s1 = t.alloc(a, b"p").unwrap();
         t.publish(s1);
-        a.fd = 11;
+        a.fd = Some(Fd::low(11));
         let s2 = t.alloc(a, b"q").unwrap();
-        assert_eq!(t.publish(s2), Some(10));
-        assert_eq!(t.fd_of(b"a"), Some(11));
+        assert_eq!(t.publish(s2), Some(Fd::low(10)));
+        assert_eq!(t.fd_of(b"a"), Some(Fd::low(11)));
         assert_eq!(ordered(&t).len(), 1);
     }
 

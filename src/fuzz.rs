@@ -19,7 +19,7 @@ use crate::{exit, proto, sys};
 pub fn run(data: &[u8]) -> usize {
     exit::set_guard(0);
     let out = sys::open_dev_null().expect("/dev/null");
-    let mut sup = Harness::new(-1, out);
+    let mut sup = Harness::new(None, Some(out));
     let mut output = 0;
     for line in data.split(|&b| b == b'\n') {
         let line = &line[..line.len().min(RECV_BUF - 1)];

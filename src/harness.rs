@@ -28,9 +28,9 @@ pub struct Harness {
 
 impl Harness {
     /// A supervisor whose controller 0 reads commands from `input` and
-    /// writes events to `output` (-1: none); both are the harness's to
-    /// close from now on. Its clock reads `sys::now`.
-    pub fn new(input: Fd, output: Fd) -> Harness {
+    /// writes events to `output`; both are the harness's to close from now
+    /// on. Its clock reads `sys::now`.
+    pub fn new(input: Option<Fd>, output: Option<Fd>) -> Harness {
         let size = sys::Reservation::size_of::<Supervisor>(1)
             + 2 * sys::Reservation::size_of::<u8>(SEND_BUF + RECV_BUF)
             + log::LOG_BUF
@@ -63,7 +63,7 @@ impl Harness {
             signals,
             terminate: None,
             listener: crate::control_socket::Listener::new(None, None),
-            wake_r: -1,
+            wake_r: None,
             busy: false,
             loop_due: false,
             pid1: false,
@@ -73,7 +73,7 @@ impl Harness {
             config_errors: 0,
         });
         for (name, flags, _) in fd_table::SPECIALS {
-            let obj = FdObj::new(name, fd_table::Kind::Special, flags, -1);
+            let obj = FdObj::new(name, fd_table::Kind::Special, flags, None);
             let slot = sup.fds.alloc(obj, b"").expect("room for the constants");
             sup.fds.publish(slot);
         }
@@ -101,16 +101,15 @@ impl Drop for Harness {
         let mut pos = 0;
         while let Some(slot) = sup.fds.sorted(pos) {
             pos += 1;
-            let fd = sup.fds.get(slot).fd;
-            if fd >= 0 {
+            if let Some(fd) = sup.fds.get(slot).fd {
                 sys::close(fd);
             }
         }
         for c in sup.ctl.iter_mut().filter(|c| c.active()) {
             c.close();
         }
-        if sup.wake_r >= 0 {
-            sys::close(sup.wake_r);
+        if let Some(fd) = sup.wake_r {
+            sys::close(fd);
         }
         let base: *mut Supervisor = sup;
         // SAFETY: the reservation starts with the supervisor, and nothing

@@ -76,7 +76,7 @@ pub struct Log {
     len: usize,
     /// Current filter.
     pub filter: Level,
-    fd: sys::Fd,
+    fd: Option<sys::Fd>,
     dest: Option<Name>,
     blocked: Blocked,
     lost: u32,
@@ -89,7 +89,7 @@ impl Log {
             buf,
             len: 0,
             filter: Level::Debug,
-            fd: 2,
+            fd: Some(sys::Fd::STDERR),
             dest: None,
             blocked: Blocked::No,
             lost: 0,
@@ -101,8 +101,8 @@ impl Log {
         level > self.filter
     }
 
-    /// The descriptor number records go to (-1 when detached).
-    pub fn fd(&self) -> sys::Fd {
+    /// The descriptor records go to (None when detached).
+    pub fn fd(&self) -> Option<sys::Fd> {
         self.fd
     }
 
@@ -136,9 +136,11 @@ impl Log {
 
     /// Writes the buffer out, adding the "lost" warning once space is free.
     fn flush(&mut self, now: Mono) {
-        while self.fd >= 0 && self.len > 0 {
+        while let Some(fd) = self.fd
+            && self.len > 0
+        {
             sys::alarm_usec(WRITE_GUARD_USEC);
-            let r = sys::write(self.fd, &self.buf[..self.len]);
+            let r = sys::write(fd, &self.buf[..self.len]);
             sys::alarm_usec(0);
             match r {
                 Ok(n) if n > 0 => {
@@ -184,23 +186,23 @@ impl Log {
 
     /// `log.dest fd NAME`: detach now, attach by name later (see `run`).
     pub fn set_dest(&mut self, name: Name) {
-        self.fd = -1;
+        self.fd = None;
         self.dest = Some(name);
     }
 
-    /// Detaches if the log currently writes to descriptor number `fd`.
+    /// Detaches if the log currently writes to `fd`.
     pub fn forget_fd(&mut self, fd: sys::Fd) {
-        if fd >= 0 && self.fd == fd {
-            self.fd = -1;
+        if self.fd == Some(fd) {
+            self.fd = None;
         }
     }
 
     /// Loop step: attach by name if detached (with `lookup` giving the
     /// descriptor currently carrying a name), and retry when due.
     pub fn run(&mut self, now: Mono, lookup: impl Fn(&Name) -> Option<sys::Fd>) {
-        if self.fd < 0 {
+        if self.fd.is_none() {
             if let Some(fd) = self.dest.as_ref().and_then(&lookup) {
-                self.fd = fd;
+                self.fd = Some(fd);
                 self.blocked = Blocked::No;
                 self.flush(now);
             }
@@ -215,7 +217,8 @@ impl Log {
 
     /// The descriptor to watch for writability, if a retry waits on it.
     pub fn wants_writable(&self) -> Option<sys::Fd> {
-        (self.blocked == Blocked::WaitWritable && self.fd >= 0 && self.len > 0).then_some(self.fd)
+        self.fd
+            .filter(|_| self.blocked == Blocked::WaitWritable && self.len > 0)
     }
 
     /// The descriptor became writable: retry.
@@ -226,7 +229,7 @@ impl Log {
     /// When the loop must wake for a timed retry.
     pub fn wake_at(&self) -> Option<Mono> {
         match self.blocked {
-            Blocked::RetryAt(t) if self.fd >= 0 && self.len > 0 => Some(t),
+            Blocked::RetryAt(t) if self.fd.is_some() && self.len > 0 => Some(t),
             _ => None,
         }
     }
@@ -239,7 +242,7 @@ mod tests {
     fn log_to(fd: sys::Fd) -> Log {
         let buf: &'static mut [u8] = Box::leak(Box::new([0u8; LOG_BUF]));
         let mut log = Log::new(buf);
-        log.fd = fd;
+        log.fd = Some(fd);
         log
     }
 
@@ -268,7 +271,7 @@ mod tests {
         assert_eq!(log.wake_at(), Some(retry));
         // Records queue meanwhile; none is written before the retry time.
         log.put(Level::Warning, &[b"two"], t0);
-        log.fd = w;
+        log.fd = Some(w);
         log.run(t0 + Dur::from_ms(499), |_| None);
         assert_eq!(drain(r), b"");
         log.run(retry, |_| None);
@@ -289,7 +292,7 @@ mod tests {
         log.put(Level::Error, &[&[b'a'; 600]], t0);
         log.put(Level::Error, &[&[b'b'; 600]], t0);
         log.put(Level::Error, &[b"c"], t0);
-        log.fd = w;
+        log.fd = Some(w);
         log.writable(t0);
         let out = drain(r);
         assert!(out.starts_with(b"error: aaa"));

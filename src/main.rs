@@ -44,7 +44,6 @@ mod options;
 mod pid1;
 #[allow(unsafe_code)]
 mod pool;
-#[allow(unsafe_code)]
 mod proto;
 mod service;
 mod signal;
@@ -60,7 +59,7 @@ use options::{Options, early_fatal};
 use service::ServiceTable;
 use signal::Signals;
 use supervisor::Supervisor;
-use sys::Reservation;
+use sys::{Fd, Reservation};
 
 /// Default service count without `--service-pool` (the original had no
 /// limit; reserved but untouched memory costs nothing).
@@ -304,7 +303,7 @@ fn init(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         signals,
         terminate: None,
         listener: control_socket::Listener::new(opts.socket_uid, opts.socket_gid),
-        wake_r: -1,
+        wake_r: None,
         busy: false,
         loop_due: false,
         pid1,
@@ -339,7 +338,7 @@ fn run(sup: &'static mut Supervisor, mlockall: bool) -> ! {
 fn startup(sup: &mut Supervisor, opts: &Options<'static>) {
     // 7: /dev/null and the constant handles.
     let null = match sys::open_dev_null() {
-        Ok(fd) => fd,
+        Ok(fd) => Some(fd),
         Err(e) => {
             fatal_errno(sup, 3, cold!(b"Can't open /dev/null: "), e);
             sup.log(
@@ -348,23 +347,23 @@ fn startup(sup: &mut Supervisor, opts: &Options<'static>) {
                     b"Services using 'null' descriptor will get closed handles instead!"
                 )],
             );
-            -1
+            None
         }
     };
     // Off the standard numbers, which a closed stdin, stdout or stderr
     // gets as a dup of it below.
-    let null = match null {
+    let null = null.map(|null| match null.raw() {
         0..=2 => {
-            let moved = sys::dup_above(null, 3).unwrap_or(null);
+            let moved = sys::dup_above(null, Fd::PAST_STANDARD).unwrap_or(null);
             if moved != null {
                 sys::close(null);
             }
             moved
         }
         _ => null,
-    };
+    });
     for (i, &(name, flags, _)) in fd_table::SPECIALS.iter().enumerate() {
-        let fd = if i == 0 { null } else { -1 };
+        let fd = if i == 0 { null } else { None };
         match sup
             .fds
             .alloc(FdObj::new(name, Kind::Special, flags, fd), b"")
@@ -376,30 +375,31 @@ fn startup(sup: &mut Supervisor, opts: &Options<'static>) {
         }
     }
     // 8: register every open descriptor.
-    for fd in 0..1024 {
-        if fd == null {
+    for n in 0..1024 {
+        let fd = Fd::low(n);
+        if Some(fd) == null {
             continue;
         }
         let open = sys::is_open(fd);
-        if !open && fd > 2 {
+        if !open && n > 2 {
             continue;
         }
         let mut name = Buf::<16>::new();
-        match fd {
+        match n {
             0 => name.bytes(b"stdin"),
             1 => name.bytes(b"stdout"),
             2 => name.bytes(b"stderr"),
-            _ => name.bytes(b"fd_").uint(fd as u64),
+            _ => name.bytes(b"fd_").uint(n as u64),
         };
         // A closed standard number gets a dup of /dev/null, so that nothing
         // the daemon opens later lands on it. A check only names them: its
         // commands must not close the stderr it reports on.
-        let usable =
-            !opts.check && (open || (null >= 0 && sys::dup2_inheritable(null, fd).is_ok()));
+        let usable = !opts.check
+            && (open || null.is_some_and(|null| sys::dup2_inheritable(null, fd).is_ok()));
         let mut obj = fd_table::introspect(name.as_bytes(), fd);
         if !usable {
-            obj.fd = -1;
-        } else if fd > 2 {
+            obj.fd = None;
+        } else if n > 2 {
             let _ = sys::set_cloexec(fd, true);
         }
         match sup.fds.alloc(obj, b"") {
@@ -482,11 +482,11 @@ fn setup_interactive(sup: &mut Supervisor) {
         sup.fatal(3, cold!(b"stdin/stdout are not usable!"));
         return;
     };
-    if !sys::is_open(0) || !sys::is_open(1) {
+    if !sys::is_open(Fd::STDIN) || !sys::is_open(Fd::STDOUT) {
         sup.fatal(3, cold!(b"stdin/stdout are not usable!"));
         return;
     }
-    sup.ctl[i].open(CtlKind::Interactive, 0, 1);
+    sup.ctl[i].open(CtlKind::Interactive, Some(Fd::STDIN), Some(Fd::STDOUT));
     sup.repoint_to_null(b"stdin");
     sup.repoint_to_null(b"stdout");
     sup.reply(i, options::BANNER_VERSION);
@@ -512,13 +512,13 @@ static DEFAULT_CONFIG: &[u8] = cold!(b"/etc/daemonproxy.conf");
 fn setup_config(sup: &mut Supervisor, path: &'static [u8], default: bool) {
     sup.config_path = path;
     let fd = if path == b"-" {
-        if sup.fds.fd_of(b"stdin") != Some(0) && !sup.check {
+        if sup.fds.fd_of(b"stdin") != Some(Fd::STDIN) && !sup.check {
             sup.log(Level::Error, &[cold!(b"stdin not available")]);
             sup.fatal(3, cold!(b"Unable to process config file"));
             return;
         }
         sup.repoint_to_null(b"stdin");
-        0
+        Fd::STDIN
     } else {
         match sys::open(path, sys::oflag::RDONLY | sys::oflag::NONBLOCK, 0) {
             Ok(fd) => fd,
@@ -553,7 +553,7 @@ fn setup_config(sup: &mut Supervisor, path: &'static [u8], default: bool) {
         sup.fatal(3, cold!(b"Unable to process config file"));
         return;
     };
-    sup.ctl[i].open(CtlKind::Config, fd, -1);
+    sup.ctl[i].open(CtlKind::Config, Some(fd), None);
     sup.ctl[i].auto_final_newline = true;
 }
 
@@ -572,7 +572,7 @@ fn daemonize(sup: &mut Supervisor) {
         Ok(pid) => {
             let mut b = Buf::<20>::new();
             b.uint(pid as u64);
-            sys::write_all(1, b.as_bytes());
+            sys::write_all(Fd::STDOUT, b.as_bytes());
             sys::exit_now(0);
         }
         Err(e) => {
@@ -580,10 +580,14 @@ fn daemonize(sup: &mut Supervisor) {
             return;
         }
     }
-    for (name, num) in [(&b"stdin"[..], 0), (b"stdout", 1), (b"stderr", 2)] {
-        if sup.fds.fd_of(name) == Some(num) {
+    for (name, fd) in [
+        (&b"stdin"[..], Fd::STDIN),
+        (b"stdout", Fd::STDOUT),
+        (b"stderr", Fd::STDERR),
+    ] {
+        if sup.fds.fd_of(name) == Some(fd) {
             sup.repoint_to_null(name);
-            sys::close(num);
+            sys::close(fd);
         }
     }
     if let Err(e) = sys::setsid() {

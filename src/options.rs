@@ -320,11 +320,11 @@ fn apply(
         Opt::Verbose => log.filter = log.filter.step(-1),
         Opt::Quiet => log.filter = log.filter.step(1),
         Opt::Help => {
-            sys::write_all(1, HELP);
+            sys::write_all(sys::Fd::STDOUT, HELP);
             early_fatal(log, 1, &[]);
         }
         Opt::Version => {
-            sys::write_all(1, VERSION_TEXT);
+            sys::write_all(sys::Fd::STDOUT, VERSION_TEXT);
             early_fatal(log, 1, &[]);
         }
     }

@@ -3,7 +3,7 @@
 //! every process, unmounts every file system and reboots.
 
 use crate::exit;
-use crate::sys;
+use crate::sys::{self, Fd};
 
 /// What the final stage ends with.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -33,7 +33,7 @@ impl Action {
 /// A message on stderr.
 #[cold]
 fn say(text: &[u8]) {
-    exit::write_record(2, 256, &[text]);
+    exit::write_record(Some(Fd::STDERR), 256, &[text]);
 }
 
 /// Seconds to wait for processes to leave after SIGTERM.
@@ -51,7 +51,7 @@ pub fn final_stage(action: Action) -> ! {
     }
     // What the daemon handed on (its log file, say) would keep a file
     // system busy: only the console stays.
-    sys::close_from_except(3, -1);
+    sys::close_from_except(Fd::PAST_STANDARD, None);
     say(cold!(b"daemonproxy: stopping all processes"));
     for sig in [libc::SIGTERM, libc::SIGCONT, libc::SIGHUP] {
         let _ = sys::kill(-1, sig, false);
@@ -74,7 +74,7 @@ pub fn final_stage(action: Action) -> ! {
     say(cold!(b"daemonproxy: unmounting file systems"));
     if let Err(e) = unmount_all() {
         exit::write_record(
-            2,
+            Some(Fd::STDERR),
             256,
             &[
                 cold!(b"daemonproxy: remounting / read-only: "),

@@ -23,11 +23,11 @@ type StepFailed = (&'static [u8], Option<Errno>);
 struct Plan {
     argv_text: [u8; 1100],
     argv: [*const c_char; MAX_LIST + 1],
-    fds: [Fd; MAX_LIST],
+    fds: [Option<Fd>; MAX_LIST],
     nfds: usize,
     empties: usize,
     missing: Buf<32>,
-    log_fd: Fd,
+    log_fd: Option<Fd>,
     /// The log filter lets error records through (§10.1).
     log_errors: bool,
     /// ... and warnings.
@@ -55,9 +55,11 @@ impl Supervisor {
             self.child(slot, service_end);
         }
         sys::set_mask(&mask);
+        if let Some(fd) = service_end {
+            sys::close(fd);
+        }
         match spawned {
             Ok(pid) => {
-                sys::close(service_end);
                 self.services.forked(slot, pid, self.now);
                 exit::note_running(slot, pid, self.services.get(slot).name.as_bytes());
                 // The fork ran cold code (the child's side, in this
@@ -67,7 +69,6 @@ impl Supervisor {
                 self.broadcast_state(slot);
             }
             Err(e) => {
-                sys::close(service_end);
                 if let Some(c) = ctl {
                     self.ctl[c].close();
                 }
@@ -86,10 +87,10 @@ impl Supervisor {
 
     /// Sets up a controller slot and a socketpair for a service using
     /// `control.*` (§8.5); returns (the slot, the service's end), or (None,
-    /// -1) for a service that uses none. Err names what failed.
-    fn control_pair(&mut self, control: u8) -> Result<(Option<usize>, Fd), StepFailed> {
+    /// None) for a service that uses none. Err names what failed.
+    fn control_pair(&mut self, control: u8) -> Result<(Option<usize>, Option<Fd>), StepFailed> {
         if control == 0 {
-            return Ok((None, -1));
+            return Ok((None, None));
         }
         let Some(c) = self.free_slot() else {
             return Err((b"can't allocate controller object", None));
@@ -104,23 +105,23 @@ impl Supervisor {
         }
         self.ctl[c].open(
             CtlKind::Service,
-            if reads { ours } else { -1 },
-            if events { ours } else { -1 },
+            Some(ours).filter(|_| reads),
+            Some(ours).filter(|_| events),
         );
         // Its input is a socket: read with recvmsg, so that fd.take works
         // for the service as for a socket client (§4.11).
         self.ctl[c].is_socket = true;
-        Ok((Some(c), theirs))
+        Ok((Some(c), Some(theirs)))
     }
 
     /// In the child: build the plan from its copy of the state, then exec.
     #[inline(never)]
     #[cold]
-    fn child(&self, slot: usize, service_end: Fd) -> ! {
+    fn child(&self, slot: usize, service_end: Option<Fd>) -> ! {
         let mut plan = Plan {
             argv_text: [0; 1100],
             argv: [core::ptr::null(); MAX_LIST + 1],
-            fds: [-1; MAX_LIST],
+            fds: [None; MAX_LIST],
             nfds: 0,
             empties: 0,
             missing: Buf::new(),
@@ -133,7 +134,7 @@ impl Supervisor {
     }
 
     #[cold]
-    fn prepare(&self, slot: usize, service_end: Fd, plan: &mut Plan) {
+    fn prepare(&self, slot: usize, service_end: Option<Fd>, plan: &mut Plan) {
         let args = self.services.var(slot, Var::Args);
         let n = args.len().min(plan.argv_text.len() - 1);
         plan.argv_text[..n].copy_from_slice(&args[..n]);
@@ -158,15 +159,15 @@ impl Supervisor {
                     plan.empties += 1;
                     continue;
                 }
-                b"-" => -1,
+                b"-" => None,
                 b"control.cmd" | b"control.event" | b"control.socket" => service_end,
-                _ => match self.fds.fd_of(name) {
+                _ => match self.fds.named_fd(name) {
                     Some(fd) => fd,
                     None => {
                         if plan.missing.is_empty() {
                             plan.missing.bytes(name);
                         }
-                        -1
+                        None
                     }
                 },
             };
@@ -180,11 +181,14 @@ impl Supervisor {
 /// terminal) would hold the service back from its exec: a record that
 /// cannot be written at once is dropped.
 #[cold]
-fn child_log(fd: Fd, parts: &[&[u8]]) {
+fn child_log(fd: Option<Fd>, parts: &[&[u8]]) {
+    let Some(fd) = fd else {
+        return;
+    };
     let mut probe = [sys::PollEntry::new(fd, false, true)];
     sys::poll(&mut probe, 0);
     if probe[0].writable() {
-        exit::write_record(fd, 256, parts);
+        exit::write_record(Some(fd), 256, parts);
     }
 }
 
@@ -193,7 +197,7 @@ fn child_log(fd: Fd, parts: &[&[u8]]) {
 /// run the service without it, the child fails as a failed exec does
 /// (§6.3 step 5).
 #[cold]
-fn fd_setup_failed(plan: &Plan, log_fd: Fd, k: usize, e: Errno) -> ! {
+fn fd_setup_failed(plan: &Plan, log_fd: Option<Fd>, k: usize, e: Errno) -> ! {
     let mut num = [0u8; 20];
     if plan.log_errors {
         child_log(
@@ -236,11 +240,13 @@ fn exec_child(plan: &mut Plan, name: &[u8]) -> ! {
         sys::abort();
     }
     let n = plan.nfds;
+    // The first number past the service's: n <= MAX_LIST.
+    let above = Fd::low(n as u16);
+    let among = |fd: Fd| (fd.raw() as usize) < n;
     for k in 0..n {
-        let src = plan.fds[k];
-        if src >= 0 && (src as usize) < n {
-            match sys::dup_above(src, n as Fd) {
-                Ok(fd) => plan.fds[k] = fd,
+        if let Some(src) = plan.fds[k].filter(|&fd| among(fd)) {
+            match sys::dup_above(src, above) {
+                Ok(fd) => plan.fds[k] = Some(fd),
                 Err(e) => fd_setup_failed(plan, plan.log_fd, k, e),
             }
         }
@@ -249,29 +255,31 @@ fn exec_child(plan: &mut Plan, name: &[u8]) -> ! {
     // by a successful exec, to report a failed one there too: a copy when
     // its number is among the service's (a copy that fails is no loss).
     let log_fd = match plan.log_fd {
-        fd if !plan.log_errors || fd < 0 => -1,
-        fd if (fd as usize) < n => sys::dup_above(fd, n as Fd).unwrap_or(-1),
-        fd => fd,
+        Some(fd) if plan.log_errors && among(fd) => sys::dup_above(fd, above).ok(),
+        Some(fd) if plan.log_errors => Some(fd),
+        _ => None,
     };
-    if log_fd >= 0 {
-        let _ = sys::set_cloexec(log_fd, true);
+    if let Some(fd) = log_fd {
+        let _ = sys::set_cloexec(fd, true);
     }
     for k in 0..n {
-        if plan.fds[k] >= 0 {
-            if let Err(e) = sys::dup2_inheritable(plan.fds[k], k as Fd) {
-                fd_setup_failed(plan, if log_fd >= 0 { log_fd } else { 2 }, k, e);
+        let target = Fd::low(k as u16);
+        match plan.fds[k] {
+            Some(src) => {
+                if let Err(e) = sys::dup2_inheritable(src, target) {
+                    fd_setup_failed(plan, log_fd.or(Some(Fd::STDERR)), k, e);
+                }
             }
-        } else {
-            sys::close(k as Fd);
+            None => sys::close(target),
         }
     }
-    sys::close_from_except(n as Fd, log_fd);
+    sys::close_from_except(above, log_fd);
     let e = sys::execvp(&plan.argv);
     let argv0 = sys::cstr_bytes(plan.argv[0]);
     if plan.log_errors {
         // To the service's own fd 2 (§6.3), as the original does ...
         child_log(
-            2,
+            Some(Fd::STDERR),
             &[
                 cold!(b"error: exec("),
                 argv0,

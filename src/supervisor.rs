@@ -37,8 +37,9 @@ pub struct Supervisor {
     pub terminate: Option<i64>,
     /// The control socket.
     pub listener: Listener,
-    /// Read end of the signal self-pipe.
-    pub wake_r: Fd,
+    /// Read end of the signal self-pipe (None until it is made, or if it
+    /// could not be).
+    pub wake_r: Option<Fd>,
     /// A controller has more buffered commands: poll without waiting.
     pub busy: bool,
     /// A command left work for the loop's earlier steps (a service to
@@ -340,7 +341,7 @@ impl Supervisor {
         let _ = self.ctl[i].flush(now);
         for fd in self.ctl[i].close() {
             let mut b = [0u8; 20];
-            let b = crate::fmt::fmt_u64(fd as u64, &mut b);
+            let b = crate::fmt::fmt_u64(fd.raw() as u64, &mut b);
             self.log(
                 Level::Warning,
                 &[b"closing leftover ancillary file descriptor ", b],
@@ -369,20 +370,16 @@ impl Supervisor {
     /// /dev/null, keeping its displayed flags (§2.2).
     #[cold]
     pub fn repoint_to_null(&mut self, name: &[u8]) {
-        let null = self.fds.fd_of(b"null").unwrap_or(-1);
+        let null = self.fds.fd_of(b"null");
         if let Some(s) = self.fds.find(name) {
-            let fd = if null >= 0 {
-                sys::dup_above(null, 3).unwrap_or(-1)
-            } else {
-                -1
-            };
+            let fd = null.and_then(|null| sys::dup_above(null, Fd::PAST_STANDARD).ok());
             self.fds.get_mut(s).fd = fd;
         }
     }
 
     /// Current descriptor number of a name, for the log's re-attach.
     pub fn fd_lookup(fds: &FdTable) -> impl Fn(&Name) -> Option<Fd> + '_ {
-        move |n: &Name| fds.fd_of(n.as_bytes()).filter(|&fd| fd >= 0)
+        move |n: &Name| fds.fd_of(n.as_bytes())
     }
 }
 

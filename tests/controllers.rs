@@ -352,6 +352,17 @@ fn flood_line() -> String {
     format!("service.args\tflood\t/bin/true\t{}", "x".repeat(900))
 }
 
+/// Writes `batch` and an `fd.open` of the file `marker` after it, and waits
+/// for the file: every command of the batch has run, whether the
+/// controller's output is read or not.
+fn run_unread_batch(c: &mut impl Controller, marker: &str, mut batch: String) {
+    batch.push_str(&format!("fd.open\tmarker\twrite,create\t{marker}\n"));
+    c.write_raw(batch.as_bytes()).unwrap();
+    wait_for("the commands after the batch to run", || {
+        Path::new(&marker).exists()
+    });
+}
+
 #[test]
 fn overflow_when_not_reading() {
     let mut d = Spawn::new(&["-i"]).paused_stdout().start();
@@ -362,8 +373,9 @@ fn overflow_when_not_reading() {
         batch.push_str(&line);
         batch.push('\n');
     }
-    d.write_raw(batch.as_bytes()).unwrap();
-    sleep(Duration::from_secs(3));
+    // The rest of the flood runs once the daemon gives up on the pipe.
+    let marker = d.path("after-batch");
+    run_unread_batch(&mut d, &marker, batch);
     d.resume_stdout();
     d.recv_ok("overflow");
     let before = d.out.seen()[..d.out.mark() - 1].to_vec();
@@ -389,7 +401,6 @@ fn overflow_when_not_reading() {
 fn echo_from_a_peer_that_does_not_read_does_not_stall() {
     let mut d = Spawn::new(&["-i"]).paused_stdout().start();
     d.send("conn.event_timeout\t1\t60");
-    let marker = d.path("after-echo");
     let line = flood_line();
     let mut batch = String::new();
     for k in 0..1000 {
@@ -399,11 +410,8 @@ fn echo_from_a_peer_that_does_not_read_does_not_stall() {
             batch.push_str("echo\tmid-flood\n");
         }
     }
-    batch.push_str(&format!("fd.open\tmarker\twrite,create\t{marker}\n"));
-    d.write_raw(batch.as_bytes()).unwrap();
-    wait_for("the commands after the echo to run", || {
-        Path::new(&marker).exists()
-    });
+    let marker = d.path("after-batch");
+    run_unread_batch(&mut d, &marker, batch);
     d.resume_stdout();
     d.recv_ok("overflow");
     assert!(d.sync().is_empty());
@@ -432,13 +440,14 @@ fn close_timeout_on_blocked_interactive_controller() {
 fn client_overflow_does_not_affect_others() {
     let dir = TempDir::new();
     let sock = dir.join("ctl.sock");
+    let marker = dir.join("after-flood");
     let mut d = Daemon::interactive_in(dir, &["-S", &sock]);
     let mut c = Client::connect_paused(&sock);
     c.send("conn.event_timeout\t1\t30");
     let line = flood_line();
-    for _ in 0..1000 {
-        c.send(&line);
-    }
+    // The client's whole flood runs (after the daemon gives up on its
+    // output), so nothing follows the client's overflow line.
+    run_unread_batch(&mut c, &marker, format!("{line}\n").repeat(1000));
     // The interactive controller keeps working: every event, or (if its
     // own reader fell behind) an `overflow` line, then the echo reply.
     let mut seen = 0;
@@ -448,9 +457,6 @@ fn client_overflow_does_not_affect_others() {
         }
         seen += 1;
     }
-    // Let the flood finish, so that nothing follows the client's overflow
-    // line.
-    sleep(Duration::from_millis(1500));
     d.send("echo\tfine");
     d.recv_ok("fine");
     c.resume();
@@ -510,6 +516,7 @@ fn accept_failure_does_not_spin() {
         st[11].parse::<u64>().unwrap() + st[12].parse::<u64>().unwrap()
     };
     let before = ticks();
+    // A measurement over time (CPU used while idle), not a wait for an event.
     sleep(Duration::from_secs(1));
     // A spinning loop would use the whole second (100 ticks).
     assert!(
@@ -559,7 +566,11 @@ fn echo_after_overflowed_dump_is_answered() {
     };
     assert_eq!(rc, 0);
     b.send("statedump");
-    sleep(Duration::from_millis(500));
+    // B's line is read and run in one pass: the dump is under way before
+    // A's changes.
+    wait_for("the daemon to read B's statedump", || {
+        unread_by_peer(&b) == 0
+    });
     let mut batch = String::new();
     for n in (0..400).step_by(3) {
         batch += &format!("service.delete\ts{n:03}\n");
@@ -570,8 +581,8 @@ fn echo_after_overflowed_dump_is_answered() {
     a.write_raw(batch.as_bytes()).unwrap();
     a.sync();
     b.send("echo\tX1");
-    // The echo runs while B's output is still blocked.
-    sleep(Duration::from_millis(500));
+    // The echo is read (and waits) while B's output is still blocked.
+    wait_for("the daemon to read B's echo", || unread_by_peer(&b) == 0);
     b.resume();
     b.recv_ok("X1");
     let seen = b.out.seen();
@@ -581,6 +592,15 @@ fn echo_after_overflowed_dump_is_answered() {
         "no overflow line before the reply"
     );
     drop(d);
+}
+
+/// Bytes the client sent that the daemon has not read yet (SIOCOUTQ).
+fn unread_by_peer(c: &Client) -> libc::c_int {
+    let mut n: libc::c_int = 0;
+    // SAFETY: ioctl on a socket we own, with a valid int out-pointer.
+    let rc = unsafe { libc::ioctl(c.fd(), libc::TIOCOUTQ, &mut n) };
+    assert_eq!(rc, 0, "SIOCOUTQ: {}", std::io::Error::last_os_error());
+    n
 }
 
 /// Lets anyone connect to the socket file; peers are then told apart only

@@ -9,7 +9,6 @@ use crate::util::*;
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 /// `$DPCTL_BIN`, else dpctl beside this test binary's directory (cargo's
@@ -290,16 +289,24 @@ fn dpctl_stop_holds_down_and_start_restores() {
     d.c.send("service.auto_up\tweb\t1\talways");
     let pid = d.c.recv_state("web", "up")[4].clone();
 
+    let mark = d.c.lines().mark();
     d.run(&["stop", "web"]).ok();
     let (state, _) = d.state("web");
     assert_eq!(state, "down");
+    // The daemon's auto_up is off: a restart would have been scheduled at
+    // the reap, its `start` broadcast before the dump's end (§6.5).
+    let restart = Prefix("service.state\tweb\tstart\t");
+    assert!(
+        !d.c.lines().seen()[mark..]
+            .iter()
+            .any(|l| restart.is_match(l)),
+        "{:?}",
+        &d.c.lines().seen()[mark..]
+    );
     assert!(d.get("web", "state").contains("\tsignal\tSIGTERM\t"));
     assert!(!pid_alive(pid.parse().unwrap()));
     assert_eq!(d.get("web", "tags"), "keep\tme\tdown\tauto_up=always");
     assert_eq!(d.get("web", "auto_up"), "-");
-    // The daemon's auto_up is off: it stays down.
-    sleep(Duration::from_millis(2500));
-    assert_eq!(d.state("web").0, "down");
     // Stopping again changes nothing.
     d.run(&["stop", "web"]).ok();
     assert_eq!(d.get("web", "tags"), "keep\tme\tdown\tauto_up=always");
@@ -635,22 +642,30 @@ fn dp_sh_controller_honours_the_stop_convention() {
     });
     assert_eq!(raw("web", "tags"), "restarts=2\tlast=signal:SIGKILL");
 
+    // A start scheduled for a service held down is cancelled. The
+    // controller handles events in order: once it has cancelled one, it
+    // has handled every event before it.
+    let cancels_start = |name: &str| {
+        let ts = mono_now() + 100;
+        run(&["send", &format!("service.start\\t{name}\\t{ts}")]).ok();
+        wait_for("the controller to cancel the start", || {
+            raw(name, "state") == "down\t-\t-\t-\t-\t-\t-"
+        });
+    };
+    run(&["send", "service.args\\tprobe\\t/bin/true"]).ok();
+    run(&["stop", "probe"]).ok();
+
     // Stop sticks; start and restart are not crashes.
     run(&["stop", "web"]).ok();
-    sleep(Duration::from_millis(2500));
+    cancels_start("probe");
     assert_eq!(state("web"), "down");
     run(&["start", "web"]).ok();
     assert_eq!(raw("web", "tags"), "");
     run(&["restart", "web"]).ok();
-    sleep(Duration::from_millis(2000));
+    cancels_start("probe");
     assert_eq!(state("web"), "up");
     assert_eq!(raw("web", "tags"), "");
 
-    // A start scheduled for a service held down is cancelled.
     run(&["stop", "web"]).ok();
-    let ts = mono_now() + 100;
-    run(&["send", &format!("service.start\\tweb\\t{ts}")]).ok();
-    wait_for("the controller to cancel the start", || {
-        raw("web", "state") == "down\t-\t-\t-\t-\t-\t-"
-    });
+    cancels_start("web");
 }

@@ -253,7 +253,17 @@ fn dev_full_stderr_keeps_records_for_log_dest() {
         d.send(&format!("full-{i}"));
     }
     assert_eq!(d.sync().len(), 5);
-    std::thread::sleep(Duration::from_millis(1500));
+    // The log retries /dev/full on a timer: let a few retries fail, as
+    // counted by the daemon's write calls.
+    let writes = || {
+        let io = std::fs::read_to_string(format!("/proc/{}/io", d.pid())).expect("read /proc io");
+        io.lines()
+            .find_map(|l| l.strip_prefix("syscw: "))
+            .and_then(|n| n.parse::<u64>().ok())
+            .expect("syscw in /proc io")
+    };
+    let before = writes();
+    wait_for("the log to retry /dev/full", || writes() >= before + 3);
     assert!(d.running());
     let log = d.log_to_file("lf", "full.log");
     let text = file_contains(Path::new(&log), "sent unknown command full-4\n");

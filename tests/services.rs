@@ -241,10 +241,12 @@ fn service_signal_argument_errors() {
         "service.signal\ts\tTERM\tgroup",
         &format!("can't kill s (pgid {pid}): No such process"),
     );
-    sleep(Duration::from_millis(100));
-    assert!(pid_alive(pid));
-    let dump = d.statedump();
-    assert!(dump.iter().any(|l| l.starts_with("service.state\ts\tup\t")));
+    // Nothing was sent to it: the next signal is the one that ends it.
+    let dn = d.send_then(
+        "service.signal\ts\tSIGTERM",
+        Prefix("service.state\ts\tdown\t"),
+    );
+    assert_eq!(&fields(&dn)[4..7], [&pid.to_string(), "signal", "SIGTERM"]);
 }
 
 #[test]
@@ -452,6 +454,7 @@ fn statedump_shows_uptime_and_downtime() {
         "uptime {} for a 1.3 s run",
         dn[7]
     );
+    // Time itself is measured: the downtime must reach a whole second.
     sleep(Duration::from_millis(1100));
     let dump = d.statedump();
     let st = dump
@@ -730,10 +733,9 @@ fn delete_pending_service_cancels_start() {
         d.cmd("service.delete\ts"),
         ["service.state\ts\tdeleted\t-\t-\t-\t-\t-\t-"]
     );
-    while mono_now() <= ts {
-        sleep(Duration::from_millis(100));
-    }
-    sleep(Duration::from_millis(300));
+    // The start was due at TS; the loop starts due services before it runs
+    // commands, so an echo sent once TS has passed comes after any start.
+    wait_for("TS to pass", || mono_now() > ts);
     let out = d.sync();
     assert!(out.is_empty(), "{out:?}");
 }
@@ -884,9 +886,12 @@ fn hung_exec_does_not_block_the_daemon() {
     };
     let mut d = spawn.dir(dir).start();
     d.sync();
-    start(&mut d, "hung", &format!("{mnt}/prog"));
-    // The child is stuck in execve; the daemon answers at once.
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pid = start(&mut d, "hung", &format!("{mnt}/prog"));
+    // The child sleeps in execve (it makes no other blocking call); the
+    // daemon answers at once.
+    wait_for("the child to hang in exec", || {
+        matches!(proc_stat(pid)[0].as_str(), "S" | "D")
+    });
     d.sync();
     start(&mut d, "other", "/bin/true");
     assert_eq!(down(&mut d, "other"), ("exit".into(), "0".into()));

@@ -3,7 +3,7 @@
 //! controllers (§8.3).
 
 use crate::util::*;
-use std::time::Duration;
+use std::os::fd::AsRawFd;
 
 /// Waits for `signal\tNAME\tTS\tCOUNT`; returns (TS, COUNT).
 fn recv_signal<C: Controller>(c: &mut C, name: &str) -> (i64, u32) {
@@ -63,10 +63,14 @@ fn wake_only_signals_are_silent() {
     for sig in [libc::SIGPIPE, libc::SIGALRM, libc::SIGCHLD] {
         d.signal(sig);
     }
-    std::thread::sleep(Duration::from_millis(200));
-    let out = d.sync();
+    // A recorded signal sent after them: their handlers have run (they
+    // were pending first) by the time its event is made.
+    let mark = d.out.mark();
+    d.signal(libc::SIGUSR1);
+    recv_signal(&mut d, "SIGUSR1");
+    let out = [d.out.since(mark), d.sync()].concat();
     assert!(out.is_empty(), "{out:?}");
-    assert!(dumped_signals(&mut d).is_empty());
+    assert_eq!(dumped_signals(&mut d), [("SIGUSR1".to_string(), 1)]);
     assert!(d.running());
 }
 
@@ -74,16 +78,15 @@ fn wake_only_signals_are_silent() {
 fn statedump_lists_pending_signals_oldest_first() {
     let mut d = Daemon::interactive(&[]);
     d.signal(libc::SIGHUP);
+    // The order is by last arrival; each signal is sent after the event of
+    // the one before.
     recv_signal(&mut d, "SIGHUP");
-    // Distinct arrival times (the order is by last arrival).
-    std::thread::sleep(Duration::from_millis(50));
     d.signal(libc::SIGUSR1);
     recv_signal(&mut d, "SIGUSR1");
     assert_eq!(
         dumped_signals(&mut d),
         [("SIGHUP".to_string(), 1), ("SIGUSR1".to_string(), 1)]
     );
-    std::thread::sleep(Duration::from_millis(50));
     d.signal(libc::SIGHUP);
     recv_signal(&mut d, "SIGHUP");
     assert_eq!(
@@ -126,8 +129,9 @@ fn negative_clear_raises_only_arrived_signals() {
     d.cmd_quiet("signal.clear\tSIGHUP\t-2");
     assert!(dumped_signals(&mut d).is_empty());
     d.cmd("service.args\ts\t/bin/true");
+    // A pending trigger starts the service in the command itself, and the
+    // loop's next pass (before the second echo) launches it.
     let out = d.cmd("service.auto_up\ts\t5\tSIGHUP");
-    std::thread::sleep(Duration::from_millis(200));
     let out = [out, d.sync()].concat();
     assert!(
         !out.iter().any(|l| l.starts_with("service.state\ts\t")),
@@ -229,8 +233,10 @@ fn pwr_and_winch_are_left_alone_unless_pid1() {
     d.cmd(&format!("fd.open\tout\twrite,create,trunc\t{out}"));
     d.cmd("service.fds\ts\tnull\tout\tnull");
     d.cmd("service.args\ts\t/bin/grep\t^SigIgn\t/proc/self/status");
-    d.cmd("service.start\ts");
-    let lines = d.recv_state("s", "down");
+    // Not cmd: its barrier could take the down event before we look.
+    d.send("service.start\ts");
+    d.recv_state("s", "down");
+    let lines = d.out.seen();
     assert!(
         !lines.iter().any(|l| l.starts_with("signal\t")),
         "{lines:?}"
@@ -249,19 +255,26 @@ fn pwr_and_winch_are_left_alone_unless_pid1() {
 /// (§8.3), not between two of the dump's lines.
 #[test]
 fn signal_during_a_paused_dump_comes_after_it() {
-    let mut d = Spawn::new(&["-i", "--service-pool", "600"])
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let mut d = Spawn::new(&["-i", "--service-pool", "600", "-S", &sock])
+        .dir(dir)
         .paused_stdout()
         .start();
+    let mut c = Client::connect(&sock);
     let mut batch = String::new();
     for i in 0..600 {
         batch += &format!("service.args\ts{i:03}\t/bin/true\t{i}\n");
     }
+    // The events of the batch (its own lines) and the banner come first.
+    let before_dump = batch.len() + 1024;
     // About 100 KB of dump: more than the pipe holds, so it pauses.
     batch += "statedump\necho\tdump-end\n";
     d.write_raw(batch.as_bytes()).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for("the dump to begin", || stdout_queued(&d) > before_dump);
     d.signal(libc::SIGUSR1);
-    std::thread::sleep(Duration::from_millis(300));
+    // Handled while the dump is paused: the client, not dumping, is sent it.
+    recv_signal(&mut c, "SIGUSR1");
     d.resume_stdout();
     d.recv_ok("dump-end");
     let lines = d.lines().seen().to_vec();
@@ -279,6 +292,24 @@ fn signal_during_a_paused_dump_comes_after_it() {
     );
 }
 
+/// Bytes in the daemon's stdout pipe, not yet read (FIONREAD on the pipe,
+/// opened again through /proc).
+fn stdout_queued(d: &Daemon) -> usize {
+    let pipe = std::fs::File::open(format!("/proc/{}/fd/1", d.pid())).expect("open stdout pipe");
+    let mut n: libc::c_int = 0;
+    // SAFETY: ioctl on a file we own, with a valid int out-pointer.
+    let rc = unsafe { libc::ioctl(pipe.as_raw_fd(), libc::FIONREAD, &mut n) };
+    assert_eq!(rc, 0, "FIONREAD: {}", std::io::Error::last_os_error());
+    n as usize
+}
+
+/// Descriptors the process has open.
+fn open_fds(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("read /proc fd dir")
+        .count()
+}
+
 /// A startup failure takes the fatal path (§11.3): with the terminate guard
 /// set (as PID 1 has it), a signal pipe that cannot be made for want of
 /// descriptors is logged and the daemon runs on without it, instead of
@@ -294,10 +325,13 @@ fn signal_pipe_failure_under_the_guard_is_survived() {
     d.sync();
     d.stderr_contains("fatal: (attempting to continue) signal pipe setup: Too many open files\n");
     assert!(d.running());
+    let full = open_fds(d.pid());
     // Closing two descriptors makes room: the loop makes the pipe.
     d.cmd("fd.delete\tfd_3");
     d.cmd("fd.delete\tfd_4");
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_for("the daemon to make its signal pipe", || {
+        open_fds(d.pid()) == full
+    });
     d.signal(libc::SIGUSR1);
     recv_signal(&mut d, "SIGUSR1");
     assert!(d.running());

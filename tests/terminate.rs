@@ -3,7 +3,6 @@
 
 use crate::util::*;
 use std::path::Path;
-use std::time::Duration;
 
 #[test]
 fn terminate_with_codes() {
@@ -371,11 +370,27 @@ fn running_services_are_reported_and_left_running() {
     let z = err.find("warning: service 'zz'").unwrap();
     assert!(a < z, "name order: {err}");
     assert!(err.find("info: daemonproxy exiting\n").unwrap() < a);
-    // Services are not killed.
-    std::thread::sleep(Duration::from_millis(100));
+    // Services are not killed: the daemon is gone, so a signal it sent is
+    // pending on the service or has begun to end it.
     for pid in pids {
-        assert!(pid_alive(pid), "service {pid} was killed");
+        assert!(not_signalled(pid), "service {pid} was signalled");
     }
+}
+
+/// The process exists, is not exiting (nor a zombie) and has no signal
+/// pending (`/proc/PID/stat` flags, `/proc/PID/status` SigPnd and ShdPnd).
+fn not_signalled(pid: i32) -> bool {
+    const PF_EXITING: u64 = 0x4;
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    let st = proc_stat(pid);
+    let flags: u64 = st[6].parse().unwrap();
+    let pending = status
+        .lines()
+        .filter(|l| l.starts_with("SigPnd:") || l.starts_with("ShdPnd:"))
+        .any(|l| !l[7..].trim().trim_start_matches('0').is_empty());
+    st[0] != "Z" && flags & PF_EXITING == 0 && !pending
 }
 
 #[test]
@@ -428,14 +443,24 @@ fn interactive_eof_with_exec_on_exit() {
 /// as well: the original logs one or the other.
 #[test]
 fn guarded_eof_logs_one_warning() {
-    let mut d = Daemon::interactive(&["--exit-guard", "3"]);
+    let dir = TempDir::new();
+    let sock = dir.join("ctl.sock");
+    let mut d = Daemon::interactive_in(dir, &["--exit-guard", "3", "-S", &sock]);
     d.close_stdin();
     d.stderr_contains("not exiting due to terminate-guard\n");
-    std::thread::sleep(Duration::from_millis(200));
+    // A record logged after the EOF was handled: whatever the EOF logged
+    // comes before it.
+    Client::connect(&sock).cmd("after-eof");
+    let text = d.stderr_contains(" sent unknown command after-eof\n");
     assert!(d.running());
-    assert_eq!(
-        d.stderr_text(),
-        "warning: interactive session ended, but not exiting due to terminate-guard\n"
+    let rest = text
+        .strip_prefix(
+            "warning: interactive session ended, but not exiting due to terminate-guard\n",
+        )
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        rest.starts_with("error: controller[") && rest.lines().count() == 1,
+        "{text}"
     );
 }
 

@@ -1,4 +1,4 @@
-//! Control commands: `socket.create`, `log.filter`, `log.dest`,
+//! Control commands (§4.13–4.19): `socket.create`, `log.filter`, `log.dest`,
 //! `conn.event_timeout` and `chdir`.
 
 use super::{Error, Msg, Result, fail, fd_name, int};

@@ -1,4 +1,4 @@
-//! Descriptor commands (§7): `fd.open`, `fd.pipe`, `fd.socket`, `fd.take`
+//! Descriptor commands (§4.8–4.12, §7): `fd.open`, `fd.pipe`, `fd.socket`, `fd.take`
 //! and `fd.delete`, with their flag words.
 
 use super::{Error, Msg, Result, fail, fd_name};
@@ -159,7 +159,7 @@ impl Supervisor {
             sys::close(old);
         }
         // A detached log attaches by name on the loop's next pass (§10.4).
-        if self.log.fd() < 0 {
+        if self.log.fd().is_none() {
             self.loop_due = true;
         }
     }
@@ -169,7 +169,9 @@ impl Supervisor {
     #[inline(never)]
     fn add_fd<'a>(&mut self, obj: FdObj, desc: &[u8]) -> Result<'a> {
         let Some(slot) = self.fds.alloc(obj, desc) else {
-            sys::close(obj.fd);
+            if let Some(fd) = obj.fd {
+                sys::close(fd);
+            }
             return fail(Msg::NoFdObject);
         };
         self.publish_fd(slot);
@@ -192,11 +194,12 @@ impl Supervisor {
             bits |= 1 << k;
         }
         let fd = if self.check {
-            -1
+            None
         } else {
             make_parents(bits, path);
-            sys::open(path, fd_table::open_flags(bits), 0o600)
-                .map_err(|e| Error::Sys(Msg::OpenFailed, e))?
+            let fd = sys::open(path, fd_table::open_flags(bits), 0o600)
+                .map_err(|e| Error::Sys(Msg::OpenFailed, e))?;
+            Some(fd)
         };
         self.add_fd(FdObj::new(name, Kind::File, bits, fd), path)
     }
@@ -252,7 +255,7 @@ impl Supervisor {
         }
         let addr = addr.unwrap_or(b"");
         let fd = if self.check {
-            -1
+            None
         } else {
             if domain == Domain::Unix {
                 make_parents(bits, addr);
@@ -262,7 +265,7 @@ impl Supervisor {
                 sys::close(fd);
                 return Err(e);
             }
-            fd
+            Some(fd)
         };
         let mut o = FdObj::new(name, Kind::Socket, bits, fd);
         o.domain = fd_table::domain_code(domain);
@@ -284,25 +287,31 @@ impl Supervisor {
             }
         }
         let (r, w) = if self.check {
-            (-1, -1)
-        } else if sock.any {
-            sys::socketpair(sock.domain(), sock.stype())
-                .map_err(|e| Error::Sys(Msg::SocketpairFailed, e))?
+            (None, None)
         } else {
-            sys::pipe(false).map_err(|e| Error::Sys(Msg::PipeFailed, e))?
-        };
-        let close_both = || {
-            sys::close(r);
-            sys::close(w);
-        };
-        if bits != 0 && !self.check {
-            for fd in [r, w] {
-                if let Err(e) = sys::set_nonblock(fd, true) {
-                    close_both();
-                    return Err(Error::Sys(Msg::FcntlNonblockFailed, e));
+            let (r, w) = if sock.any {
+                sys::socketpair(sock.domain(), sock.stype())
+                    .map_err(|e| Error::Sys(Msg::SocketpairFailed, e))?
+            } else {
+                sys::pipe(false).map_err(|e| Error::Sys(Msg::PipeFailed, e))?
+            };
+            if bits != 0 {
+                for fd in [r, w] {
+                    if let Err(e) = sys::set_nonblock(fd, true) {
+                        sys::close(r);
+                        sys::close(w);
+                        return Err(Error::Sys(Msg::FcntlNonblockFailed, e));
+                    }
                 }
             }
-        }
+            (Some(r), Some(w))
+        };
+        let close_both = || {
+            if let Some((r, w)) = r.zip(w) {
+                sys::close(r);
+                sys::close(w);
+            }
+        };
         if sock.any {
             bits |= fl::SOCKPAIR;
         }
@@ -363,8 +372,10 @@ impl Supervisor {
         let fd = obj.fd;
         self.broadcast_fd(slot);
         self.fds.forget(slot);
-        self.log.forget_fd(fd);
-        sys::close(fd);
+        if let Some(fd) = fd {
+            self.log.forget_fd(fd);
+            sys::close(fd);
+        }
         Ok(())
     }
 }

@@ -1,4 +1,4 @@
-//! Service commands (§5): `service.args`, `.tags`, `.fds`, `.auto_up`,
+//! Service commands (§4.3–4.7, §6): `service.args`, `.tags`, `.fds`, `.auto_up`,
 //! `.start`, `.signal` and `.delete`.
 
 use super::{Error, Msg, Result, fail, int, service_name, signal_arg};

@@ -1,4 +1,4 @@
-//! Termination commands (§11): `terminate` and `terminate.guard`.
+//! Termination commands (§4.20–4.22, §11): `terminate` and `terminate.guard`.
 
 use super::{Msg, Result, fail, int};
 use crate::exit;

@@ -29,7 +29,7 @@ fn receive(c: &mut Controller, text: &[u8]) {
 fn blocked() -> (Controller, Fd, usize) {
     let (r, w) = sys::pipe(true).unwrap();
     let mut c = controller();
-    c.open(Kind::Socket, -1, w);
+    c.open(Kind::Socket, None, Some(w));
     let mut filled = 0;
     while let Ok(k @ 1..) = sys::write(w, &[b'-'; 4096]) {
         filled += k;

@@ -26,8 +26,8 @@ impl Loop {
         let (cmd_r, commands) = sys::pipe(true).expect("pipe");
         let (events, ev_w) = sys::pipe(true).expect("pipe");
         let (wake_r, wake) = sys::pipe(true).expect("pipe");
-        let mut sup = Harness::new(cmd_r, ev_w);
-        sup.wake_r = wake_r;
+        let mut sup = Harness::new(Some(cmd_r), Some(ev_w));
+        sup.wake_r = Some(wake_r);
         let mut l = Loop {
             sup,
             commands,

@@ -4,7 +4,7 @@ use core::ffi::c_int;
 
 use rustix::fd::OwnedFd;
 
-use super::{Errno, Fd, PATH_MAX, Res, borrow, cpath, into_raw};
+use super::{Errno, Fd, PATH_MAX, Res, borrow, cpath};
 
 /// write(2).
 pub fn write(fd: Fd, buf: &[u8]) -> Res<usize> {
@@ -32,16 +32,14 @@ pub fn write_all(fd: Fd, mut buf: &[u8]) {
 
 /// close(2); errors are meaningless here.
 pub fn close(fd: Fd) {
-    if fd >= 0 {
-        // SAFETY: the caller owns `fd` and forgets the number after this call.
-        drop(unsafe { <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(fd) });
-    }
+    // SAFETY: the caller owns `fd` and forgets the number after this call.
+    drop(unsafe { <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(fd.raw()) });
 }
 
 /// fcntl(F_DUPFD_CLOEXEC, min).
 #[cold]
 pub fn dup_above(fd: Fd, min: Fd) -> Res<Fd> {
-    rustix::io::fcntl_dupfd_cloexec(borrow(fd), min).map(into_raw)
+    rustix::io::fcntl_dupfd_cloexec(borrow(fd), min.raw()).map(Fd::owned)
 }
 
 /// Is `fd` an open descriptor? (fcntl F_GETFL succeeds)
@@ -94,14 +92,14 @@ pub fn open(path: &[u8], flags: u32, mode: u32) -> Res<Fd> {
         fl,
         rustix::fs::Mode::from_raw_mode(mode),
     )
-    .map(into_raw)
+    .map(Fd::owned)
 }
 
 /// open("/dev/null", O_RDWR|O_NOCTTY|O_CLOEXEC), without a path copy.
 #[cold]
 pub fn open_dev_null() -> Res<Fd> {
     let fl = rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NOCTTY | rustix::fs::OFlags::CLOEXEC;
-    rustix::fs::open(c"/dev/null", fl, rustix::fs::Mode::empty()).map(into_raw)
+    rustix::fs::open(c"/dev/null", fl, rustix::fs::Mode::empty()).map(Fd::owned)
 }
 
 /// mkdir(2).
@@ -146,7 +144,7 @@ pub fn pipe(nonblock: bool) -> Res<(Fd, Fd)> {
         fl |= rustix::pipe::PipeFlags::NONBLOCK;
     }
     let (r, w) = rustix::pipe::pipe_with(fl)?;
-    Ok((into_raw(r), into_raw(w)))
+    Ok((Fd::owned(r), Fd::owned(w)))
 }
 
 /// One entry of a poll set: libc's `struct pollfd`, so the set goes to
@@ -159,7 +157,11 @@ const POLL_BAD: i16 = libc::POLLERR | libc::POLLHUP | libc::POLLNVAL;
 
 impl PollEntry {
     /// An entry poll skips (a negative descriptor).
-    pub const NONE: PollEntry = PollEntry::new(-1, false, false);
+    pub const NONE: PollEntry = PollEntry(libc::pollfd {
+        fd: -1,
+        events: 0,
+        revents: 0,
+    });
 
     /// An entry watching `fd` for readability and/or writability.
     pub const fn new(fd: Fd, read: bool, write: bool) -> PollEntry {
@@ -171,7 +173,7 @@ impl PollEntry {
             events |= libc::POLLOUT;
         }
         PollEntry(libc::pollfd {
-            fd,
+            fd: fd.raw(),
             events,
             revents: 0,
         })

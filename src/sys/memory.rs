@@ -74,8 +74,8 @@ pub const fn same_type<T>(_: &T, _: &T) {}
 /// from fresh anonymous memory without touching (and so paying for) it.
 ///
 /// # Safety
-/// Implement only for types made of integers, bools, byte arrays and enums
-/// whose zero discriminant is a variant.
+/// Implement only for types made of integers, bools, byte arrays, enums
+/// whose zero discriminant is a variant, and options whose `None` is zero.
 pub unsafe trait Zeroable {}
 
 /// One private anonymous mapping, reserved once at startup and carved into

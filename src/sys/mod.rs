@@ -8,9 +8,12 @@
 //! here, so callers name `sys::write`, `sys::fork`, ... Under `cfg(test)`,
 //! `fake` stands in for the clock and the process calls.
 //!
-//! Everything above it works with raw descriptor numbers (`Fd`, an `i32`,
-//! -1 meaning "none"), byte-string paths and `Errno`. Descriptors the daemon
-//! opens are close-on-exec; services get theirs through `dup2` in the child.
+//! Everything above it works with descriptors (`Fd`, a number that cannot
+//! be negative; `Option<Fd>` where there may be none), byte-string paths and
+//! `Errno`. Every wrapper takes an `Fd`, so no -1 reaches a syscall; numbers
+//! become `Fd`s here, from what the kernel returns, or through `Fd::new`'s
+//! check. Descriptors the daemon opens are close-on-exec; services get
+//! theirs through `dup2` in the child.
 
 // Declared first: the macros (`cold!`, `zeroable!`) are used everywhere.
 #[macro_use]
@@ -38,12 +41,90 @@ pub use fake::{fork, kill, now, reap_any};
 pub use crate::errtext::strerror;
 
 use core::ffi::CStr;
+use core::num::NonZeroU32;
+use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use rustix::fd::{BorrowedFd, IntoRawFd, OwnedFd};
 pub use rustix::io::Errno;
 
-/// A raw descriptor number; -1 is "no descriptor".
-pub type Fd = i32;
+/// A descriptor number, never negative. Stored as the number plus one, so
+/// that `Option<Fd>` is as small as an `i32` and `None` is all-zero bytes
+/// (a pooled record carved from zeroed memory holds no descriptor).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(transparent)]
+pub struct Fd(NonZeroU32);
+
+impl Fd {
+    /// Standard input.
+    pub const STDIN: Fd = Fd::low(0);
+    /// Standard output.
+    pub const STDOUT: Fd = Fd::low(1);
+    /// Standard error, where the log starts.
+    pub const STDERR: Fd = Fd::low(2);
+    /// The first number past the standard three.
+    pub const PAST_STANDARD: Fd = Fd::low(3);
+
+    /// Descriptor `n`, if it is one (not negative).
+    pub const fn new(n: i32) -> Option<Fd> {
+        if n < 0 {
+            return None;
+        }
+        match NonZeroU32::new(n as u32 + 1) {
+            Some(v) => Some(Fd(v)),
+            None => None,
+        }
+    }
+
+    /// Descriptor `n` of the low numbers the daemon picks itself (the
+    /// standard ones, a service's fd list positions, the numbers scanned at
+    /// startup).
+    pub const fn low(n: u16) -> Fd {
+        match NonZeroU32::new(n as u32 + 1) {
+            Some(v) => Fd(v),
+            None => unreachable!(),
+        }
+    }
+
+    /// The number.
+    pub const fn raw(self) -> i32 {
+        (self.0.get() - 1) as i32
+    }
+
+    /// A descriptor rustix opened, which the caller now owns.
+    fn owned(fd: OwnedFd) -> Fd {
+        let n = fd.into_raw_fd();
+        // SAFETY: an OwnedFd is never -1 (rustix's invariant), so n + 1,
+        // wrapping, is not zero.
+        Fd(unsafe { NonZeroU32::new_unchecked((n as u32).wrapping_add(1)) })
+    }
+}
+
+// SAFETY: all-zero bytes are `None`.
+unsafe impl Zeroable for Option<Fd> {}
+
+/// Maybe a descriptor, as the signal handlers read it: an atomic holding
+/// `Option<Fd>`'s bytes (0: none).
+pub struct AtomicFd(AtomicU32);
+
+impl AtomicFd {
+    /// Holding `fd`.
+    pub const fn new(fd: Option<Fd>) -> AtomicFd {
+        AtomicFd(AtomicU32::new(match fd {
+            Some(fd) => fd.0.get(),
+            None => 0,
+        }))
+    }
+
+    /// The descriptor held.
+    pub fn get(&self) -> Option<Fd> {
+        NonZeroU32::new(self.0.load(Relaxed)).map(Fd)
+    }
+
+    /// Holds `fd` from now on.
+    pub fn set(&self, fd: Option<Fd>) {
+        self.0.store(fd.map_or(0, |fd| fd.0.get()), Relaxed);
+    }
+}
 /// Result of a syscall wrapper.
 pub type Res<T> = Result<T, Errno>;
 
@@ -53,13 +134,8 @@ pub const PATH_MAX: usize = 1024;
 /// `fd` as rustix takes it.
 fn borrow<'a>(fd: Fd) -> BorrowedFd<'a> {
     // SAFETY: callers pass descriptors the daemon owns and keeps open for the
-    // duration of the call; rustix only uses the number.
-    unsafe { BorrowedFd::borrow_raw(fd) }
-}
-
-/// The number of a descriptor rustix opened, which the caller now owns.
-fn into_raw(fd: OwnedFd) -> Fd {
-    fd.into_raw_fd()
+    // duration of the call; rustix only uses the number, which is not -1.
+    unsafe { BorrowedFd::borrow_raw(fd.raw()) }
 }
 
 /// Room for a NUL-terminated path.
@@ -113,5 +189,40 @@ pub mod fault {
     pub fn overflow(depth: usize) -> usize {
         let frame = core::hint::black_box([depth as u8; 1024]);
         overflow(depth + 1).wrapping_add(frame[depth % 1024] as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptors_are_never_negative_and_none_is_zero() {
+        assert_eq!(Fd::new(-1), None);
+        assert_eq!(Fd::new(i32::MIN), None);
+        assert_eq!(Fd::new(0), Some(Fd::STDIN));
+        assert_eq!(Fd::new(i32::MAX).map(Fd::raw), Some(i32::MAX));
+        assert_eq!(Fd::low(7).raw(), 7);
+        // As small as the number, and zeroed memory holds none.
+        assert_eq!(size_of::<Option<Fd>>(), size_of::<i32>());
+        // SAFETY: Option<Fd> is Zeroable.
+        assert_eq!(unsafe { core::mem::zeroed::<Option<Fd>>() }, None);
+        let a = AtomicFd::new(Some(Fd::STDERR));
+        assert_eq!(a.get(), Some(Fd::STDERR));
+        a.set(None);
+        assert_eq!(a.get(), None);
+    }
+
+    #[test]
+    fn wrappers_take_what_the_kernel_returns() {
+        let (r, w) = pipe(true).unwrap();
+        assert_eq!(write(w, b"x"), Ok(1));
+        let mut b = [0u8; 4];
+        assert_eq!(read(r, &mut b), Ok(1));
+        let d = dup_above(r, Fd::low(100)).unwrap();
+        assert!(d.raw() >= 100);
+        for fd in [r, w, d] {
+            close(fd);
+        }
     }
 }

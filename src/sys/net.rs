@@ -3,7 +3,9 @@
 
 use core::ffi::c_int;
 
-use super::{Errno, Fd, PATH_MAX, Res, borrow, close, cold_ran, cpath, errno, into_raw};
+use arrayvec::ArrayVec;
+
+use super::{Errno, Fd, PATH_MAX, Res, borrow, close, cold_ran, cpath, errno};
 
 /// Socket domains the protocol knows.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -45,7 +47,7 @@ pub fn socketpair(d: Domain, t: SockType) -> Res<(Fd, Fd)> {
         rustix::net::SocketFlags::CLOEXEC,
         None,
     )?;
-    Ok((into_raw(a), into_raw(b)))
+    Ok((Fd::owned(a), Fd::owned(b)))
 }
 
 /// socket(2), close-on-exec.
@@ -56,7 +58,7 @@ pub fn socket(d: Domain, t: SockType) -> Res<Fd> {
         rustix::net::SocketFlags::CLOEXEC,
         None,
     )
-    .map(into_raw)
+    .map(Fd::owned)
 }
 
 /// setsockopt(SO_REUSEADDR, 1).
@@ -87,7 +89,7 @@ pub fn listen(fd: Fd, backlog: i32) -> Res<()> {
 
 /// accept4(2), close-on-exec.
 pub fn accept(fd: Fd) -> Res<Fd> {
-    rustix::net::accept_with(borrow(fd), rustix::net::SocketFlags::CLOEXEC).map(into_raw)
+    rustix::net::accept_with(borrow(fd), rustix::net::SocketFlags::CLOEXEC).map(Fd::owned)
 }
 
 /// Which directions of a socket to shut down.
@@ -120,9 +122,9 @@ pub fn socket_kind(fd: Fd) -> Option<(Domain, SockType)> {
 }
 
 /// recvmsg(2) that also collects SCM_RIGHTS descriptors (close-on-exec) into
-/// `fds`; returns (bytes, descriptors received). Descriptors beyond the 8
-/// kept are closed.
-pub fn recv_with_fds(fd: Fd, buf: &mut [u8], fds: &mut [Fd; 8]) -> Res<(usize, usize)> {
+/// `fds`; returns the bytes received. Descriptors beyond the 8 kept are
+/// closed.
+pub fn recv_with_fds(fd: Fd, buf: &mut [u8], fds: &mut ArrayVec<Fd, 8>) -> Res<usize> {
     /// Room for one SCM_RIGHTS message of 8 descriptors (CMSG_SPACE(32)).
     #[repr(C)]
     struct Control {
@@ -143,28 +145,28 @@ pub fn recv_with_fds(fd: Fd, buf: &mut [u8], fds: &mut [Fd; 8]) -> Res<(usize, u
         msg.msg_iovlen = 1;
         msg.msg_control = (&raw mut control).cast();
         msg.msg_controllen = core::mem::size_of::<Control>() as _;
-        let n = libc::recvmsg(fd, &mut msg, libc::MSG_CMSG_CLOEXEC);
+        let n = libc::recvmsg(fd.raw(), &mut msg, libc::MSG_CMSG_CLOEXEC);
         if n < 0 {
             return Err(Errno::from_raw_os_error(errno()));
         }
-        let mut kept = 0;
         let mut c = libc::CMSG_FIRSTHDR(&msg);
         while !c.is_null() {
             if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
                 let data = libc::CMSG_DATA(c).cast::<c_int>();
                 let count = ((*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize) / 4;
                 for k in 0..count {
-                    let received = data.add(k).read_unaligned();
-                    match fds.get_mut(kept) {
-                        Some(slot) => *slot = received,
-                        None => close(received),
+                    // The kernel hands out no negative numbers.
+                    let Some(received) = Fd::new(data.add(k).read_unaligned()) else {
+                        continue;
+                    };
+                    if let Err(full) = fds.try_push(received) {
+                        close(full.element());
                     }
-                    kept += usize::from(kept < fds.len());
                 }
             }
             c = libc::CMSG_NXTHDR(&msg, c);
         }
-        Ok((n as usize, kept))
+        Ok(n as usize)
     }
 }
 
@@ -181,7 +183,7 @@ pub fn peer_cred(fd: Fd) -> Res<(i32, u32, u32)> {
     // SAFETY: cred and len are valid out-pointers of the sizes given.
     let rc = unsafe {
         libc::getsockopt(
-            fd,
+            fd.raw(),
             libc::SOL_SOCKET,
             libc::SO_PEERCRED,
             (&mut cred as *mut libc::ucred).cast(),

@@ -173,35 +173,37 @@ pub fn dup2_inheritable(src: Fd, dst: Fd) -> Res<()> {
         return set_cloexec(dst, false);
     }
     // SAFETY: the caller owns `dst`'s number and gives it up to the copy.
-    let mut target = unsafe { <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(dst) };
+    let mut target = unsafe { <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(dst.raw()) };
     let r = rustix::io::dup2(borrow(src), &mut target);
     // The number stays open, as the copy.
     let _ = target.into_raw_fd();
     r
 }
 
-/// Closes every descriptor from `first` up except `keep` (-1: none), with
+/// Closes every descriptor from `first` up except `keep`, with
 /// close_range(2) (one call per range), or one by one below 1024 where the
 /// kernel lacks it.
 #[cold]
-pub fn close_from_except(first: Fd, keep: Fd) {
-    let close_range = |lo: Fd, hi: u32| {
+pub fn close_from_except(first: Fd, keep: Option<Fd>) {
+    let close_range = |lo: u32, hi: u32| {
         // SAFETY: close_range takes no pointers; the caller wants all of
         // these closed.
-        let r = unsafe { libc::syscall(libc::SYS_close_range, lo as u32, hi, 0u32) };
+        let r = unsafe { libc::syscall(libc::SYS_close_range, lo, hi, 0u32) };
         if r < 0 {
-            for fd in lo..(hi.min(1023) as Fd + 1) {
-                close(fd);
+            for n in lo..=hi.min(1023) {
+                close(Fd::low(n as u16));
             }
         }
     };
-    if keep >= first {
-        if keep > first {
-            close_range(first, keep as u32 - 1);
+    let first = first.raw() as u32;
+    match keep.map(|fd| fd.raw() as u32) {
+        Some(keep) if keep >= first => {
+            if keep > first {
+                close_range(first, keep - 1);
+            }
+            close_range(keep + 1, u32::MAX);
         }
-        close_range(keep + 1, u32::MAX);
-    } else {
-        close_range(first, u32::MAX);
+        _ => close_range(first, u32::MAX),
     }
 }
 
