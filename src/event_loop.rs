@@ -26,6 +26,20 @@ struct Ready {
     log: bool,
 }
 
+impl Ready {
+    /// What a poll over `set` reported.
+    fn from(set: &[PollEntry; POLL_SET]) -> Ready {
+        Ready {
+            wake: set[WAKE].readable(),
+            listener: set[LISTENER].readable(),
+            log: set[LOG].writable(),
+            input: core::array::from_fn(|i| set[input(i)].readable()),
+            output: core::array::from_fn(|i| set[output(i)].writable()),
+            hangup: core::array::from_fn(|i| set[output(i)].hup()),
+        }
+    }
+}
+
 /// Fixed positions in the poll set; what is not watched stays
 /// `PollEntry::NONE`, which poll skips.
 const WAKE: usize = 0;
@@ -54,38 +68,53 @@ impl Supervisor {
         };
         let mut accept_retry_at = Mono::ZERO;
         loop {
-            self.now = Mono::from_raw(sys::now());
-            self.run_log();
-            if ready.log {
-                self.log.writable(self.now);
-            }
-            if ready.wake || self.wake_r.is_none() {
-                // SIGCHLD is among what woke us: a child can only need
-                // reaping after its signal's byte reached the wake pipe.
-                // Without the pipe (see open_wake_pipe), every pass reaps.
-                self.drain_signals();
-                self.reap();
-            }
-            self.run_services();
-            if ready.listener || (self.accept_held() && self.now >= accept_retry_at) {
-                accept_retry_at = self.accept();
-            }
-            self.busy = false;
-            self.loop_due = false;
-            for i in 0..SLOTS {
-                self.run_controller(i, ready.input[i], ready.output[i], ready.hangup[i]);
-            }
-            self.flush_all();
-            if let Some(code) = self.terminate {
-                self.finish(code);
-            }
-            self.run_log();
-            if sys::locking() {
-                self.lock_grown();
-            }
-            sys::release_cold_if_ran();
+            self.pass(&ready, &mut accept_retry_at);
             ready = self.wait(accept_retry_at);
         }
+    }
+
+    /// One pass of the loop over what the last poll reported: reads the
+    /// clock, then signals, reaping, launches, new connections and every
+    /// controller's commands and output. Never blocks.
+    fn pass(&mut self, ready: &Ready, accept_retry_at: &mut Mono) {
+        let &Ready {
+            wake,
+            listener,
+            input,
+            output,
+            hangup,
+            log,
+        } = ready;
+        self.now = Mono::from_raw(sys::now());
+        self.run_log();
+        if log {
+            self.log.writable(self.now);
+        }
+        if wake || self.wake_r.is_none() {
+            // SIGCHLD is among what woke us: a child can only need
+            // reaping after its signal's byte reached the wake pipe.
+            // Without the pipe (see open_wake_pipe), every pass reaps.
+            self.drain_signals();
+            self.reap();
+        }
+        self.run_services();
+        if listener || (self.accept_held() && self.now >= *accept_retry_at) {
+            *accept_retry_at = self.accept();
+        }
+        self.busy = false;
+        self.loop_due = false;
+        for i in 0..SLOTS {
+            self.run_controller(i, input[i], output[i], hangup[i]);
+        }
+        self.flush_all();
+        if let Some(code) = self.terminate {
+            self.finish(code);
+        }
+        self.run_log();
+        if sys::locking() {
+            self.lock_grown();
+        }
+        sys::release_cold_if_ran();
     }
 
     /// `-M`: what the pools grew into this pass is locked before the loop
@@ -485,6 +514,14 @@ impl Supervisor {
     /// Sleeps in poll until something is ready or a timer is due.
     fn wait(&mut self, accept_retry_at: Mono) -> Ready {
         let mut set = [PollEntry::NONE; POLL_SET];
+        let timeout_ms = self.poll_set(&mut set, accept_retry_at);
+        sys::poll(&mut set, timeout_ms);
+        Ready::from(&set)
+    }
+
+    /// Fills the poll set with what the loop waits for; returns how long
+    /// it may sleep (-1: until something happens).
+    fn poll_set(&mut self, set: &mut [PollEntry; POLL_SET], accept_retry_at: Mono) -> i64 {
         if let Some(fd) = self.wake_r {
             set[WAKE] = PollEntry::new(fd, true, false);
         }
@@ -539,19 +576,13 @@ impl Supervisor {
         if let Some(t) = self.services.next_start() {
             earlier(t);
         }
-        let timeout_ms = match wake_at {
+        match wake_at {
             _ if self.busy => 0,
             None => -1,
             Some(t) => t.poll_ms_from(now),
-        };
-        sys::poll(&mut set, timeout_ms);
-        Ready {
-            wake: set[WAKE].readable(),
-            listener: set[LISTENER].readable(),
-            log: set[LOG].writable(),
-            input: core::array::from_fn(|i| set[input(i)].readable()),
-            output: core::array::from_fn(|i| set[output(i)].writable()),
-            hangup: core::array::from_fn(|i| set[output(i)].hup()),
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,8 +1,8 @@
 //! A fuzz harness over the command dispatcher: a stream of lines in, the
-//! replies and events out, against real (small) pools. The unit tests run
-//! it over the seed corpus (`fuzz/corpus/dispatcher`) and a fixed-seed
-//! series of mutations of it (`make test`); cargo-fuzz runs it for as long
-//! as asked (`make fuzz`, see fuzz/).
+//! replies and events out, against real (small) pools (see `harness`).
+//! The unit tests run it over the seed corpus (`fuzz/corpus/dispatcher`)
+//! and a fixed-seed series of mutations of it (`make test`); cargo-fuzz
+//! runs it for as long as asked (`make fuzz`, see fuzz/).
 //!
 //! Lines that would act on the machine rather than on the daemon's tables
 //! are not run (see `allowed`): a path to open, bind, unlink or change to,
@@ -10,73 +10,17 @@
 //! only as far as the tables go: launching is the loop's work, which the
 //! harness does not run.
 
-use crate::controller::{Controller, Kind, RECV_BUF, SEND_BUF};
-use crate::fd_table::{self, FdObj, FdTable};
-use crate::log::{self, Level, Log};
-use crate::proto;
-use crate::service::ServiceTable;
-use crate::signal::Signals;
-use crate::supervisor::Supervisor;
-use crate::{exit, sys};
-
-const FDS: usize = 24;
-const FD_DESC: usize = FDS * 160;
-const SERVICES: usize = 16;
-const SERVICE_BYTES: usize = 512;
+use crate::controller::{Controller, RECV_BUF};
+use crate::harness::Harness;
+use crate::{exit, proto, sys};
 
 /// Runs every line of `data` as controller 0's commands, checking what
 /// comes out, and frees what the run made. Returns the bytes of output.
 pub fn run(data: &[u8]) -> usize {
     exit::set_guard(0);
-    let size = sys::Reservation::size_of::<Supervisor>(1)
-        + 2 * sys::Reservation::size_of::<u8>(SEND_BUF + RECV_BUF)
-        + log::LOG_BUF
-        + FdTable::size(FDS, FD_DESC)
-        + Signals::size()
-        + ServiceTable::size(SERVICES, SERVICES * SERVICE_BYTES)
-        + 64;
-    let mut res = sys::Reservation::new(size).expect("mmap");
-    let sup = res.uninit::<Supervisor>().expect("room");
-    let base = sup.as_mut_ptr();
-    let mut take = |n| res.take::<u8>(n).expect("room");
-    let (send0, recv0, send1, recv1) = (
-        take(SEND_BUF),
-        take(RECV_BUF),
-        take(SEND_BUF),
-        take(RECV_BUF),
-    );
-    let mut log = Log::new(take(log::LOG_BUF));
-    log.filter = Level::Fatal;
-    let fds = FdTable::new(&mut res, FDS, FD_DESC, Some(96)).expect("fd table");
-    let signals = Signals::new(&mut res).expect("signals");
-    let services = ServiceTable::new(&mut res, SERVICES, SERVICE_BYTES, SERVICES * SERVICE_BYTES)
-        .expect("service table");
-    let sup = sup.write(Supervisor {
-        now: crate::time::Mono::from_raw(1 << 40),
-        log,
-        services,
-        fds,
-        ctl: [Controller::new(recv0, send0), Controller::new(recv1, send1)],
-        signals,
-        terminate: None,
-        listener: crate::control_socket::Listener::new(None, None),
-        wake_r: None,
-        busy: false,
-        loop_due: false,
-        pid1: false,
-        check: false,
-        config_path: b"",
-        config_line: 0,
-        config_errors: 0,
-    });
-    for (name, flags, _) in fd_table::SPECIALS {
-        let obj = FdObj::new(name, fd_table::Kind::Special, flags, None);
-        let slot = sup.fds.alloc(obj, b"").expect("room for the constants");
-        sup.fds.publish(slot);
-    }
     let out = sys::open_dev_null().expect("/dev/null");
+    let mut sup = Harness::new(None, Some(out));
     let mut output = 0;
-    sup.ctl[0].open(Kind::Interactive, None, Some(out));
     for line in data.split(|&b| b == b'\n') {
         let line = &line[..line.len().min(RECV_BUF - 1)];
         if allowed(line) {
@@ -91,17 +35,6 @@ pub fn run(data: &[u8]) -> usize {
         }
         output += drain(&mut sup.ctl[0]);
     }
-    let mut pos = 0;
-    while let Some(slot) = sup.fds.sorted(pos) {
-        pos += 1;
-        if let Some(fd) = sup.fds.get(slot).fd {
-            sys::close(fd);
-        }
-    }
-    sys::close(out);
-    // SAFETY: the reservation starts with the supervisor, and nothing made
-    // from it outlives this call.
-    unsafe { sys::unmap(base.cast(), size) };
     output
 }
 

@@ -32,10 +32,12 @@ mod fd_table;
 // The buffer module: line buffers that are not zeroed first.
 #[allow(unsafe_code)]
 mod fmt;
-// The harness frees each run's reservation (sys::Reservation::unmap).
+#[cfg(test)]
+mod fuzz;
+// It frees each supervisor's reservation (sys::unmap).
 #[cfg(test)]
 #[allow(unsafe_code)]
-mod fuzz;
+mod harness;
 mod log;
 mod name;
 mod options;

@@ -27,6 +27,8 @@ mod fd_table;
 mod fmt;
 #[path = "../../src/fuzz.rs"]
 mod fuzz;
+#[path = "../../src/harness.rs"]
+mod harness;
 #[path = "../../src/log.rs"]
 mod log;
 #[path = "../../src/name.rs"]

@@ -5,7 +5,8 @@
 //! `signal` (dispositions, masks, the alternate stack, the alarm), `memory`
 //! (the reservation, cold text, locking), `time` (the clock, sleeping) and
 //! `arch` (what differs between architectures). Everything is re-exported
-//! here, so callers name `sys::write`, `sys::fork`, ...
+//! here, so callers name `sys::write`, `sys::fork`, ... Under `cfg(test)`,
+//! `fake` stands in for the clock and the process calls.
 //!
 //! Everything above it works with descriptors (`Fd`, a number that cannot
 //! be negative; `Option<Fd>` where there may be none), byte-string paths and
@@ -18,6 +19,8 @@
 #[macro_use]
 mod memory;
 pub mod arch;
+#[cfg(test)]
+pub mod fake;
 mod io;
 mod net;
 mod process;
@@ -30,6 +33,10 @@ pub use net::*;
 pub use process::*;
 pub use signal::*;
 pub use time::*;
+// Under test, the clock and the process calls are stand-ins (named
+// imports take precedence over the globs above).
+#[cfg(test)]
+pub use fake::{fork, kill, now, reap_any};
 // Until every caller names `errtext::strerror`.
 pub use crate::errtext::strerror;
 
