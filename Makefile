@@ -142,11 +142,13 @@ test-arch: deps
 	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) DAEMONPROXY_FAULT_BIN=$(CURDIR)/$(FAULT_BIN) \
 		DPCTL_BIN=$(CURDIR)/$(DPCTL) $(CARGO) test --release --target $(HOST_TARGET) --test tests -- $(TESTS)
 
-## lint: rustfmt, clippy on the workspace, and clippy on the daemon for every
-## other architecture in ARCHES (their cfg'd ABI code)
+## lint: rustfmt, clippy on the workspace, clippy on the daemon for every
+## other architecture in ARCHES (their cfg'd ABI code), and a check that the
+## fuzz target (fuzz/, which mirrors src/'s modules) still builds
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --target $(TARGET) --workspace --all-targets -- -D warnings
+	cd fuzz && RUSTFLAGS="--cfg fuzzing" $(CARGO) check --target $(shell uname -m)-unknown-linux-gnu --bin dispatcher
 	@set -e; for a in $(filter-out $(ARCH),$(ARCHES)); do \
 	  $(MAKE) --no-print-directory clippy-one ARCH=$$a; done
 

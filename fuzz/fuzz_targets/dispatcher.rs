@@ -5,18 +5,23 @@
 #![no_main]
 #![allow(dead_code, unused_imports)]
 
+// The same modules as src/main.rs, in its order: `sys` first, for its
+// macros (`cold!`, `zeroable!`).
+#[macro_use]
+#[path = "../../src/sys/mod.rs"]
+mod sys;
 #[macro_use]
 #[path = "../../src/macros.rs"]
 mod macros;
 
-#[path = "../../src/arch.rs"]
-mod arch;
 #[path = "../../src/commands/mod.rs"]
 mod commands;
 #[path = "../../src/control_socket.rs"]
 mod control_socket;
 #[path = "../../src/controller.rs"]
 mod controller;
+#[path = "../../src/errtext.rs"]
+mod errtext;
 #[path = "../../src/event_loop.rs"]
 mod event_loop;
 #[path = "../../src/exit.rs"]
@@ -49,8 +54,6 @@ mod signal;
 mod spawn;
 #[path = "../../src/supervisor.rs"]
 mod supervisor;
-#[path = "../../src/sys.rs"]
-mod sys;
 #[path = "../../src/time.rs"]
 mod time;
 

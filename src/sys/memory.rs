@@ -399,7 +399,7 @@ impl<T> TakeSlice<T> {
 ///
 /// # Safety
 /// Nothing may use the range afterwards.
-#[cfg(test)]
+#[cfg(any(test, fuzzing))]
 pub unsafe fn unmap(base: *mut u8, size: usize) {
     // SAFETY: the caller's promise.
     let _ = unsafe { rustix::mm::munmap(base.cast(), size) };

@@ -311,7 +311,7 @@ pub fn remount_root_readonly() -> Res<()> {
 }
 
 // The C library, linked statically: its startup code calls `main`.
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 #[link(name = "c", kind = "static")]
 unsafe extern "C" {}
 
@@ -320,7 +320,7 @@ static SELF_ARGV: AtomicPtr<*const c_char> = AtomicPtr::new(core::ptr::null_mut(
 
 /// Entry point called by the C runtime: remembers argv and hands the
 /// command line to `crate::start`.
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     SELF_ARGV.store(argv.cast_mut(), Relaxed);
