@@ -122,7 +122,7 @@ FAULT_BIN := target/fault/$(TARGET)/release/daemonproxy
 test: deps
 	$(MAKE) --no-print-directory build dpctl
 	$(CARGO) build --release --target $(TARGET) --bin daemonproxy --features fault-injection --target-dir target/fault
-	$(CARGO) test --release --target $(TARGET) --bins
+	$(CARGO) test --release --target $(TARGET) --test unit
 	$(CARGO) test --release --target $(TARGET) -p dpctl
 	sh ci/check-man.sh
 	DAEMONPROXY_BIN=$(CURDIR)/$(BIN) $(CARGO) test --release --target $(TARGET) -p bench

@@ -58,7 +58,11 @@ fn main() {
         rev.get(..8).unwrap_or(&rev),
         if dirty { "+" } else { "" }
     );
-    // The daemon's own additions to the linker script (see link.ld). The
+    // The daemon's own additions to the linker script (see link.ld). They
+    // go to every link of the bin target, its test harness too, and drop
+    // the unwind tables a test harness needs to report a failing test: the
+    // bin has `test = false`, and the unit tests are the `unit` test target
+    // (tests/unit.rs), which this does not reach. The
     // argument's form depends on the linker, not the target: an ld-style
     // linker (rust-lld, ld.lld, ld) takes -T itself, a compiler driver (cc,
     // the default) needs it passed on with -Wl.

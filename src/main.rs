@@ -15,41 +15,45 @@
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+// The modules are `pub(crate)` for the unit tests (tests/unit.rs), whose
+// crate holds this file as a module: they name one another from the crate
+// root (`crate::sys`), where that crate imports them.
+//
 // First: its macros (`cold!`, `zeroable!`) are used everywhere.
 #[macro_use]
 #[allow(unsafe_code)]
-mod sys;
+pub(crate) mod sys;
 #[macro_use]
-mod macros;
+pub(crate) mod macros;
 
-mod commands;
-mod control_socket;
-mod controller;
-mod errtext;
-mod event_loop;
-mod exit;
-mod fd_table;
+pub(crate) mod commands;
+pub(crate) mod control_socket;
+pub(crate) mod controller;
+pub(crate) mod errtext;
+pub(crate) mod event_loop;
+pub(crate) mod exit;
+pub(crate) mod fd_table;
 // The buffer module: line buffers that are not zeroed first.
 #[allow(unsafe_code)]
-mod fmt;
+pub(crate) mod fmt;
 #[cfg(test)]
-mod fuzz;
+pub(crate) mod fuzz;
 // It frees each supervisor's reservation (sys::unmap).
 #[cfg(test)]
 #[allow(unsafe_code)]
-mod harness;
-mod log;
-mod name;
-mod options;
-mod pid1;
+pub(crate) mod harness;
+pub(crate) mod log;
+pub(crate) mod name;
+pub(crate) mod options;
+pub(crate) mod pid1;
 #[allow(unsafe_code)]
-mod pool;
-mod proto;
-mod service;
-mod signal;
-mod spawn;
-mod supervisor;
-mod time;
+pub(crate) mod pool;
+pub(crate) mod proto;
+pub(crate) mod service;
+pub(crate) mod signal;
+pub(crate) mod spawn;
+pub(crate) mod supervisor;
+pub(crate) mod time;
 
 use controller::{Controller, Kind as CtlKind, RECV_BUF, SEND_BUF, SLOTS};
 use fd_table::{FdObj, FdTable, Kind};

@@ -223,6 +223,7 @@ pub fn release_cold_if_ran() {
 }
 
 /// Releases the cold text, if it was released after startup.
+#[cfg(not(any(test, fuzzing)))]
 fn release_cold_again() {
     if !COLD_RELEASED.load(Relaxed) {
         return;
@@ -250,6 +251,11 @@ fn release_cold_again() {
         };
     }
 }
+
+/// The unit tests and the fuzz target are linked without link.ld: there is
+/// no cold segment, nor its bounds, to release.
+#[cfg(any(test, fuzzing))]
+fn release_cold_again() {}
 
 /// The kernel's page size, from the auxiliary vector (arm64, ppc64 and
 /// mips kernels may use 16 or 64 KiB pages); 4096 if the kernel gave none.
