@@ -136,6 +136,12 @@ pub fn proc_stat(pid: i32) -> Vec<String> {
     rest.split_whitespace().map(str::to_string).collect()
 }
 
+/// CPU time a process has used, user and system, in clock ticks.
+pub fn cpu_ticks(pid: i32) -> u64 {
+    let st = proc_stat(pid);
+    st[11].parse::<u64>().unwrap() + st[12].parse::<u64>().unwrap()
+}
+
 /// A TCP port that was free a moment ago.
 pub fn free_tcp_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -197,16 +197,42 @@ impl PollEntry {
     }
 }
 
-/// poll(2) over `set` with a timeout in milliseconds (negative: forever);
-/// when it fails, nothing is reported ready.
+/// Most entries one `poll` call watches.
+const POLL_MAX: usize = 8;
+
+/// poll(2) over the entries of `set` that name a descriptor (at most
+/// `POLL_MAX`), with a timeout in milliseconds (negative: forever); when it
+/// fails, nothing is reported ready.
+///
+/// Only those entries go to the kernel: it refuses (EINVAL) a set longer
+/// than RLIMIT_NOFILE, skipped entries included, and a loop whose every
+/// poll fails would spin without reading anything. If poll fails all the
+/// same (the limit lowered under the daemon's feet, no memory), the call
+/// sleeps out its timeout, up to a second, instead of returning at once.
 pub fn poll(set: &mut [PollEntry], timeout_ms: i64) {
     let timeout = timeout_ms.clamp(-1, c_int::MAX as i64) as c_int;
-    // SAFETY: PollEntry is a struct pollfd and the slice holds set.len() of them.
-    let r = unsafe { libc::poll(set.as_mut_ptr().cast(), set.len() as libc::nfds_t, timeout) };
-    if r < 0 {
-        for e in set {
-            e.0.revents = 0;
+    let mut live = [PollEntry::NONE; POLL_MAX];
+    let mut n = 0;
+    for e in set.iter() {
+        if e.0.fd >= 0 && n < POLL_MAX {
+            live[n] = *e;
+            n += 1;
         }
+    }
+    // SAFETY: PollEntry is a struct pollfd, and `live` holds n of them.
+    let r = unsafe { libc::poll(live.as_mut_ptr().cast(), n as libc::nfds_t, timeout) };
+    let mut k = 0;
+    for e in set.iter_mut() {
+        e.0.revents = 0;
+        if e.0.fd >= 0 && k < n {
+            if r > 0 {
+                e.0.revents = live[k].0.revents;
+            }
+            k += 1;
+        }
+    }
+    if r < 0 && Errno::from_raw_os_error(super::errno_get()) != Errno::INTR {
+        super::sleep_ms(if timeout < 0 { 1000 } else { timeout.min(1000) } as u64);
     }
 }
 
