@@ -2,6 +2,7 @@
 //! connections it accepts as controllers.
 
 use crate::controller::Kind as CtlKind;
+use crate::errtext;
 use crate::fmt::Buf;
 use crate::log::Level;
 use crate::supervisor::Supervisor;
@@ -85,7 +86,7 @@ impl Supervisor {
             Err(e) => {
                 self.log(
                     Level::Error,
-                    &[b"accept(control_socket): ", sys::strerror(e)],
+                    &[b"accept(control_socket): ", errtext::strerror(e)],
                 );
                 self.listener.backoff = true;
                 return self.now + ACCEPT_RETRY;
@@ -146,7 +147,7 @@ impl Supervisor {
             Ok(()) => self.log(Level::Info, &[b"Unlinked control socket ", path]),
             Err(e) => self.log(
                 Level::Error,
-                &[b"Can't unlink control socket: ", sys::strerror(e)],
+                &[b"Can't unlink control socket: ", errtext::strerror(e)],
             ),
         }
         Ok(())
@@ -194,7 +195,7 @@ impl Supervisor {
                 } else {
                     (b"", b"")
                 };
-                self.log(Level::Error, &[what, path, colon, sys::strerror(e)]);
+                self.log(Level::Error, &[what, path, colon, errtext::strerror(e)]);
                 false
             }
         }

@@ -1,6 +1,7 @@
 //! The main loop (§8.7): the only place that reads the clock and blocks.
 
 use crate::controller::{Kind as CtlKind, ReadResult, SLOTS, Stall};
+use crate::errtext;
 use crate::exit;
 use crate::fmt::fmt_u64;
 use crate::log::Level;
@@ -304,7 +305,7 @@ impl Supervisor {
                         Level::Error,
                         b"read(client[",
                         i,
-                        &[b"])): ", sys::strerror(e)],
+                        &[b"])): ", errtext::strerror(e)],
                     );
                 }
             }

@@ -12,6 +12,7 @@ use core::sync::atomic::{
     Ordering::{Acquire, Relaxed, Release},
 };
 
+use crate::errtext;
 use crate::fmt::Buf;
 use crate::log::{Level, Log};
 use crate::signal;
@@ -282,7 +283,7 @@ pub fn exec_on_exit(code: i32, msg: &[u8], announce: bool) -> Option<Errno> {
         cold!(b"error: Unable to exec \""),
         argv0,
         b"\": ",
-        sys::strerror(e),
+        errtext::strerror(e),
     ]);
     Some(e)
 }
@@ -464,7 +465,7 @@ fn restart_self() {
     reset_handlers();
     sys::sleep_ms(1000);
     let e = sys::exec_self(argv);
-    log_direct(&[cold!(b"error: Unable to restart: "), sys::strerror(e)]);
+    log_direct(&[cold!(b"error: Unable to restart: "), errtext::strerror(e)]);
 }
 
 /// Test builds only: `test.fault\tsegv|stack|panic` raises a real fault, to

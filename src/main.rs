@@ -319,7 +319,10 @@ fn init(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
     // The fault handlers run on a stack of their own, so that they also
     // run when the fault is a stack overflow (§11.3).
     if let Err(e) = sys::set_alt_stack(alt_stack) {
-        sup.log(Level::Error, &[cold!(b"sigaltstack: "), sys::strerror(e)]);
+        sup.log(
+            Level::Error,
+            &[cold!(b"sigaltstack: "), errtext::strerror(e)],
+        );
     }
     (sup, opts)
 }
@@ -457,7 +460,7 @@ fn startup(sup: &mut Supervisor, opts: &Options<'static>) {
     if opts.mlockall
         && let Some(e) = opts.mlock_error
     {
-        sup.log(Level::Error, &[cold!(b"mlockall: "), sys::strerror(e)]);
+        sup.log(Level::Error, &[cold!(b"mlockall: "), errtext::strerror(e)]);
     }
     if opts.daemonize {
         if opts.interactive || sup.pid1 {
@@ -476,7 +479,7 @@ fn startup(sup: &mut Supervisor, opts: &Options<'static>) {
 #[cold]
 fn fatal_errno(sup: &mut Supervisor, code: i32, what: &[u8], e: sys::Errno) {
     let mut m = Buf::<128>::new();
-    m.bytes(what).bytes(sys::strerror(e));
+    m.bytes(what).bytes(errtext::strerror(e));
     sup.fatal(code, m.as_bytes());
 }
 
@@ -533,7 +536,7 @@ fn setup_config(sup: &mut Supervisor, path: &'static [u8], default: bool) {
                         cold!(b"Failed to open config file \""),
                         path,
                         b"\": ",
-                        sys::strerror(e),
+                        errtext::strerror(e),
                     ],
                 );
                 // PID 1's default file is optional (§1.8): with the guard

@@ -4,6 +4,7 @@
 use core::ffi::c_char;
 
 use crate::controller::Kind as CtlKind;
+use crate::errtext;
 use crate::exit;
 use crate::fmt::Buf;
 use crate::log::Level;
@@ -41,7 +42,7 @@ impl Supervisor {
         let (ctl, service_end) = match self.control_pair(self.services.get(slot).control) {
             Ok(pair) => pair,
             Err((what, e)) => {
-                self.log(Level::Error, &[what, e.map_or(b"", sys::strerror)]);
+                self.log(Level::Error, &[what, e.map_or(b"", errtext::strerror)]);
                 return self.retry_later(slot);
             }
         };
@@ -72,7 +73,7 @@ impl Supervisor {
                 if let Some(c) = ctl {
                     self.ctl[c].close();
                 }
-                self.log(Level::Error, &[b"fork failed: ", sys::strerror(e)]);
+                self.log(Level::Error, &[b"fork failed: ", errtext::strerror(e)]);
                 self.retry_later(slot);
             }
         }
@@ -206,7 +207,7 @@ fn fd_setup_failed(plan: &Plan, log_fd: Option<Fd>, k: usize, e: Errno) -> ! {
                 cold!(b"error: can't set up file descriptor "),
                 crate::fmt::fmt_u64(k as u64, &mut num),
                 b": ",
-                sys::strerror(e),
+                errtext::strerror(e),
             ],
         );
     }
@@ -284,7 +285,7 @@ fn exec_child(plan: &mut Plan, name: &[u8]) -> ! {
                 cold!(b"error: exec("),
                 argv0,
                 cold!(b", ...) failed: "),
-                sys::strerror(e),
+                errtext::strerror(e),
             ],
         );
         // ... and to the daemon's log, where a failure is seen even when
@@ -297,7 +298,7 @@ fn exec_child(plan: &mut Plan, name: &[u8]) -> ! {
                 cold!(b"': exec "),
                 argv0,
                 b": ",
-                sys::strerror(e),
+                errtext::strerror(e),
             ],
         );
     }

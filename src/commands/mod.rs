@@ -9,6 +9,7 @@ mod service;
 mod terminate;
 
 use crate::controller::{Dump, Kind as CtlKind};
+use crate::errtext;
 use crate::exit;
 use crate::fmt::Bytes;
 use crate::log::Level;
@@ -138,7 +139,7 @@ impl Error<'_> {
         let start = m.len();
         match *self {
             Error::Text(t) => m.bytes(t.text()),
-            Error::Sys(what, e) => m.bytes(what.text()).bytes(sys::strerror(e)),
+            Error::Sys(what, e) => m.bytes(what.text()).bytes(errtext::strerror(e)),
             Error::UnknownFlag(f) => m.bytes(b"unknown flag \"").bytes(f).bytes(b"\"\n"),
             Error::UnknownOption(o) => m.bytes(b"unknown option \"").bytes(o).byte(b'"'),
             Error::Kill {
@@ -152,7 +153,7 @@ impl Error<'_> {
                 .bytes(if group { b" (pgid " } else { b" (pid " })
                 .int(pid as i64)
                 .bytes(b"): ")
-                .bytes(sys::strerror(errno)),
+                .bytes(errtext::strerror(errno)),
         };
         m.truncate(start + MESSAGE_MAX);
     }

@@ -37,8 +37,6 @@ pub use time::*;
 // imports take precedence over the globs above).
 #[cfg(test)]
 pub use fake::{fork, kill, now, reap_any};
-// Until every caller names `errtext::strerror`.
-pub use crate::errtext::strerror;
 
 use core::ffi::CStr;
 use core::num::NonZeroU32;
