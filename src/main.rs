@@ -99,77 +99,6 @@ pub fn start(args: sys::Args) -> ! {
     run(sup, opts.mlockall)
 }
 
-#[cold]
-fn warn(log: &mut Log, text: &[u8]) {
-    log.put(Level::Warning, &[text], crate::time::Mono::ZERO);
-}
-
-/// A pool option's bounds (§1.6), each with the original's warning for a
-/// value beyond it: the count's lower and upper, then the item size's.
-type PoolBounds = [[(i64, &'static [u8]); 2]; 2];
-
-static FD_POOL: PoolBounds = [
-    [
-        (7, cold!(b"At least 7 fd objects required; using minimum")),
-        (
-            1024,
-            cold!(b"fd pool size exceeds max number of allowed file descriptors; limiting to 1024"),
-        ),
-    ],
-    [
-        (32, cold!(b"fd obj size increased to minimum of 32")),
-        (4096, cold!(b"fd obj size limited to maximum of 4096")),
-    ],
-];
-
-/// "servce": the original's spelling. The item size has no upper bound to
-/// warn about (it is limited to 1 MiB silently).
-static SERVICE_POOL: PoolBounds = [
-    [
-        (
-            1,
-            cold!(b"At least 1 service objects required; using minimum"),
-        ),
-        (
-            65535,
-            cold!(b"service pool size exceeds maximum; limiting to 65535"),
-        ),
-    ],
-    [
-        (64, cold!(b"servce obj size increased to minimum of 64")),
-        (i64::MAX, b""),
-    ],
-];
-
-/// `v` moved into `lo..=hi`, with the warning for the bound it was beyond.
-#[inline(always)]
-fn clamp_warn(log: &mut Log, v: i64, [(lo, low), (hi, high)]: &[(i64, &[u8]); 2]) -> i64 {
-    if v < *lo {
-        warn(log, low);
-        *lo
-    } else if v > *hi {
-        warn(log, high);
-        *hi
-    } else {
-        v
-    }
-}
-
-/// A pool option's count and item size (`size` when none is given), moved
-/// into `bounds`.
-#[inline(always)]
-fn pool_size(
-    log: &mut Log,
-    (n, m): (i64, Option<i64>),
-    size: i64,
-    bounds: &PoolBounds,
-) -> (usize, usize) {
-    let [count, item] = bounds;
-    let n = clamp_warn(log, n, count);
-    let m = clamp_warn(log, m.unwrap_or(size), item);
-    (n as usize, m as usize)
-}
-
 /// Options and pools (§1, §2 steps 1–6): the supervisor, and the options
 /// for the remaining startup steps.
 #[cold]
@@ -226,14 +155,14 @@ fn init(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
     }
     let (fd_count, fd_desc, fd_obj_size) = match opts.fd_pool {
         Some(p) => {
-            let (n, m) = pool_size(&mut log, p, 96, &FD_POOL);
+            let (n, m) = options::pool_size(&mut log, p, 96, &options::FD_POOL);
             (n, n * (m + 64), Some(m))
         }
         None => (DEFAULT_FDS, DEFAULT_FDS * DEFAULT_DESC_PER_FD, None),
     };
     let (svc_count, svc_bytes, svc_arena) = match opts.service_pool {
         Some(p) => {
-            let (n, m) = pool_size(&mut log, p, 512, &SERVICE_POOL);
+            let (n, m) = options::pool_size(&mut log, p, 512, &options::SERVICE_POOL);
             let m = m.min(1 << 20);
             (n, m, n * m)
         }

@@ -3,7 +3,7 @@
 
 use crate::exit;
 use crate::fmt::Buf;
-use crate::log::Log;
+use crate::log::{Level, Log};
 use crate::proto;
 use crate::sys;
 
@@ -172,6 +172,77 @@ pub fn parse_pool(s: &[u8]) -> Option<(i64, Option<i64>)> {
         Some(t) => Some(parse_size(t)?),
     };
     Some((n, m))
+}
+
+#[cold]
+fn warn(log: &mut Log, text: &[u8]) {
+    log.put(Level::Warning, &[text], crate::time::Mono::ZERO);
+}
+
+/// A pool option's bounds (§1.6), each with the original's warning for a
+/// value beyond it: the count's lower and upper, then the item size's.
+pub type PoolBounds = [[(i64, &'static [u8]); 2]; 2];
+
+pub static FD_POOL: PoolBounds = [
+    [
+        (7, cold!(b"At least 7 fd objects required; using minimum")),
+        (
+            1024,
+            cold!(b"fd pool size exceeds max number of allowed file descriptors; limiting to 1024"),
+        ),
+    ],
+    [
+        (32, cold!(b"fd obj size increased to minimum of 32")),
+        (4096, cold!(b"fd obj size limited to maximum of 4096")),
+    ],
+];
+
+/// "servce": the original's spelling. The item size has no upper bound to
+/// warn about (it is limited to 1 MiB silently).
+pub static SERVICE_POOL: PoolBounds = [
+    [
+        (
+            1,
+            cold!(b"At least 1 service objects required; using minimum"),
+        ),
+        (
+            65535,
+            cold!(b"service pool size exceeds maximum; limiting to 65535"),
+        ),
+    ],
+    [
+        (64, cold!(b"servce obj size increased to minimum of 64")),
+        (i64::MAX, b""),
+    ],
+];
+
+/// `v` moved into `lo..=hi`, with the warning for the bound it was beyond.
+#[inline(always)]
+fn clamp_warn(log: &mut Log, v: i64, [(lo, low), (hi, high)]: &[(i64, &[u8]); 2]) -> i64 {
+    if v < *lo {
+        warn(log, low);
+        *lo
+    } else if v > *hi {
+        warn(log, high);
+        *hi
+    } else {
+        v
+    }
+}
+
+/// A pool option's count and item size (`size` when none is given), moved
+/// into `bounds`.
+#[inline(always)]
+pub fn pool_size(
+    log: &mut Log,
+    (n, m): (i64, Option<i64>),
+    size: i64,
+    bounds: &PoolBounds,
+) -> (usize, usize) {
+    let [count, item] = bounds;
+    let n = clamp_warn(log, n, count);
+    let m = clamp_warn(log, m.unwrap_or(size), item);
+    (n as usize, m as usize)
 }
 
 #[cold]
