@@ -159,9 +159,21 @@ pub fn guard() -> i64 {
     GUARD.load(Relaxed) as i64
 }
 
+/// A guard code as it is kept: a C long, as in the original, where a code
+/// beyond a long's range saturates (as strtol does). Cutting it to 32 bits
+/// instead would keep a guard on 32-bit boards that no code removes.
+fn as_long(code: i64) -> isize {
+    code.clamp(isize::MIN as i64, isize::MAX as i64) as isize
+}
+
 /// Sets the terminate guard.
-pub fn set_guard(v: i64) {
-    GUARD.store(v as isize, Relaxed);
+pub fn set_guard(code: i64) {
+    GUARD.store(as_long(code), Relaxed);
+}
+
+/// Does `code` match the terminate guard?
+pub fn guard_is(code: i64) -> bool {
+    GUARD.load(Relaxed) == as_long(code)
 }
 
 /// Tells the handlers where the log goes.

@@ -14,7 +14,7 @@ impl Supervisor {
             let Some(g) = f.next() else {
                 return fail(Msg::GuardCodeRequired);
             };
-            if proto::parse_int(g) != Some(guard) {
+            if !proto::parse_int(g).is_some_and(exit::guard_is) {
                 return fail(Msg::IncorrectTerminateGuardCode);
             }
             if !exit::exec_configured() {
@@ -51,7 +51,7 @@ pub(super) fn cmd_terminate_guard(args: Option<&[u8]>) -> Result<'_> {
         if guard == 0 {
             return fail(Msg::GuardNotSet);
         }
-        if guard != code {
+        if !exit::guard_is(code) {
             return fail(Msg::IncorrectGuardCode);
         }
         exit::set_guard(0);

@@ -165,6 +165,19 @@ resync)
     dp_send terminate 0 7
     expect "terminate with a wrong guard code is refused" \
         "error${T}incorrect terminate guard code, for command \"terminate${T}0${T}7\""
+    # A guard code beyond 32 bits: kept as the original keeps it (a C long,
+    # saturated), so on 32-bit boards the same code still removes it.
+    dp_send terminate.guard - 1
+    dp_send terminate.guard + 3000000000
+    dp_send echo guard-set
+    dp_wait "*guard*"
+    check "a guard code beyond 32 bits is taken ($DP_LINE)" [ "$DP_LINE" = guard-set ]
+    dp_send terminate.guard - 3000000000
+    dp_send echo guard-removed
+    dp_wait "*guard*"
+    check "and removed by the same code ($DP_LINE)" [ "$DP_LINE" = guard-removed ]
+    dp_send terminate.guard + 1
+    dp_sync
     kill -TERM 1
     expect "SIGTERM to PID 1 is only an event" "signal${T}SIGTERM${T}*${T}1"
     kill -PWR 1
