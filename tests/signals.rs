@@ -153,10 +153,11 @@ fn signal_clear_accepts_names_and_numbers() {
     assert_eq!(dumped_signals(&mut d), [("SIGUSR2".to_string(), 4)]);
     d.cmd_quiet("signal.clear\tUSR2\t1");
     assert_eq!(dumped_signals(&mut d), [("SIGUSR2".to_string(), 3)]);
-    d.cmd_quiet(&format!("signal.clear\t{}\t1", libc::SIGUSR2));
+    let usr2 = target_signo(libc::SIGUSR2);
+    d.cmd_quiet(&format!("signal.clear\t{usr2}\t1"));
     assert_eq!(dumped_signals(&mut d), [("SIGUSR2".to_string(), 2)]);
     // All digits, 0...65535: leading zeros too (§3.5).
-    d.cmd_quiet(&format!("signal.clear\t0000{}\t1", libc::SIGUSR2));
+    d.cmd_quiet(&format!("signal.clear\t0000{usr2}\t1"));
     assert_eq!(dumped_signals(&mut d), [("SIGUSR2".to_string(), 1)]);
     // Unknown names mean signal 0: no error, no effect.
     d.cmd_quiet("signal.clear\tSIGBOGUS\t1");

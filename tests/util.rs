@@ -39,6 +39,46 @@ pub fn bin() -> PathBuf {
     }
 }
 
+/// A signal's number on the daemon's architecture, given the host's: MIPS
+/// numbers some signals differently from the others (its SIGBUS is 10,
+/// SIGUSR2 17, SIGSYS 12), and the daemon reads and prints its own
+/// architecture's numbers. Under qemu-user (`make test-arch ARCH=mipsel`)
+/// a signal the host sends arrives as the guest's number for it. The
+/// binary's ELF header (e_machine) names the architecture.
+pub fn target_signo(host: i32) -> i32 {
+    static MIPS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    const EM_MIPS: u16 = 8;
+    let mips = *MIPS.get_or_init(|| {
+        let elf = std::fs::read(bin()).expect("read the binary");
+        u16::from_le_bytes([elf[18], elf[19]]) == EM_MIPS
+    });
+    if !mips {
+        return host;
+    }
+    match host {
+        libc::SIGBUS => 10,
+        libc::SIGUSR1 => 16,
+        libc::SIGUSR2 => 17,
+        libc::SIGCHLD => 18,
+        libc::SIGPWR => 19,
+        libc::SIGWINCH => 20,
+        libc::SIGURG => 21,
+        libc::SIGIO => 22,
+        libc::SIGSTOP => 23,
+        libc::SIGTSTP => 24,
+        libc::SIGCONT => 25,
+        libc::SIGTTIN => 26,
+        libc::SIGTTOU => 27,
+        libc::SIGVTALRM => 28,
+        libc::SIGPROF => 29,
+        libc::SIGXCPU => 30,
+        libc::SIGXFSZ => 31,
+        libc::SIGSYS => 12,
+        // 1-6, 8, 9, 11 and 13-15 agree.
+        n => n,
+    }
+}
+
 /// The daemon built with the `fault-injection` feature, whose `test.fault`
 /// command raises a real CPU fault: `$DAEMONPROXY_FAULT_BIN` (`make test`
 /// builds it).
