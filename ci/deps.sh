@@ -4,7 +4,8 @@
 #  - the pinned toolchain with its components and musl targets
 #    (rust-toolchain.toml: rust-src for -Zbuild-std, llvm-tools for objcopy);
 #  - strace, GNU cpio (the image builder's tests read archives back with it),
-#    xz (trixie's kernel modules), man-db and groff (ci/check-man.sh);
+#    xz (trixie's kernel modules), man-db and groff (ci/check-man.sh), g++
+#    (libFuzzer, for make lint's check of the fuzz target);
 #  - QEMU for the VM suites on every architecture (kernels, busybox and musl
 #    itself are fetched by qemu/debfetch.sh with apt-get download, no root
 #    needed) and qemu-user for `make test-arch`.
@@ -18,6 +19,8 @@ need xz xz-utils
 # ci/check-man.sh renders the man pages with groff and man -l.
 need man man-db
 need groff groff-base
+# make lint checks the fuzz target, whose libFuzzer is C++.
+need g++ g++
 need qemu-system-x86_64 qemu-system-x86
 need qemu-system-aarch64 qemu-system-arm # and qemu-system-arm
 need qemu-system-riscv64 qemu-system-misc
