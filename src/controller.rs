@@ -57,7 +57,7 @@ pub struct Dump {
     /// means "move to the next name".
     pub line: u8,
     /// Signals phase: last-arrival time of the last signal dumped.
-    pub signal_after: u64,
+    pub signal_after: Mono,
 }
 
 impl Dump {
@@ -72,7 +72,7 @@ impl Dump {
             part,
             name: Name::EMPTY,
             line: 0,
-            signal_after: 0,
+            signal_after: Mono::ZERO,
         }
     }
 }
@@ -147,7 +147,7 @@ pub struct Controller {
     /// Close timeout, seconds.
     close_timeout: u32,
     /// Last-arrival time of the newest signal sent to this controller.
-    pub last_signal: u64,
+    pub last_signal: Mono,
     /// Received descriptors, oldest first.
     anc: ArrayVec<Fd, ANC_MAX>,
     /// A statedump in progress.
@@ -182,7 +182,7 @@ impl Controller {
             warn_at: Mono::ZERO,
             reset_timeout: 15,
             close_timeout: 30,
-            last_signal: 0,
+            last_signal: Mono::ZERO,
             anc: ArrayVec::new_const(),
             dump: None,
             pass_steps: 0,

@@ -86,7 +86,7 @@ impl Supervisor {
             hangup,
             log,
         } = ready;
-        self.now = Mono::from_raw(sys::now());
+        self.now = sys::now();
         self.run_log();
         if log {
             self.log.writable(self.now);
@@ -139,7 +139,7 @@ impl Supervisor {
             sys::exit(3);
         }
         while let Some(i) = self.ctl.iter().position(|c| c.active()) {
-            self.now = Mono::from_raw(sys::now());
+            self.now = sys::now();
             // Lines after a `terminate` or a start are checked too.
             self.terminate = None;
             self.loop_due = false;
@@ -200,7 +200,7 @@ impl Supervisor {
             }
             for &s in &buf[..n] {
                 if signal::RECORDED.contains(&(s as i32)) {
-                    self.signals.record(s as i32, self.now.raw());
+                    self.signals.record(s as i32, self.now);
                 }
             }
         }

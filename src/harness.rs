@@ -13,7 +13,6 @@ use crate::service::ServiceTable;
 use crate::signal::Signals;
 use crate::supervisor::Supervisor;
 use crate::sys::{self, Fd};
-use crate::time::Mono;
 
 const FDS: usize = 24;
 const FD_DESC: usize = FDS * 160;
@@ -55,7 +54,7 @@ impl Harness {
             ServiceTable::new(&mut res, SERVICES, SERVICE_BYTES, SERVICES * SERVICE_BYTES)
                 .expect("service table");
         let sup = sup.write(Supervisor {
-            now: Mono::from_raw(sys::now()),
+            now: sys::now(),
             log,
             services,
             fds,

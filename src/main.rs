@@ -228,7 +228,7 @@ fn init(args: sys::Args) -> (&'static mut Supervisor, Options<'static>) {
         }
     };
     let sup = sup.write(Supervisor {
-        now: crate::time::Mono::from_raw(sys::now()),
+        now: sys::now(),
         log,
         services,
         fds,

@@ -4,6 +4,7 @@
 
 use crate::exit;
 use crate::sys::{self, Fd};
+use crate::time::Dur;
 
 /// What the final stage ends with.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -37,7 +38,7 @@ fn say(text: &[u8]) {
 }
 
 /// Seconds to wait for processes to leave after SIGTERM.
-const GRACE_SECONDS: u64 = 5;
+const GRACE: Dur = Dur::from_secs(5);
 
 /// Stops every process, unmounts, and halts, powers off or reboots. As PID
 /// 1 it never returns or exits (the kernel would panic).
@@ -59,8 +60,8 @@ pub fn final_stage(action: Action) -> ! {
     // Every process descends from PID 1, and an orphan is re-parented to
     // it: none is left once PID 1 has no child. (kill(-1, 0) would not
     // tell: it also counts the kernel's threads.)
-    let deadline = sys::now().wrapping_add(GRACE_SECONDS << 32);
-    while sys::reap_all() && (sys::now().wrapping_sub(deadline) as i64) < 0 {
+    let deadline = sys::now() + GRACE;
+    while sys::reap_all() && sys::now() < deadline {
         sys::sleep_ms(50);
     }
     let _ = sys::kill(-1, libc::SIGKILL, false);

@@ -6,6 +6,7 @@
 
 use crate::proto;
 use crate::sys::Reservation;
+use crate::time::{Dur, Mono};
 
 // Signal names in the original's list order, and their numbers; number →
 // name uses the first match, so 6 prints as ABRT and 31 as SYS.
@@ -104,11 +105,11 @@ pub fn parse_arg(f: Option<&[u8]>) -> Result<i32, SigArgError> {
 }
 
 /// Writes `signal\tSIGNAME\tTS\tCOUNT` (§5.2).
-pub fn write_event(b: &mut crate::fmt::Bytes, sig: i32, ts: u64, count: u32) {
+pub fn write_event(b: &mut crate::fmt::Bytes, sig: i32, ts: Mono, count: u32) {
     b.bytes(b"signal\tSIG")
         .bytes(name(sig))
         .tab()
-        .uint(ts >> 32)
+        .uint(ts.as_secs())
         .tab()
         .uint(count as u64);
 }
@@ -149,8 +150,8 @@ pub const FATAL: &[i32] = HANDLED.split_at(11).1;
 /// Pending counts and last-arrival times of the recorded signals.
 pub struct Signals {
     count: &'static mut [u32; MAX_SIG + 1],
-    last: &'static mut [u64; MAX_SIG + 1],
-    stamp: u64,
+    last: &'static mut [Mono; MAX_SIG + 1],
+    stamp: Mono,
     /// Bit per signal that arrived since the service triggers last looked.
     pub fresh: u64,
 }
@@ -159,7 +160,7 @@ impl Signals {
     /// Bytes `new` takes from a reservation.
     pub const fn size() -> usize {
         Reservation::size_of::<[u32; MAX_SIG + 1]>(1)
-            + Reservation::size_of::<[u64; MAX_SIG + 1]>(1)
+            + Reservation::size_of::<[Mono; MAX_SIG + 1]>(1)
     }
 
     /// No signal pending; the tables come from `res` and stay untouched
@@ -168,23 +169,23 @@ impl Signals {
     pub fn new(res: &mut Reservation) -> Option<Self> {
         Some(Signals {
             count: res.take::<[u32; MAX_SIG + 1]>(1)?.first_mut()?,
-            last: res.take::<[u64; MAX_SIG + 1]>(1)?.first_mut()?,
-            stamp: 0,
+            last: res.take::<[Mono; MAX_SIG + 1]>(1)?.first_mut()?,
+            stamp: Mono::ZERO,
             fresh: 0,
         })
     }
 
     /// Counts one arrival at `now`; two arrivals never share a timestamp and
-    /// 0 is never used.
-    pub fn record(&mut self, sig: i32, now: u64) {
+    /// zero is never used.
+    pub fn record(&mut self, sig: i32, now: Mono) {
         let s = sig as usize;
         if s == 0 || s > MAX_SIG {
             return;
         }
-        let ts = if now.wrapping_sub(self.stamp) as i64 > 0 {
+        let ts = if now > self.stamp {
             now
         } else {
-            self.stamp.wrapping_add(1)
+            self.stamp + Dur::from_raw(1)
         };
         self.stamp = ts;
         self.count[s] = self.count[s].saturating_add(1);
@@ -198,7 +199,7 @@ impl Signals {
     /// without an arrival time would be pending yet never listed.
     pub fn clear(&mut self, sig: i32, by: i64) {
         let s = sig as usize;
-        if s == 0 || s > MAX_SIG || self.last[s] == 0 {
+        if s == 0 || s > MAX_SIG || self.last[s] == Mono::ZERO {
             return;
         }
         let v = (self.count[s] as i64)
@@ -225,19 +226,19 @@ impl Signals {
     /// and usually nothing arrived since: that is checked inline, without
     /// a call or a scan.
     #[inline(always)]
-    pub fn next_after(&self, after: u64) -> Option<(i32, u64, u32)> {
-        if self.stamp.wrapping_sub(after) as i64 <= 0 {
+    pub fn next_after(&self, after: Mono) -> Option<(i32, Mono, u32)> {
+        if self.stamp <= after {
             return None;
         }
         self.oldest_after(after)
     }
 
     #[inline(never)]
-    fn oldest_after(&self, after: u64) -> Option<(i32, u64, u32)> {
-        let mut next: Option<(u64, usize)> = None;
+    fn oldest_after(&self, after: Mono) -> Option<(i32, Mono, u32)> {
+        let mut next: Option<(Dur, usize)> = None;
         for s in 1..=MAX_SIG {
-            let since = self.last[s].wrapping_sub(after);
-            if self.count[s] > 0 && since as i64 > 0 && next.is_none_or(|(d, _)| since < d) {
+            let since = self.last[s].since(after);
+            if self.count[s] > 0 && self.last[s] > after && next.is_none_or(|(d, _)| since < d) {
                 next = Some((since, s));
             }
         }
@@ -283,11 +284,11 @@ mod tests {
     #[test]
     fn counting_and_order() {
         let mut s = Signals::new(&mut Reservation::new(Signals::size()).unwrap()).unwrap();
-        s.record(10, 5 << 32);
-        s.record(1, 5 << 32);
-        s.record(10, 5 << 32);
+        s.record(10, Mono::from_secs(5));
+        s.record(1, Mono::from_secs(5));
+        s.record(10, Mono::from_secs(5));
         assert_eq!(s.count(10), 2);
-        let (a, ta, _) = s.next_after(0).unwrap();
+        let (a, ta, _) = s.next_after(Mono::ZERO).unwrap();
         assert_eq!(a, 1);
         let (b, tb, c) = s.next_after(ta).unwrap();
         assert_eq!((b, c), (10, 2));

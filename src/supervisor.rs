@@ -230,7 +230,7 @@ impl Supervisor {
     /// Sends one `signal` event to controller `i`. Out of line (as every
     /// function with a Line is), so the idle loop's stack stays shallow.
     #[inline(never)]
-    fn reply_signal(&mut self, i: usize, sig: i32, ts: u64, count: u32) {
+    fn reply_signal(&mut self, i: usize, sig: i32, ts: Mono, count: u32) {
         let mut b = Line::new();
         crate::signal::write_event(&mut b, sig, ts, count);
         self.reply(i, b.as_bytes());

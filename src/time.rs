@@ -3,8 +3,7 @@
 //!
 //! The clock wraps (after 2^32 seconds), so instants compare by their
 //! wrapping difference: `a < b` when `b` is less than half the range ahead
-//! of `a`. The loop reads the clock once per pass (`Mono::from_raw` of
-//! `sys::now()`); everything below it takes `now` as a parameter, which is
+//! of `a`. The loop reads the clock once per pass (`sys::now()`); everything below it takes `now` as a parameter, which is
 //! what lets the unit tests drive the state machines with a made-up clock.
 
 use core::cmp::Ordering;
@@ -29,14 +28,9 @@ impl Mono {
     /// The instant the clock reads as zero (a zeroed service's times).
     pub const ZERO: Mono = Mono(0);
 
-    /// An instant from the clock's 32.32 reading.
-    pub const fn from_raw(raw: u64) -> Mono {
-        Mono(raw)
-    }
-
-    /// The 32.32 reading (for the signal table's timestamps).
-    pub const fn raw(self) -> u64 {
-        self.0
+    /// An instant from a CLOCK_MONOTONIC reading.
+    pub const fn from_clock(secs: u64, nanos: u64) -> Mono {
+        Mono((secs << FRACTION_BITS) | ((nanos << FRACTION_BITS) / 1_000_000_000))
     }
 
     /// The instant `secs` whole seconds after zero (a protocol timestamp).
@@ -120,7 +114,7 @@ mod tests {
 
     #[test]
     fn instants_order_across_the_wrap() {
-        let late = Mono::from_raw(u64::MAX - (1 << 32));
+        let late = Mono::from_secs(u64::from(u32::MAX) - 1);
         let wrapped = late + Dur::from_secs(3);
         assert!(wrapped > late);
         assert_eq!(wrapped.since(late), Dur::from_secs(3));

@@ -51,8 +51,8 @@ fn with<T>(f: impl FnOnce(&mut World) -> T) -> T {
 }
 
 /// The test's clock, as `now` reads it.
-pub fn now() -> u64 {
-    with(|w| w.now.raw())
+pub fn now() -> Mono {
+    with(|w| w.now)
 }
 
 /// Records a launch and returns the next made-up pid, never 0: the
