@@ -53,6 +53,10 @@ const fn output(i: usize) -> usize {
     4 + 2 * i
 }
 const POLL_SET: usize = 3 + 2 * SLOTS;
+const _: () = assert!(
+    POLL_SET <= sys::POLL_MAX,
+    "sys::poll watches at most POLL_MAX entries"
+);
 
 fn num(v: u64, tmp: &mut [u8; 20]) -> &[u8] {
     fmt_u64(v, tmp)

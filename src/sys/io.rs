@@ -198,7 +198,7 @@ impl PollEntry {
 }
 
 /// Most entries one `poll` call watches.
-const POLL_MAX: usize = 8;
+pub const POLL_MAX: usize = 8;
 
 /// poll(2) over the entries of `set` that name a descriptor (at most
 /// `POLL_MAX`), with a timeout in milliseconds (negative: forever); when it
