@@ -352,6 +352,11 @@ fn flood_line() -> String {
     format!("service.args\tflood\t/bin/true\t{}", "x".repeat(900))
 }
 
+/// `n` flood lines, each ending in a newline.
+fn flood_batch(n: usize) -> String {
+    (flood_line() + "\n").repeat(n)
+}
+
 /// Writes `batch` and an `fd.open` of the file `marker` after it, and waits
 /// for the file: every command of the batch has run, whether the
 /// controller's output is read or not.
@@ -368,14 +373,9 @@ fn overflow_when_not_reading() {
     let mut d = Spawn::new(&["-i"]).paused_stdout().start();
     d.send("conn.event_timeout\t2\t8");
     let line = flood_line();
-    let mut batch = String::new();
-    for _ in 0..1000 {
-        batch.push_str(&line);
-        batch.push('\n');
-    }
     // The rest of the flood runs once the daemon gives up on the pipe.
     let marker = d.path("after-batch");
-    run_unread_batch(&mut d, &marker, batch);
+    run_unread_batch(&mut d, &marker, flood_batch(1000));
     d.resume_stdout();
     d.recv_ok("overflow");
     let before = d.out.seen()[..d.out.mark() - 1].to_vec();
@@ -401,15 +401,7 @@ fn overflow_when_not_reading() {
 fn echo_from_a_peer_that_does_not_read_does_not_stall() {
     let mut d = Spawn::new(&["-i"]).paused_stdout().start();
     d.send("conn.event_timeout\t1\t60");
-    let line = flood_line();
-    let mut batch = String::new();
-    for k in 0..1000 {
-        batch.push_str(&line);
-        batch.push('\n');
-        if k == 300 {
-            batch.push_str("echo\tmid-flood\n");
-        }
-    }
+    let batch = flood_batch(301) + "echo\tmid-flood\n" + &flood_batch(699);
     let marker = d.path("after-batch");
     run_unread_batch(&mut d, &marker, batch);
     d.resume_stdout();
